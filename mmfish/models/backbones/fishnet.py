@@ -1,0 +1,352 @@
+"""FishNet (Sun et al., NeurIPS 2018): a fish-like backbone that keeps every resolution.
+
+* The *tail* is a down-sampling ResNet of pre-activation bottlenecks (strides 8, 16, 32 after
+  the stride-4 stem).
+* A *bridge* at stride 32 applies the score layers and an SE-style attention.
+* The *body* climbs back to stride 4 with UR-blocks (up-sampling and refinement): a first block
+  whose shortcut sums groups of ``k`` adjacent channels (no isolated 1x1 conv), dilated blocks,
+  nearest up-sampling, and the tail's feature of the same resolution concatenated after its own
+  *transfer* blocks.
+* The *head* descends again to stride 32 with DR-blocks (down-sampling and refinement): blocks,
+  a 2x2 max-pool and the concatenated body (or bridge) feature of that resolution.
+
+Pyramid levels returned by :class:`FishNet` (channels for ``base_channels=64``):
+
+======  ======  ======================================================  ========
+level   stride  fish stage                                              channels
+======  ======  ======================================================  ========
+0       4       last body stage (its UR-block output + the stem)        320
+1       8       first head stage (+ the body's stride-8 feature)        832
+2       16      second head stage (+ the body's stride-16 feature)      1600
+3       32      last head stage (+ the bridge feature); the classifier  2112
+======  ======  ======================================================  ========
+
+The official code needs inputs whose sides are multiples of 32; here the body up-samples to
+the size of the feature it is concatenated with, so any input from 32x32 up works, and on
+multiples of 32 the result is the same.
+"""
+from typing import Optional, Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmcv.cnn import ConvModule, build_norm_layer
+from mmengine.model import BaseModule
+
+from ...registry import MODELS
+from .base import (DEFAULT_INIT_CFG, BackboneBase, ResidualBlock, check_choice,
+                   check_out_indices, zero_init_last_norms)
+
+PRE_ACT = ('norm', 'act', 'conv')
+
+
+class FishBlock(ResidualBlock):
+    """The pre-activation bottleneck of FishNet: (BN, ReLU, conv) x 3 plus a shortcut.
+
+    Args:
+        squeeze: for the first block of a UR-block, the ``k`` of the paper: the shortcut sums
+            each group of ``k`` adjacent input channels (``in_channels == k * out_channels``)
+            instead of using a 1x1 convolution.
+        groups, base_width: grouped 3x3 convolution (FishNeXt); with ``groups=1`` the
+            bottleneck has ``out_channels // 4`` channels, as in FishNet.
+    """
+
+    def __init__(self, in_channels, out_channels, stride=1, dilation=1, squeeze=0, groups=1,
+                 base_width=64, conv_cfg=None, norm_cfg=dict(type='BN'), with_cp=False):
+        super().__init__(with_cp)
+        mid = out_channels // 4
+        if groups > 1:
+            mid = int(mid * base_width / 64) * groups
+        cfg = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, order=PRE_ACT)
+        self.conv1 = ConvModule(in_channels, mid, 1, **cfg)
+        self.conv2 = ConvModule(mid, mid, 3, stride=stride, padding=dilation, dilation=dilation,
+                                groups=groups, **cfg)
+        self.conv3 = ConvModule(mid, out_channels, 1, **cfg)
+        self.squeeze = squeeze
+        if squeeze:
+            if in_channels != squeeze * out_channels:
+                raise ValueError(f'a squeeze shortcut needs in_channels = k * out_channels, got '
+                                 f'{in_channels} = {squeeze} * {out_channels}')
+            self.shortcut = None
+        elif in_channels != out_channels or stride > 1:
+            self.shortcut = ConvModule(in_channels, out_channels, 1, stride=stride, **cfg)
+        else:
+            self.shortcut = None
+
+    def zero_init_last(self):
+        nn.init.zeros_(self.conv3.conv.weight)
+
+    def _forward(self, x):
+        out = self.conv3(self.conv2(self.conv1(x)))
+        if self.squeeze > 1:
+            identity = x.unflatten(1, (-1, self.squeeze)).sum(2)
+        elif self.shortcut is not None:
+            identity = self.shortcut(x)
+        else:
+            identity = x
+        return out + identity
+
+
+@MODELS.register_module()
+class FishScore(BaseModule):
+    """The score layers of FishNet: pre-activated 1x1 conv halving the channels, BN, ReLU,
+    then optionally a global average pool and a 1x1 conv with bias (``fc``).
+
+    Inside the network (the bridge) it maps the tail's output to ``out_channels``. As an
+    mmpretrain neck (``pool=True``, ``out_channels=None``) it gives the pooled features that
+    the official classifier's last 1x1 conv, here a ``LinearClsHead``, turns into logits.
+    """
+
+    def __init__(self, in_channels, out_channels: Optional[int] = None, pool=False,
+                 conv_cfg=None, norm_cfg=dict(type='BN'), init_cfg=None):
+        super().__init__(init_cfg)
+        mid = in_channels // 2
+        self.reduce = ConvModule(in_channels, mid, 1, conv_cfg=conv_cfg, norm_cfg=norm_cfg,
+                                 order=PRE_ACT)
+        self.norm_name, norm = build_norm_layer(norm_cfg, mid)
+        self.add_module(self.norm_name, norm)
+        self.relu = nn.ReLU(inplace=True)
+        self.pool = nn.AdaptiveAvgPool2d(1) if pool else None
+        self.fc = nn.Conv2d(mid, out_channels, 1) if out_channels else None
+
+    def _forward(self, x):
+        x = self.relu(getattr(self, self.norm_name)(self.reduce(x)))
+        if self.pool is not None:
+            x = self.pool(x)
+        if self.fc is not None:
+            x = self.fc(x)
+        return x.flatten(1) if self.pool is not None else x
+
+    def forward(self, inputs):
+        if isinstance(inputs, (tuple, list)):  # used as a neck: the last backbone level
+            return (self._forward(inputs[-1]), )
+        return self._forward(inputs)
+
+
+class FishSE(nn.Module):
+    """The bridge's attention: BN, ReLU, global pool, 1x1 squeeze, ReLU, 1x1 excite, sigmoid."""
+
+    def __init__(self, in_channels, out_channels, norm_cfg=dict(type='BN')):
+        super().__init__()
+        self.norm_name, norm = build_norm_layer(norm_cfg, in_channels)
+        self.add_module(self.norm_name, norm)
+        self.squeeze = nn.Conv2d(in_channels, out_channels // 16, 1)
+        self.excite = nn.Conv2d(out_channels // 16, out_channels, 1)
+
+    def forward(self, x):
+        x = F.adaptive_avg_pool2d(F.relu(getattr(self, self.norm_name)(x)), 1)
+        return self.excite(F.relu(self.squeeze(x))).sigmoid()
+
+
+def _blocks(in_channels, out_channels, num, dilation=1, squeeze=0, **cfg) -> nn.Sequential:
+    first = FishBlock(in_channels, out_channels, dilation=dilation, squeeze=squeeze, **cfg)
+    return nn.Sequential(first, *(FishBlock(out_channels, out_channels, dilation=dilation, **cfg)
+                                  for _ in range(1, num)))
+
+
+class TailStage(nn.Module):
+    """Residual blocks, then a 2x2 max-pool."""
+
+    def __init__(self, in_channels, out_channels, num_blocks, **cfg):
+        super().__init__()
+        self.blocks = _blocks(in_channels, out_channels, num_blocks, **cfg)
+        self.pool = nn.MaxPool2d(2, stride=2)
+
+    def forward(self, x):
+        return self.pool(self.blocks(x))
+
+
+class Bridge(nn.Module):
+    """Score layers at stride 32, then blocks gated by the SE attention: ``y * a + a``."""
+
+    def __init__(self, in_channels, out_channels, num_blocks, **cfg):
+        super().__init__()
+        self.score = FishScore(in_channels, 2 * out_channels, conv_cfg=cfg['conv_cfg'],
+                               norm_cfg=cfg['norm_cfg'])
+        self.blocks = _blocks(2 * out_channels, out_channels, num_blocks, **cfg)
+        self.se = FishSE(2 * out_channels, out_channels, norm_cfg=cfg['norm_cfg'])
+
+    def forward(self, x):
+        x = self.score(x)
+        attention = self.se(x)
+        return torch.addcmul(attention, self.blocks(x), attention)
+
+
+class URStage(nn.Module):
+    """Body stage (UR-block): squeeze-shortcut and dilated blocks, nearest up-sampling to the
+    lateral feature's size, concatenation with the lateral feature after its transfer blocks."""
+
+    def __init__(self, in_channels, out_channels, lateral_channels, num_blocks, num_transfer,
+                 dilation, **cfg):
+        super().__init__()
+        self.blocks = _blocks(in_channels, out_channels, num_blocks, dilation=dilation,
+                              squeeze=in_channels // out_channels, **cfg)
+        self.transfer = _blocks(lateral_channels, lateral_channels, num_transfer, **cfg)
+
+    def forward(self, x, lateral):
+        x = F.interpolate(self.blocks(x), size=lateral.shape[-2:], mode='nearest')
+        return torch.cat([x, self.transfer(lateral)], 1)
+
+
+class DRStage(nn.Module):
+    """Head stage (DR-block): blocks, 2x2 max-pool, concatenation with the lateral feature
+    after its transfer blocks."""
+
+    def __init__(self, in_channels, out_channels, lateral_channels, num_blocks, num_transfer,
+                 **cfg):
+        super().__init__()
+        self.blocks = _blocks(in_channels, out_channels, num_blocks, **cfg)
+        self.pool = nn.MaxPool2d(2, stride=2)
+        self.transfer = _blocks(lateral_channels, lateral_channels, num_transfer, **cfg)
+
+    def forward(self, x, lateral):
+        return torch.cat([self.pool(self.blocks(x)), self.transfer(lateral)], 1)
+
+
+@MODELS.register_module()
+class FishNet(BackboneBase):
+    """FishNet backbone (and FishNeXt with ``groups > 1``).
+
+    Args:
+        depth: 99, 150 or 201.
+        in_channels: channels of the input image.
+        base_channels: stem channels; every stage's width scales with it (64 is the paper's).
+        groups, base_width: grouped bottlenecks (FishNeXt), see :class:`FishBlock`.
+        out_indices: pyramid levels to return, see the module docstring.
+        frozen_stages: -1 freezes nothing, 0 the stem, k the stem and the first k of the ten
+            fish stages in execution order (3 tail, the bridge, 3 body, 3 head).
+        norm_cfg, conv_cfg, norm_eval, with_cp: as in mmdet's ResNet. With GroupNorm, use a
+            number of groups that divides 16 channels (e.g. ``num_groups=16``).
+        zero_init_residual: zero the last conv of every block (off in the official training).
+
+    Example:
+        >>> import torch
+        >>> model = FishNet(depth=99).eval()
+        >>> [tuple(o.shape) for o in model(torch.rand(1, 3, 224, 224))]
+        [(1, 320, 56, 56), (1, 832, 28, 28), (1, 1600, 14, 14), (1, 2112, 7, 7)]
+    """
+    #: blocks per stage: tail (3), bridge, body (3), head (3); transfer blocks: body, head
+    arch_settings = {
+        99: dict(blocks=(2, 2, 6, 2, 1, 1, 1, 1, 2, 2), transfer=(1, 1, 1, 1, 1, 4)),
+        150: dict(blocks=(2, 4, 8, 4, 2, 2, 2, 2, 2, 4), transfer=(2, 2, 2, 2, 2, 4)),
+        201: dict(blocks=(3, 4, 12, 4, 2, 2, 2, 2, 3, 10), transfer=(2, 2, 2, 2, 2, 9)),
+    }
+    #: widths for base_channels=64: tail, bridge, body and head stages
+    stage_channels = dict(tail=(128, 256, 512), bridge=512, body=(512, 384, 256),
+                          head=(320, 832, 1600))
+    #: smallest input side: the tail halves the stem's stride-4 feature three times
+    min_size = 32
+
+    def __init__(self,
+                 depth: int,
+                 in_channels: int = 3,
+                 base_channels: int = 64,
+                 groups: int = 1,
+                 base_width: int = 64,
+                 out_indices: Sequence[int] = (0, 1, 2, 3),
+                 frozen_stages: int = -1,
+                 conv_cfg: Optional[dict] = None,
+                 norm_cfg: dict = dict(type='BN', requires_grad=True),
+                 norm_eval: bool = False,
+                 with_cp: bool = False,
+                 zero_init_residual: bool = False,
+                 init_cfg=DEFAULT_INIT_CFG):
+        super().__init__(frozen_stages, norm_eval, init_cfg)
+        check_choice('depth', depth, self.arch_settings)
+        if base_channels < 8 or base_channels % 8:
+            raise ValueError(f'base_channels={base_channels} is invalid: use a multiple of 8 '
+                             f'(64 for the published models)')
+        for name, value in (('groups', groups), ('base_width', base_width)):
+            if int(value) != value or value < 1:
+                raise ValueError(f'{name}={value!r} is invalid: it must be an integer >= 1')
+        self.depth = depth
+        self.in_channels = in_channels
+        self.out_indices = check_out_indices(out_indices)
+        self.zero_init_residual = zero_init_residual
+        blocks = self.arch_settings[depth]['blocks']
+        transfer = self.arch_settings[depth]['transfer']
+        scale = base_channels / 64
+
+        def width(c):
+            return int(c * scale)
+
+        cfg = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, with_cp=with_cp, groups=groups,
+                   base_width=base_width)
+        self.stem = nn.Sequential(
+            ConvModule(in_channels, base_channels // 2, 3, stride=2, padding=1,
+                       conv_cfg=conv_cfg, norm_cfg=norm_cfg),
+            ConvModule(base_channels // 2, base_channels // 2, 3, padding=1, conv_cfg=conv_cfg,
+                       norm_cfg=norm_cfg),
+            ConvModule(base_channels // 2, base_channels, 3, padding=1, conv_cfg=conv_cfg,
+                       norm_cfg=norm_cfg))
+        self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
+
+        tail_channels = [base_channels]  # the stem, then each tail stage
+        self.tail = nn.ModuleList()
+        for c, n in zip(self.stage_channels['tail'], blocks[:3]):
+            self.tail.append(TailStage(tail_channels[-1], width(c), n, **cfg))
+            tail_channels.append(width(c))
+
+        bridge_channels = width(self.stage_channels['bridge'])
+        self.bridge = Bridge(tail_channels[-1], bridge_channels, blocks[3], **cfg)
+
+        self.body = nn.ModuleList()
+        body_channels = []
+        channels = bridge_channels
+        for j, (c, n, t) in enumerate(zip(self.stage_channels['body'], blocks[4:7], transfer)):
+            lateral = tail_channels[2 - j]
+            self.body.append(URStage(channels, width(c), lateral, n, t, dilation=2**j, **cfg))
+            channels = width(c) + lateral
+            body_channels.append(channels)
+
+        self.head = nn.ModuleList()
+        level_channels = [channels]
+        head_laterals = [body_channels[1], body_channels[0], bridge_channels]
+        for c, n, t, lateral in zip(self.stage_channels['head'], blocks[7:], transfer[3:],
+                                    head_laterals):
+            self.head.append(DRStage(channels, width(c), lateral, n, t, **cfg))
+            channels = width(c) + lateral
+            level_channels.append(channels)
+
+        self.feature_info = [
+            dict(num_chs=c, reduction=4 * 2**i, module=m)
+            for i, (c, m) in enumerate(zip(level_channels, ['body.2', 'head.0', 'head.1',
+                                                            'head.2']))
+        ]
+        self.out_channels = tuple(level_channels[i] for i in self.out_indices)
+        self._check_frozen_stages()
+        self._freeze_stages()
+
+    def stage_modules(self) -> list:
+        return [self.stem, *self.tail, self.bridge, *self.body, *self.head]
+
+    def init_weights(self):
+        super().init_weights()
+        pretrained = isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained'
+        if self.zero_init_residual and not pretrained:
+            zero_init_last_norms(self)
+
+    def forward(self, x):
+        x = self.maxpool(self.stem(x))
+        tail = [x]
+        for stage in self.tail:
+            x = stage(x)
+            tail.append(x)
+        bridge = x = self.bridge(x)
+        body = []
+        for j, stage in enumerate(self.body):
+            x = stage(x, tail[2 - j])
+            body.append(x)
+        levels = [x]
+        for stage, lateral in zip(self.head, (body[1], body[0], bridge)):
+            x = stage(x, lateral)
+            levels.append(x)
+        return tuple(levels[i] for i in self.out_indices)
+
+
+@MODELS.register_module()
+class FishNeXt(FishNet):
+    """FishNet with grouped (ResNeXt-style) bottlenecks, 32 groups of 4 channels by default."""
+
+    def __init__(self, depth: int, groups: int = 32, base_width: int = 4, **kwargs):
+        super().__init__(depth, groups=groups, base_width=base_width, **kwargs)

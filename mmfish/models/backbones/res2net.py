@@ -1,0 +1,98 @@
+"""Res2Net (Gao et al., TPAMI 2021): hierarchical residual connections inside one bottleneck.
+
+The 3x3 convolution of a bottleneck is replaced by ``scales - 1`` convolutions over splits of
+``width`` channels; each split adds the output of the previous one before its convolution, so
+one block sees receptive fields of several sizes. Res2NeXt makes those convolutions grouped;
+v1b adds the deep stem and avg-down shortcuts (``deep_stem=True, avg_down=True``).
+"""
+import math
+
+import torch
+import torch.nn as nn
+from mmcv.cnn import build_conv_layer, build_norm_layer
+
+from ...registry import MODELS
+from .base import ResidualBlock
+from .resnet_skeleton import ResNetSkeleton
+
+
+class Bottle2neck(ResidualBlock):
+    """The Res2Net bottleneck.
+
+    ``first`` marks the first block of a stage (the official ``stype='stage'``): its splits
+    do not add each other's outputs, they all take the block's stride, and the last split is
+    average-pooled instead of passed through.
+    """
+    expansion = 4
+
+    def __init__(self, in_channels, planes, stride=1, dilation=1, downsample=None, first=False,
+                 scales=4, base_width=26, groups=1, conv_cfg=None,
+                 norm_cfg=dict(type='BN'), with_cp=False, init_cfg=None):
+        super().__init__(with_cp, init_cfg)
+        self.width = width = int(math.floor(planes * base_width / 64)) * groups
+        self.scales = scales
+        self.first = first
+        self.nums = max(scales - 1, 1)
+        self.conv1 = build_conv_layer(conv_cfg, in_channels, width * scales, 1, bias=False)
+        self.norm1_name, norm1 = build_norm_layer(norm_cfg, width * scales, postfix=1)
+        self.add_module(self.norm1_name, norm1)
+        self.convs = nn.ModuleList(
+            build_conv_layer(conv_cfg, width, width, 3, stride=stride, padding=dilation,
+                             dilation=dilation, groups=groups, bias=False)
+            for _ in range(self.nums))
+        self.bns = nn.ModuleList(build_norm_layer(norm_cfg, width)[1] for _ in range(self.nums))
+        if first and scales > 1:
+            self.pool = nn.AvgPool2d(kernel_size=3, stride=stride, padding=1)
+        self.conv3 = build_conv_layer(conv_cfg, width * scales, planes * self.expansion, 1,
+                                      bias=False)
+        self.norm3_name, norm3 = build_norm_layer(norm_cfg, planes * self.expansion, postfix=3)
+        self.add_module(self.norm3_name, norm3)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = downsample
+
+    def zero_init_last(self):
+        nn.init.zeros_(getattr(self, self.norm3_name).weight)
+
+    def _forward(self, x):
+        out = self.relu(getattr(self, self.norm1_name)(self.conv1(x)))
+        splits = torch.split(out, self.width, 1)
+        outs = []
+        sp = None
+        for i in range(self.nums):
+            sp = splits[i] if i == 0 or self.first else sp + splits[i]
+            sp = self.relu(self.bns[i](self.convs[i](sp)))
+            outs.append(sp)
+        if self.scales > 1:
+            outs.append(self.pool(splits[self.nums]) if self.first else splits[self.nums])
+        out = getattr(self, self.norm3_name)(self.conv3(torch.cat(outs, 1)))
+        identity = x if self.downsample is None else self.downsample(x)
+        return self.relu(out + identity)
+
+
+@MODELS.register_module()
+class Res2Net(ResNetSkeleton):
+    """Res2Net, Res2NeXt and Res2Net-v1b backbones.
+
+    Args:
+        depth: 50, 101 or 152.
+        scales: number of splits of a bottleneck (the ``s`` of ``26w x 4s``).
+        base_width: channels of one split in the first stage (the ``w``).
+        groups: groups of the split convolutions; > 1 gives Res2NeXt.
+        deep_stem, avg_down: both True for the v1b models.
+        Other arguments: see :class:`ResNetSkeleton`.
+
+    Example:
+        >>> import torch
+        >>> model = Res2Net(depth=50, scales=4, base_width=26).eval()
+        >>> [tuple(o.shape) for o in model(torch.rand(1, 3, 224, 224))]
+        [(1, 256, 56, 56), (1, 512, 28, 28), (1, 1024, 14, 14), (1, 2048, 7, 7)]
+    """
+    block = Bottle2neck
+    arch_settings = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
+
+    def __init__(self, depth, scales=4, base_width=26, groups=1, **kwargs):
+        for name, value in (('scales', scales), ('base_width', base_width), ('groups', groups)):
+            if int(value) != value or value < 1:
+                raise ValueError(f'{name}={value!r} is invalid: it must be an integer >= 1')
+        super().__init__(depth, scales=scales, base_width=base_width, groups=groups, **kwargs)
+        self.scales, self.base_width, self.groups = scales, base_width, groups

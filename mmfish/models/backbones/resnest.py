@@ -1,0 +1,140 @@
+"""ResNeSt (Zhang et al., 2020): ResNet-D with split-attention bottlenecks.
+
+The 3x3 convolution of a bottleneck produces ``radix`` groups of feature maps (within each of
+``groups`` cardinal groups); a softmax over the radix, computed from their pooled sum, weights
+and sums them. ResNeSt also down-samples in the bottleneck with an average pool (``avd``).
+"""
+import torch.nn as nn
+import torch.nn.functional as F
+from mmcv.cnn import build_conv_layer, build_norm_layer
+
+from ...registry import MODELS
+from .base import ResidualBlock
+from .resnet_skeleton import ResNetSkeleton
+
+
+class SplitAttentionConv2d(nn.Module):
+    """A convolution with ``radix`` splits per cardinal group and attention over the splits.
+
+    Module names (``conv``, ``bn0``, ``fc1``, ``bn1``, ``fc2``) follow the official model.
+    """
+
+    def __init__(self, in_channels, channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, radix=2, reduction_factor=4, conv_cfg=None, norm_cfg=dict(type='BN')):
+        super().__init__()
+        inter_channels = max(in_channels * radix // reduction_factor, 32)
+        self.radix = radix
+        self.groups = groups
+        self.channels = channels
+        self.conv = build_conv_layer(conv_cfg, in_channels, channels * radix, kernel_size,
+                                     stride=stride, padding=padding, dilation=dilation,
+                                     groups=groups * radix, bias=False)
+        self.norm0_name, norm0 = build_norm_layer(norm_cfg, channels * radix, postfix=0)
+        self.add_module(self.norm0_name, norm0)
+        self.relu = nn.ReLU(inplace=True)
+        self.fc1 = build_conv_layer(None, channels, inter_channels, 1, groups=groups)
+        self.norm1_name, norm1 = build_norm_layer(norm_cfg, inter_channels, postfix=1)
+        self.add_module(self.norm1_name, norm1)
+        self.fc2 = build_conv_layer(None, inter_channels, channels * radix, 1, groups=groups)
+
+    def forward(self, x):
+        x = self.relu(getattr(self, self.norm0_name)(self.conv(x)))
+        batch = x.shape[0]
+        if self.radix > 1:
+            splits = x.unflatten(1, (self.radix, self.channels))  # B, radix, C, H, W
+            gap = splits.sum(1)
+        else:
+            gap = x
+        gap = F.adaptive_avg_pool2d(gap, 1)
+        gap = self.relu(getattr(self, self.norm1_name)(self.fc1(gap)))
+        attn = self.fc2(gap)  # B, groups * radix * (C / groups): radix inside each group
+        if self.radix > 1:
+            attn = attn.view(batch, self.groups, self.radix, -1).transpose(1, 2).softmax(dim=1)
+            attn = attn.reshape(batch, self.radix, self.channels, 1, 1)
+            return (splits * attn).sum(1)
+        return x * attn.sigmoid()
+
+
+class ResNeStBottleneck(ResidualBlock):
+    """Bottleneck with a split-attention 3x3 conv; with ``avd`` the stride moves to an average
+    pool before (``avd_first``) or after the split-attention conv."""
+    expansion = 4
+
+    def __init__(self, in_channels, planes, stride=1, dilation=1, downsample=None, first=False,
+                 radix=2, groups=1, base_width=64, reduction_factor=4, avd=True,
+                 avd_first=False, conv_cfg=None, norm_cfg=dict(type='BN'), with_cp=False,
+                 init_cfg=None):
+        super().__init__(with_cp, init_cfg)
+        width = int(planes * base_width / 64) * groups
+        self.avd = avd and stride > 1
+        self.avd_first = avd_first
+        self.conv1 = build_conv_layer(conv_cfg, in_channels, width, 1, bias=False)
+        self.norm1_name, norm1 = build_norm_layer(norm_cfg, width, postfix=1)
+        self.add_module(self.norm1_name, norm1)
+        self.conv2 = SplitAttentionConv2d(
+            width, width, 3, stride=1 if self.avd else stride, padding=dilation,
+            dilation=dilation, groups=groups, radix=radix, reduction_factor=reduction_factor,
+            conv_cfg=conv_cfg, norm_cfg=norm_cfg)
+        if self.avd:
+            self.avd_layer = nn.AvgPool2d(3, stride, padding=1)
+        self.conv3 = build_conv_layer(conv_cfg, width, planes * self.expansion, 1, bias=False)
+        self.norm3_name, norm3 = build_norm_layer(norm_cfg, planes * self.expansion, postfix=3)
+        self.add_module(self.norm3_name, norm3)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = downsample
+
+    def zero_init_last(self):
+        nn.init.zeros_(getattr(self, self.norm3_name).weight)
+
+    def _forward(self, x):
+        out = self.relu(getattr(self, self.norm1_name)(self.conv1(x)))
+        if self.avd and self.avd_first:
+            out = self.avd_layer(out)
+        out = self.conv2(out)
+        if self.avd and not self.avd_first:
+            out = self.avd_layer(out)
+        out = getattr(self, self.norm3_name)(self.conv3(out))
+        identity = x if self.downsample is None else self.downsample(x)
+        return self.relu(out + identity)
+
+
+@MODELS.register_module()
+class ResNeSt(ResNetSkeleton):
+    """ResNeSt backbone.
+
+    Defaults are those of the official ResNeSt-50 (radix 2, one cardinal group, deep stem of
+    64 channels, avg-down shortcuts, avd after the split-attention conv); ResNeSt-101/200/269
+    use ``stem_channels=128``.
+
+    Args:
+        depth: 50, 101, 200 or 269.
+        radix: splits per cardinal group (>= 1; 1 gives a sigmoid, SE-like attention).
+        groups: cardinality.
+        base_width: bottleneck width per group in the first stage.
+        reduction_factor: channel reduction of the attention's hidden layer (at least 32).
+        avd, avd_first: down-sample with an average pool in the bottleneck, before or after
+            the split-attention conv.
+        Other arguments: see :class:`ResNetSkeleton`.
+
+    Example:
+        >>> import torch
+        >>> model = ResNeSt(depth=50).eval()
+        >>> [tuple(o.shape) for o in model(torch.rand(1, 3, 224, 224))]
+        [(1, 256, 56, 56), (1, 512, 28, 28), (1, 1024, 14, 14), (1, 2048, 7, 7)]
+    """
+    block = ResNeStBottleneck
+    arch_settings = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 200: (3, 24, 36, 3),
+                     269: (3, 30, 48, 8)}
+
+    def __init__(self, depth, radix=2, groups=1, base_width=64, reduction_factor=4,
+                 avd=True, avd_first=False, stem_channels=64, deep_stem=True, avg_down=True,
+                 **kwargs):
+        for name, value in (('radix', radix), ('groups', groups), ('base_width', base_width),
+                            ('reduction_factor', reduction_factor)):
+            if int(value) != value or value < 1:
+                raise ValueError(f'{name}={value!r} is invalid: it must be an integer >= 1')
+        super().__init__(depth, stem_channels=stem_channels, deep_stem=deep_stem,
+                         avg_down=avg_down, radix=radix, groups=groups, base_width=base_width,
+                         reduction_factor=reduction_factor, avd=avd, avd_first=avd_first,
+                         **kwargs)
+        self.radix, self.groups, self.base_width = radix, groups, base_width

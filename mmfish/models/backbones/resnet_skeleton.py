@@ -1,0 +1,190 @@
+"""The ResNet skeleton that Res2Net and ResNeSt share.
+
+A stem (the 7x7 convolution of ResNet v1, or the deep stem of three 3x3 convolutions of
+ResNet-C/D), a max-pool, and four stages of bottleneck blocks with the stage's stride and
+dilation. A family is only a block class plus its arguments (see ``res2net.py`` and
+``resnest.py``). Module names follow torchvision and the official models: ``conv1``/``bn1`` or
+``stem``, ``layer1`` .. ``layer4``, ``downsample``.
+"""
+from typing import Optional, Sequence
+
+import torch.nn as nn
+from mmcv.cnn import build_conv_layer, build_norm_layer
+
+from .base import (DEFAULT_INIT_CFG, NUM_LEVELS, BackboneBase, check_choice, check_out_indices,
+                   zero_init_last_norms)
+
+
+def _check_per_stage(name: str, values: Sequence[int], minimum: int = 1) -> tuple:
+    values = tuple(values)
+    if len(values) != NUM_LEVELS or any(int(v) != v or v < minimum for v in values):
+        raise ValueError(f'{name}={values} is invalid: give {NUM_LEVELS} integers >= {minimum}, '
+                         f'one per stage, e.g. (1, 2, 2, 2) for strides')
+    return values
+
+
+class ResNetSkeleton(BackboneBase):
+    """Stem and four stages of ``block``; subclasses set ``block`` and ``arch_settings``.
+
+    Args:
+        depth: a key of ``arch_settings``.
+        in_channels: channels of the input image.
+        stem_channels: output channels of the stem (the deep stem uses half of them in its
+            first two convolutions).
+        base_channels: bottleneck planes of the first stage, doubled at each stage.
+        strides, dilations: per stage. Output stride 8 is ``strides=(1, 2, 1, 1)`` with
+            ``dilations=(1, 1, 2, 4)``.
+        contract_dilation: the first block of a dilated stage uses half the stage's dilation,
+            as the official segmentation models do.
+        out_indices: which stages (0..3, strides 4, 8, 16, 32 by default) to return.
+        deep_stem: three 3x3 convolutions instead of one 7x7 (ResNet-C, Res2Net v1b, ResNeSt).
+        avg_down: shortcut down-sampling with an average pool before a stride-1 1x1 conv
+            (ResNet-D).
+        frozen_stages: -1 freezes nothing, 0 the stem, k the stem and stages 1..k.
+        norm_cfg, conv_cfg: mmcv configs of the norm and conv layers (BN, SyncBN, GN, ...).
+        norm_eval: keep BatchNorm layers in eval mode while training.
+        with_cp: activation checkpointing in every block.
+        zero_init_residual: zero the last norm of each block (unless loading pretrained).
+        **block_kwargs: family-specific block arguments.
+    """
+
+    block: type = None
+    arch_settings: dict = {}
+
+    def __init__(self,
+                 depth: int,
+                 in_channels: int = 3,
+                 stem_channels: int = 64,
+                 base_channels: int = 64,
+                 strides: Sequence[int] = (1, 2, 2, 2),
+                 dilations: Sequence[int] = (1, 1, 1, 1),
+                 contract_dilation: bool = True,
+                 out_indices: Sequence[int] = (0, 1, 2, 3),
+                 deep_stem: bool = False,
+                 avg_down: bool = False,
+                 frozen_stages: int = -1,
+                 conv_cfg: Optional[dict] = None,
+                 norm_cfg: dict = dict(type='BN', requires_grad=True),
+                 norm_eval: bool = False,
+                 with_cp: bool = False,
+                 zero_init_residual: bool = True,
+                 init_cfg=DEFAULT_INIT_CFG,
+                 **block_kwargs):
+        super().__init__(frozen_stages, norm_eval, init_cfg)
+        check_choice('depth', depth, self.arch_settings)
+        self.depth = depth
+        self.in_channels = in_channels
+        self.stem_channels = stem_channels
+        self.base_channels = base_channels
+        self.strides = _check_per_stage('strides', strides)
+        self.dilations = _check_per_stage('dilations', dilations)
+        self.contract_dilation = contract_dilation
+        self.out_indices = check_out_indices(out_indices)
+        self.deep_stem = deep_stem
+        self.avg_down = avg_down
+        self.conv_cfg = conv_cfg
+        self.norm_cfg = norm_cfg
+        self.with_cp = with_cp
+        self.zero_init_residual = zero_init_residual
+        self.block_kwargs = block_kwargs
+
+        self._make_stem(in_channels, stem_channels)
+        self.res_layers = []
+        self.feature_info = []
+        channels, reduction = stem_channels, 4
+        for i, num_blocks in enumerate(self.arch_settings[depth]):
+            planes = base_channels * 2**i
+            layer = self._make_stage(channels, planes, num_blocks, self.strides[i],
+                                     self.dilations[i])
+            name = f'layer{i + 1}'
+            self.add_module(name, layer)
+            self.res_layers.append(name)
+            channels = planes * self.block.expansion
+            reduction *= self.strides[i]
+            self.feature_info.append(dict(num_chs=channels, reduction=reduction, module=name))
+        self.out_channels = tuple(self.feature_info[i]['num_chs'] for i in self.out_indices)
+        self._check_frozen_stages()
+        self._freeze_stages()
+
+    # -- construction -----------------------------------------------------------------------
+    def _make_stem(self, in_channels: int, stem_channels: int) -> None:
+        if self.deep_stem:
+            mid = stem_channels // 2
+            layers = []
+            for i, (cin, cout) in enumerate(
+                    [(in_channels, mid), (mid, mid), (mid, stem_channels)]):
+                layers += [
+                    build_conv_layer(self.conv_cfg, cin, cout, 3, stride=2 if i == 0 else 1,
+                                     padding=1, bias=False),
+                    build_norm_layer(self.norm_cfg, cout)[1],
+                    nn.ReLU(inplace=True),
+                ]
+            self.stem = nn.Sequential(*layers)
+        else:
+            self.conv1 = build_conv_layer(self.conv_cfg, in_channels, stem_channels, 7,
+                                          stride=2, padding=3, bias=False)
+            self.norm1_name, norm1 = build_norm_layer(self.norm_cfg, stem_channels, postfix=1)
+            self.add_module(self.norm1_name, norm1)
+            self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+
+    def _make_downsample(self, in_channels: int, out_channels: int, stride: int):
+        if stride == 1 and in_channels == out_channels:
+            return None
+        layers = []
+        conv_stride = stride
+        if self.avg_down:
+            # index 0 is the pool (an identity at stride 1), as in the official v1b/ResNeSt models
+            layers.append(nn.AvgPool2d(stride, stride, ceil_mode=True, count_include_pad=False)
+                          if stride > 1 else nn.Identity())
+            conv_stride = 1
+        layers += [
+            build_conv_layer(self.conv_cfg, in_channels, out_channels, 1, stride=conv_stride,
+                             bias=False),
+            build_norm_layer(self.norm_cfg, out_channels)[1],
+        ]
+        return nn.Sequential(*layers)
+
+    def _make_stage(self, in_channels: int, planes: int, num_blocks: int, stride: int,
+                    dilation: int) -> nn.Sequential:
+        out_channels = planes * self.block.expansion
+        first_dilation = dilation // 2 if self.contract_dilation and dilation > 1 else dilation
+        common = dict(conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg, with_cp=self.with_cp,
+                      **self.block_kwargs)
+        blocks = [
+            self.block(in_channels, planes, stride=stride, dilation=first_dilation,
+                       downsample=self._make_downsample(in_channels, out_channels, stride),
+                       first=True, **common)
+        ]
+        blocks += [
+            self.block(out_channels, planes, stride=1, dilation=dilation, **common)
+            for _ in range(1, num_blocks)
+        ]
+        return nn.Sequential(*blocks)
+
+    # -- behaviour ---------------------------------------------------------------------------
+    def stage_modules(self) -> list:
+        stem = [self.stem] if self.deep_stem else [self.conv1, getattr(self, self.norm1_name)]
+        return [nn.ModuleList(stem)] + [getattr(self, name) for name in self.res_layers]
+
+    def init_weights(self):
+        super().init_weights()
+        pretrained = isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained'
+        if self.zero_init_residual and not pretrained:
+            zero_init_last_norms(self)
+
+    def forward_stem(self, x):
+        if self.deep_stem:
+            x = self.stem(x)
+        else:
+            x = self.relu(getattr(self, self.norm1_name)(self.conv1(x)))
+        return self.maxpool(x)
+
+    def forward(self, x):
+        x = self.forward_stem(x)
+        outs = []
+        for i, name in enumerate(self.res_layers):
+            x = getattr(self, name)(x)
+            if i in self.out_indices:
+                outs.append(x)
+        return tuple(outs)

@@ -1,0 +1,7 @@
+"""Convert a checkpoint into an mmfish checkpoint: `python tools/model_converters/fishnet2mmfish.py SRC DST`."""
+import sys
+
+from mmfish.converters import main
+
+if __name__ == '__main__':
+    sys.exit(main('fishnet'))
