@@ -60,6 +60,9 @@ VARIANTS = {v.name: v for v in [
             110.93, 84.54, 416, '64xb128'),
 ]}
 
+#: registered backbones without released weights, shown beside the published variants
+EXTRA_BACKBONES = {'fishnext150-32x4d': dict(type='FishNeXt', depth=150)}
+
 
 def classifier_parts(backbone: dict, num_classes: int = 1000) -> dict:
     """The neck and head of the official classifier for a backbone config (mmpretrain types)."""
