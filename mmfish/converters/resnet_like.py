@@ -18,6 +18,9 @@ OFFICIAL_RULES = [
     (r'^fc\.', 'head.fc.'),
 ]
 OPENMMLAB_RULES = [
+    # mmpretrain's deep stem is three ConvModules: stem.<i>.conv / stem.<i>.bn
+    *[(rf'^backbone\.stem\.{i}\.conv\.', f'backbone.stem.{3 * i}.') for i in range(3)],
+    *[(rf'^backbone\.stem\.{i}\.bn\.', f'backbone.stem.{3 * i + 1}.') for i in range(3)],
     (r'^backbone\.', 'backbone.'),
     (r'^head\.fc\.', 'head.fc.'),
 ] + [('^' + re.escape(p), None) for p in TASK_PREFIXES]

@@ -1,0 +1,34 @@
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import mmfish  # noqa: F401  (registers the models, allows MMEngine checkpoints)
+
+DATA = Path(__file__).parent / 'data'
+
+
+@pytest.fixture(autouse=True)
+def _deterministic():
+    random.seed(0)
+    np.random.seed(0)
+    torch.manual_seed(0)
+    yield
+
+
+def randomize_bn(model: torch.nn.Module) -> torch.nn.Module:
+    """Give every BatchNorm non-trivial statistics and affine parameters, so that eval-mode
+    comparisons exercise them."""
+    for m in model.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.running_mean.normal_(0, 0.1)
+            m.running_var.uniform_(0.5, 1.5)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.normal_(0, 0.1)
+    return model
+
+
+def rel_err(a: torch.Tensor, b: torch.Tensor) -> float:
+    return ((a - b).abs().max() / b.abs().max().clamp_min(1e-12)).item()

@@ -1,0 +1,96 @@
+"""mmfish's Res2Net and ResNeSt against the independent implementations that the toolboxes
+and timm ship: the same weights, converted by mmfish's converters, give the same outputs."""
+import pytest
+import torch
+
+from mmfish.converters import convert_checkpoint
+from mmfish.models import Res2Net, ResNeSt
+
+from ...conftest import randomize_bn, rel_err
+
+FAMILY = {'Res2Net': 'res2net', 'ResNeSt': 'resnest'}
+
+
+def _registry(toolbox):
+    if toolbox == 'mmdet':
+        import mmdet.models  # noqa: F401
+        from mmdet.registry import MODELS
+    elif toolbox == 'mmseg':
+        import mmseg.models  # noqa: F401
+        from mmseg.registry import MODELS
+    else:
+        import mmpretrain.models  # noqa: F401
+        from mmpretrain.registry import MODELS
+    return MODELS
+
+
+def _convert_and_build(tmp_path, family, checkpoint, **kwargs):
+    src, dst = tmp_path / 'peer.pth', tmp_path / 'mmfish.pth'
+    torch.save(checkpoint, src)
+    meta = convert_checkpoint(FAMILY[family], str(src), str(dst), log=lambda s: None)
+    cfg = dict(meta['mmfish']['backbone'], **kwargs)
+    cls = {'Res2Net': Res2Net, 'ResNeSt': ResNeSt}[cfg.pop('type')]
+    model = cls(**cfg)
+    state = torch.load(dst)['state_dict']
+    model.load_state_dict({k[9:]: v for k, v in state.items() if k.startswith('backbone.')})
+    return model.eval(), meta
+
+
+PEERS = [
+    ('mmdet', dict(type='ResNeSt', depth=50, stem_channels=64, radix=2, reduction_factor=4,
+                   avg_down_stride=True), {}),
+    ('mmseg', dict(type='ResNeSt', depth=50, stem_channels=64, radix=2, reduction_factor=4,
+                   avg_down_stride=True, strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4),
+                   contract_dilation=True),
+     dict(strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4))),
+    ('mmpretrain', dict(type='ResNeSt', depth=50), {}),
+    ('mmdet', dict(type='Res2Net', depth=50, scales=4, base_width=26), {}),  # v1b by default
+    ('mmdet', dict(type='Res2Net', depth=50, scales=8, base_width=14, deep_stem=False,
+                   avg_down=False), {}),
+    ('mmpretrain', dict(type='Res2Net', depth=50, scales=6, base_width=26, deep_stem=False,
+                        avg_down=False), {}),
+    ('mmpretrain', dict(type='Res2Net', depth=50, scales=4, base_width=26, deep_stem=True,
+                        avg_down=True), {}),
+]
+
+
+@pytest.mark.parametrize('toolbox,peer_cfg,extra', PEERS,
+                         ids=[f'{t}-{c["type"]}-{i}' for i, (t, c, _) in enumerate(PEERS)])
+def test_equal_to_openmmlab_implementation(tmp_path, toolbox, peer_cfg, extra):
+    peer = randomize_bn(_registry(toolbox).build(dict(peer_cfg)))
+    peer.eval()  # (mmdet's ResNet.train returns None: no chaining)
+    if toolbox == 'mmdet' and peer_cfg['type'] == 'Res2Net':
+        # mmdet leaves out the official average pool of the last split in the stride-1 first
+        # block (layer1.0, the official stype='stage'); mmfish, mmpretrain and the official
+        # code apply it. Put it back in the peer so that the rest can be compared exactly.
+        first = peer.layer1[0]
+        first.pool = torch.nn.AvgPool2d(kernel_size=3, stride=1, padding=1)
+        first.conv2_stride = -1  # takes mmdet's `elif stage_type == 'stage'` branch
+    checkpoint = {'state_dict': {f'backbone.{k}': v for k, v in peer.state_dict().items()}}
+    model, meta = _convert_and_build(tmp_path, peer_cfg['type'], checkpoint, **extra)
+    assert meta['mmfish']['layout'] == 'openmmlab'
+    x = torch.rand(2, 3, 64, 64)
+    with torch.no_grad():
+        ours, theirs = model(x), peer(x)
+    theirs = theirs if isinstance(theirs, tuple) else (theirs, )
+    ours = ours[-len(theirs):]
+    for a, b in zip(ours, theirs):
+        assert a.shape == b.shape
+        assert rel_err(a, b) < 1e-5
+
+
+@pytest.mark.parametrize('timm_name,family,variant', [
+    ('resnest50d', 'ResNeSt', 'resnest50'),
+    ('res2net50_26w_4s', 'Res2Net', 'res2net50-w26-s4'),
+    ('res2next50', 'Res2Net', 'res2next50'),
+    ('res2net50d', 'Res2Net', 'res2net50-v1b-w26-s4'),
+])
+def test_equal_to_timm_in_the_official_layout(tmp_path, timm_name, family, variant):
+    import timm
+    peer = randomize_bn(timm.create_model(timm_name, pretrained=False)).eval()
+    model, meta = _convert_and_build(tmp_path, family, peer.state_dict())
+    assert meta['mmfish']['layout'] == 'official'
+    assert meta['mmfish']['variant'] == variant
+    x = torch.rand(1, 3, 96, 96)
+    with torch.no_grad():
+        assert rel_err(model(x)[-1], peer.forward_features(x)) < 1e-5
