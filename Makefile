@@ -26,7 +26,7 @@ $(STAMP): $(REQS)
 	@touch $(STAMP)
 
 test: install
-	$(PY) -m pytest
+	$(PY) -m pytest tests
 
 demo: install
 	$(PY) tools/demo.py

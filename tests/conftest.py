@@ -32,3 +32,15 @@ def randomize_bn(model: torch.nn.Module) -> torch.nn.Module:
 
 def rel_err(a: torch.Tensor, b: torch.Tensor) -> float:
     return ((a - b).abs().max() / b.abs().max().clamp_min(1e-12)).item()
+
+
+def build_in_scope(scope: str, cfg: dict):
+    """Build ``cfg`` with the registry of toolbox ``scope`` as its default scope, as the
+    toolbox's own tools do (so that e.g. a classifier's data preprocessor resolves)."""
+    import importlib
+
+    from mmengine.registry import DefaultScope
+    importlib.import_module(f'{scope}.models')
+    registry = importlib.import_module(f'{scope}.registry').MODELS
+    with DefaultScope.overwrite_default_scope(scope):
+        return registry.build(cfg)

@@ -13,7 +13,8 @@ from typing import Callable, Optional
 from ..models.backbones.fishnet import FishScore
 from ..variants import VARIANTS, classifier_parts
 from . import fishnet, res2net, resnest
-from .common import ConversionError, check_keys, expected_state, load_state_dict, save_atomic
+from .common import (ConversionError, check_family, check_keys, expected_state, load_state_dict,
+                     save_atomic)
 
 FAMILIES = {'fishnet': fishnet, 'res2net': res2net, 'resnest': resnest}
 
@@ -59,6 +60,7 @@ def convert_checkpoint(family: str, src: str, dst: str, log: Callable[[str], Non
     fam = FAMILIES[family]
     log(f'reading {src}')
     state, _ = load_state_dict(src)
+    check_family(state, fam.FAMILY, src)
     state, layout, dropped = fam.to_mmfish_keys(state, src)
     cfg = _minimal(fam.detect(state, src), fam.MODEL)
     backbone = dict(type=fam.FAMILY, **cfg)

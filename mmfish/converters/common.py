@@ -89,6 +89,17 @@ def guess_family(keys: Iterable[str]) -> Optional[str]:
     return None
 
 
+def check_family(keys: Iterable[str], family: str, source: str) -> None:
+    """Fail early, naming the right converter, when the keys belong to another family."""
+    keys = list(keys)
+    guessed = guess_family(keys)
+    if guessed and guessed != family:
+        examples = [k for k in keys if any(m in k for m in FAMILY_MARKERS[guessed])][:3]
+        raise ConversionError(
+            f'{source}: keys such as {", ".join(examples)} belong to a {guessed} checkpoint, '
+            f'not a {family} one: use tools/model_converters/{guessed.lower()}2mmfish.py')
+
+
 def count_blocks(state: Dict[str, torch.Tensor], prefix: str) -> int:
     """Number of blocks ``prefix.<i>.`` in a state dict."""
     pattern = re.compile(re.escape(prefix) + r'\.(\d+)\.')

@@ -1,0 +1,189 @@
+"""The converters on checkpoints in every source layout, and their failure modes."""
+import gzip
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from mmfish.converters import ConversionError, convert_checkpoint
+from mmfish.converters.common import load_state_dict
+from mmfish.variants import VARIANTS
+
+from ..conftest import DATA, build_in_scope, randomize_bn, rel_err
+
+OFFICIAL = DATA / 'official'
+REPO = DATA.parent.parent
+
+
+def _layouts():
+    """Key names, shapes and dtypes of the official models' state dicts, as written by the
+    official code (kevin-ssy/FishNet, Res2Net/Res2Net-PretrainedModels, zhanghang1989/ResNeSt)."""
+    with gzip.open(OFFICIAL / 'state_dict_layouts.json.gz', 'rt') as f:
+        return json.load(f)
+
+
+def _random_official_checkpoint(variant, path):
+    """A checkpoint with exactly the official keys and shapes and random values, saved in the
+    official release format of its family."""
+    state = {}
+    for key, shape, dtype in _layouts()[variant.official]:
+        state[key] = (torch.randint(0, 5, shape) if dtype == 'int64' else torch.randn(shape))
+    if variant.family == 'fishnet':  # training checkpoint of a DataParallel model
+        torch.save({'epoch': 100, 'arch': variant.official, 'best_prec1': 78.1,
+                    'state_dict': {f'module.{k}': v for k, v in state.items()},
+                    'optimizer': {'state': {}, 'param_groups': []}}, path)
+    else:
+        torch.save(state, path)
+    return state
+
+
+def _build_classifier(config_path):
+    return build_in_scope('mmpretrain', Config.fromfile(config_path).model)
+
+
+def test_official_fishnet_checkpoint_gives_the_official_logits(tmp_path):
+    """A FishNet-150-shaped model (every width / 8, 10 classes) made and saved by the official
+    code: the converted checkpoint loads strictly and reproduces the official logits."""
+    dst = tmp_path / 'fishnet.pth'
+    meta = convert_checkpoint('fishnet', str(OFFICIAL / 'fishnet150_w8_ckpt.tar'), str(dst),
+                              log=lambda s: None)['mmfish']
+    assert meta['backbone'] == dict(type='FishNet', depth=150, base_channels=8)
+    assert meta['num_classes'] == 10 and meta['layout'] == 'official'
+    assert meta['variant'] is None  # no published variant has these widths
+    cfg = Config.fromfile(REPO / VARIANTS['fishnet150'].config)
+    cfg.model.backbone.base_channels = 8
+    cfg.model.neck.in_channels = 2112 // 8
+    cfg.model.head.update(in_channels=2112 // 16, num_classes=10)
+    model = build_in_scope('mmpretrain', cfg.model).eval()
+    model.load_state_dict(torch.load(dst)['state_dict'], strict=True)
+    expected = torch.load(OFFICIAL / 'fishnet150_w8_expected.pt')
+    with torch.no_grad():
+        logits = model(expected['input'], mode='tensor')
+    assert rel_err(logits, expected['logits']) < 1e-4
+
+
+@pytest.mark.parametrize('name', list(VARIANTS))
+def test_every_official_layout_loads_strictly_into_its_in1k_config(name, tmp_path):
+    variant = VARIANTS[name]
+    src, dst = tmp_path / 'official.pth', tmp_path / 'mmfish.pth'
+    official = _random_official_checkpoint(variant, src)
+    meta = convert_checkpoint(variant.family, str(src), str(dst), log=lambda s: None)['mmfish']
+    assert meta['variant'] == name
+    assert meta['config'] == variant.config
+    assert meta['num_classes'] == 1000
+    model = _build_classifier(REPO / variant.config)
+    state = torch.load(dst)['state_dict']
+    model.load_state_dict(state, strict=True)  # no missing, no unexpected keys
+    # every official tensor arrives unchanged (the classifier's 1x1 conv as a linear weight)
+    assert len(state) == len(official)
+    assert sorted(v.sum().item() for v in state.values()) == pytest.approx(
+        sorted(v.sum().item() for v in official.values()))
+
+
+def test_mmpretrain_classifier_checkpoint(tmp_path):
+    model = randomize_bn(_build_classifier(REPO / VARIANTS['res2net50-w14-s8'].config))
+    src = tmp_path / 'mmpretrain.pth'
+    # an mmpretrain-trained Res2Net, as mmpretrain's own ImageClassifier writes it
+    peer = build_in_scope('mmpretrain', dict(type='ImageClassifier', backbone=dict(
+        type='Res2Net', depth=50, scales=8, base_width=14, deep_stem=False,
+        avg_down=False), neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=1000, in_channels=2048)))
+    randomize_bn(peer).eval()
+    torch.save({'meta': {}, 'state_dict': peer.state_dict()}, src)
+    meta = convert_checkpoint('res2net', str(src), str(tmp_path / 'out.pth'),
+                              log=lambda s: None)['mmfish']
+    assert meta['variant'] == 'res2net50-w14-s8' and meta['num_classes'] == 1000
+    model.load_state_dict(torch.load(tmp_path / 'out.pth')['state_dict'], strict=True)
+    model.eval()
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        assert rel_err(model(x, mode='tensor'), peer(x, mode='tensor')) < 1e-5
+
+
+def test_detector_checkpoint_keeps_the_backbone_and_reports_the_rest(tmp_path, capsys):
+    import mmdet.models  # noqa: F401
+    from mmdet.registry import MODELS as MMDET_MODELS
+    backbone = MMDET_MODELS.build(dict(type='ResNeSt', depth=50, stem_channels=64, radix=2,
+                                       reduction_factor=4, avg_down_stride=True))
+    state = {f'backbone.{k}': v for k, v in backbone.state_dict().items()}
+    state['neck.lateral_convs.0.conv.weight'] = torch.zeros(256, 256, 1, 1)
+    state['rpn_head.rpn_conv.weight'] = torch.zeros(256, 256, 3, 3)
+    src = tmp_path / 'mask_rcnn.pth'
+    torch.save({'meta': {}, 'state_dict': state}, src)
+    meta = convert_checkpoint('resnest', str(src), str(tmp_path / 'out.pth'))['mmfish']
+    out = capsys.readouterr().out
+    assert 'left out: 2 keys (neck, rpn_head)' in out and 'backbone only' in out
+    assert meta['variant'] == 'resnest50' and meta['num_classes'] is None
+    written = torch.load(tmp_path / 'out.pth')['state_dict']
+    assert all(k.startswith('backbone.') for k in written)
+
+
+def test_wrong_family_names_the_keys_and_the_right_converter(tmp_path):
+    import timm
+    src, dst = tmp_path / 'resnest.pth', tmp_path / 'out.pth'
+    torch.save(timm.create_model('resnest14d').state_dict(), src)
+    with pytest.raises(ConversionError) as err:
+        convert_checkpoint('res2net', str(src), str(dst), log=lambda s: None)
+    message = str(err.value)
+    assert 'conv2.conv.weight' in message or 'conv2.fc1' in message
+    assert 'resnest2mmfish.py' in message
+    assert not dst.exists()
+
+
+def test_unknown_layout_names_the_unplaced_keys(tmp_path):
+    src, dst = tmp_path / 'odd.pth', tmp_path / 'out.pth'
+    torch.save({'encoder.block0.weight': torch.zeros(3), 'fc.weight': torch.zeros(2, 2)}, src)
+    with pytest.raises(ConversionError, match=r'2 keys could not be placed in a FishNet model: encoder\.block0\.weight, fc'):
+        convert_checkpoint('fishnet', str(src), str(dst), log=lambda s: None)
+    assert not dst.exists()
+
+
+def test_truncated_file_is_named(tmp_path):
+    good, bad = tmp_path / 'good.pth', tmp_path / 'bad.pth'
+    torch.save({'conv1.weight': torch.zeros(64, 3, 7, 7)}, good)
+    bad.write_bytes(good.read_bytes()[:200])
+    with pytest.raises(ConversionError, match=r'bad\.pth could not be read .*truncated'):
+        load_state_dict(str(bad))
+    with pytest.raises(ConversionError, match='no such file'):
+        load_state_dict(str(tmp_path / 'missing.pth'))
+
+
+def test_failed_conversion_leaves_an_existing_output_untouched(tmp_path, monkeypatch):
+    src = tmp_path / 'official.tar'
+    _random_official_checkpoint(VARIANTS['fishnet99'], src)
+    dst = tmp_path / 'out.pth'
+    dst.write_bytes(b'previous')
+
+    def failing_save(obj, f, *args, **kwargs):
+        f.write(b'partial')
+        raise OSError('disk full')
+
+    monkeypatch.setattr(torch, 'save', failing_save)
+    with pytest.raises(OSError, match='disk full'):
+        convert_checkpoint('fishnet', str(src), str(dst), log=lambda s: None)
+    assert dst.read_bytes() == b'previous'
+    assert os.listdir(tmp_path) == sorted(os.listdir(tmp_path)) and \
+        sorted(os.listdir(tmp_path)) == ['official.tar', 'out.pth']  # no temporary file left
+
+
+@pytest.mark.parametrize('family', ['fishnet', 'res2net', 'resnest'])
+def test_command_line(family, tmp_path):
+    script = REPO / 'tools' / 'model_converters' / f'{family}2mmfish.py'
+    bad = tmp_path / 'bad.pth'
+    bad.write_bytes(b'not a checkpoint')
+    result = subprocess.run([sys.executable, str(script), str(bad), str(tmp_path / 'out.pth')],
+                            capture_output=True, text=True)
+    assert result.returncode == 1
+    assert 'nothing was written' in result.stderr and 'bad.pth' in result.stderr
+    assert not (tmp_path / 'out.pth').exists()
+    name = {'fishnet': 'fishnet99', 'res2net': 'res2net50-w26-s4', 'resnest': 'resnest50'}[family]
+    src = tmp_path / 'official.pth'
+    _random_official_checkpoint(VARIANTS[name], src)
+    result = subprocess.run([sys.executable, str(script), str(src), str(tmp_path / 'out.pth')],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert f'variant: {name}' in result.stdout and VARIANTS[name].config in result.stdout
