@@ -1,0 +1,61 @@
+"""The model table of ``docs/models.md``: for every published variant, the parameters and
+FLOPs measured on mmfish's in1k model at the official input size, beside the official figures."""
+import re
+from pathlib import Path
+from typing import Callable, Iterable, List
+
+import torch
+
+from ..variants import VARIANTS
+
+BEGIN, END = '<!-- model-table:begin -->', '<!-- model-table:end -->'
+
+
+def build_classifier(config: str):
+    """The mmpretrain ``ImageClassifier`` of an in1k config."""
+    import mmpretrain.models  # noqa: F401
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+    from mmpretrain.registry import MODELS
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        return MODELS.build(Config.fromfile(config).model)
+
+
+def measure(names: Iterable[str] = VARIANTS, log: Callable[[str], None] = print) -> List[dict]:
+    from mmengine.analysis import FlopAnalyzer
+    rows = []
+    for name in names:
+        variant = VARIANTS[name]
+        model = build_classifier(variant.config).eval()
+        size = variant.input_size
+        with torch.no_grad():
+            analyzer = FlopAnalyzer(model, (torch.rand(1, 3, size, size), ))
+            analyzer.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+            flops = analyzer.total()
+        params = sum(p.numel() for p in model.parameters())
+        rows.append(dict(name=name, params=params, flops=flops, variant=variant))
+        log(f'  {name}: {params / 1e6:.2f}M params, {flops / 1e9:.2f} GFLOPs at {size}')
+    return rows
+
+
+def format_rows(rows: List[dict]) -> str:
+    lines = ['| variant | official model | params (mmfish / published) | GFLOPs | input '
+             '| official top-1 | config | convert the official weights |',
+             '|---|---|---|---:|---:|---:|---|---|']
+    for r in rows:
+        v = r['variant']
+        lines.append(
+            f'| {r["name"]} | {v.official} | {r["params"] / 1e6:.2f}M / {v.params_m:.2f}M '
+            f'| {r["flops"] / 1e9:.2f} | {v.input_size} | {v.top1:.2f} | [{Path(v.config).name}]'
+            f'(../{v.config}) | `python {v.converter} SRC {v.name}_mmfish.pth` |')
+    return '\n'.join(lines)
+
+
+def update_doc(path: str, table: str) -> None:
+    """Replace the text between the model-table markers of ``path``."""
+    text = Path(path).read_text()
+    if BEGIN not in text or END not in text:
+        raise ValueError(f'{path} has no {BEGIN} ... {END} markers')
+    new = re.sub(re.escape(BEGIN) + '.*?' + re.escape(END),
+                 lambda _: f'{BEGIN}\n{table}\n{END}', text, flags=re.S)
+    Path(path).write_text(new)
