@@ -20,7 +20,7 @@ class Variant:
 
     @property
     def config(self) -> str:
-        return f'configs/{self.family}/{self.name}_{self.batch}_in1k.py'
+        return f'configs/mmpretrain/{self.family}/{self.name}_{self.batch}_in1k.py'
 
     @property
     def converter(self) -> str:

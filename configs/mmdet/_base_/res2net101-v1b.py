@@ -1,0 +1,19 @@
+# Res2Net-101 v1b (26w x 4s, deep stem, avg-down) for detection, as mmdet's res2net configs.
+# ImageNet weights: python tools/model_converters/res2net2mmfish.py \
+#     res2net101_v1b_26w_4s-0812c246.pth checkpoints/res2net101-v1b-w26-s4_mmfish.pth
+custom_imports = dict(imports=['mmfish'], allow_failed_imports=False)
+backbone = dict(
+    _delete_=True,
+    type='mmfish.Res2Net',
+    depth=101,
+    scales=4,
+    base_width=26,
+    deep_stem=True,
+    avg_down=True,
+    out_indices=(0, 1, 2, 3),
+    frozen_stages=1,
+    norm_cfg=dict(type='BN', requires_grad=True),
+    norm_eval=True,
+    init_cfg=dict(type='Pretrained', prefix='backbone.',
+                  checkpoint='checkpoints/res2net101-v1b-w26-s4_mmfish.pth'))
+

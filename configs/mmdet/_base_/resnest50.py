@@ -1,0 +1,17 @@
+# ResNeSt-50 for detection, as mmdet's resnest configs: SyncBN in the backbone (trained),
+# frozen stem and first stage.
+# ImageNet weights: python tools/model_converters/resnest2mmfish.py resnest50-528c19ca.pth \
+#     checkpoints/resnest50_mmfish.pth
+custom_imports = dict(imports=['mmfish'], allow_failed_imports=False)
+backbone = dict(
+    _delete_=True,
+    type='mmfish.ResNeSt',
+    depth=50,
+    stem_channels=64,
+    out_indices=(0, 1, 2, 3),
+    frozen_stages=1,
+    norm_cfg=dict(type='SyncBN', requires_grad=True),
+    norm_eval=False,
+    init_cfg=dict(type='Pretrained', prefix='backbone.',
+                  checkpoint='checkpoints/resnest50_mmfish.pth'))
+

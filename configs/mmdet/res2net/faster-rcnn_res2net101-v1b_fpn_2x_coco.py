@@ -1,0 +1,6 @@
+# mmdet's own Res2Net-101 faster-rcnn config with mmfish's Res2Net.
+_base_ = [
+    'mmdet::res2net/faster-rcnn_res2net-101_fpn_2x_coco.py',
+    '../_base_/res2net101-v1b.py',
+]
+model = dict(backbone={{_base_.backbone}})

@@ -1,0 +1,18 @@
+# FishNet-150 for segmentation, SyncBN. FishNet keeps every resolution without dilation: the
+# decode head reads level 1 (stride 8, 832 channels: the first head stage, which carries the
+# body's deep features), the auxiliary head level 0 (stride 4, 320 channels).
+# ImageNet weights: python tools/model_converters/fishnet2mmfish.py fishnet150_ckpt.tar \
+#     checkpoints/fishnet150_mmfish.pth
+custom_imports = dict(imports=['mmfish'], allow_failed_imports=False)
+backbone = dict(
+    _delete_=True,
+    type='mmfish.FishNet',
+    depth=150,
+    out_indices=(0, 1, 2, 3),
+    norm_cfg=dict(type='SyncBN', requires_grad=True),
+    norm_eval=False,
+    init_cfg=dict(type='Pretrained', prefix='backbone.',
+                  checkpoint='checkpoints/fishnet150_mmfish.pth'))
+
+decode_in = dict(in_channels=832, in_index=1)
+auxiliary_in = dict(in_channels=320, in_index=0)

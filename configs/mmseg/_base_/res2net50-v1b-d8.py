@@ -1,0 +1,21 @@
+# Res2Net-50 v1b (26w x 4s) for segmentation at output stride 8, SyncBN.
+# ImageNet weights: python tools/model_converters/res2net2mmfish.py \
+#     res2net50_v1b_26w_4s-3cf99910.pth checkpoints/res2net50-v1b-w26-s4_mmfish.pth
+custom_imports = dict(imports=['mmfish'], allow_failed_imports=False)
+backbone = dict(
+    _delete_=True,
+    type='mmfish.Res2Net',
+    depth=50,
+    scales=4,
+    base_width=26,
+    deep_stem=True,
+    avg_down=True,
+    strides=(1, 2, 1, 1),
+    dilations=(1, 1, 2, 4),
+    contract_dilation=True,
+    out_indices=(0, 1, 2, 3),
+    norm_cfg=dict(type='SyncBN', requires_grad=True),
+    norm_eval=False,
+    init_cfg=dict(type='Pretrained', prefix='backbone.',
+                  checkpoint='checkpoints/res2net50-v1b-w26-s4_mmfish.pth'))
+

@@ -1,0 +1,19 @@
+# ResNeSt-50 for segmentation at output stride 8 (strides 1, 2, 1, 1; dilations 1, 1, 2, 4,
+# the first block of a dilated stage at half dilation), SyncBN, as mmseg's resnest configs.
+# ImageNet weights: python tools/model_converters/resnest2mmfish.py resnest50-528c19ca.pth \
+#     checkpoints/resnest50_mmfish.pth
+custom_imports = dict(imports=['mmfish'], allow_failed_imports=False)
+backbone = dict(
+    _delete_=True,
+    type='mmfish.ResNeSt',
+    depth=50,
+    stem_channels=64,
+    strides=(1, 2, 1, 1),
+    dilations=(1, 1, 2, 4),
+    contract_dilation=True,
+    out_indices=(0, 1, 2, 3),
+    norm_cfg=dict(type='SyncBN', requires_grad=True),
+    norm_eval=False,
+    init_cfg=dict(type='Pretrained', prefix='backbone.',
+                  checkpoint='checkpoints/resnest50_mmfish.pth'))
+

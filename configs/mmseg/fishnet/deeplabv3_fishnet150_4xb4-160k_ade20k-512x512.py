@@ -1,0 +1,9 @@
+_base_ = [
+    'mmseg::deeplabv3/deeplabv3_r50-d8_4xb4-160k_ade20k-512x512.py',
+    '../_base_/fishnet150.py',
+]
+model = dict(
+    pretrained=None,
+    backbone={{_base_.backbone}},
+    decode_head={{_base_.decode_in}},
+    auxiliary_head={{_base_.auxiliary_in}})

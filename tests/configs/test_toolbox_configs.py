@@ -1,0 +1,84 @@
+"""Every detection and segmentation config loads, builds its model in its toolbox and runs a
+forward pass on a small input."""
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from ..conftest import build_in_scope
+
+CONFIGS = Path(__file__).parents[2] / 'configs'
+DET = sorted(p for p in (CONFIGS / 'mmdet').rglob('*.py') if '_base_' not in p.parts)
+SEG = sorted(p for p in (CONFIGS / 'mmseg').rglob('*.py') if '_base_' not in p.parts)
+SEG.append(CONFIGS / 'deeplabv3_resnest101_ade20k.py')
+
+
+def _ids(paths):
+    return [p.stem for p in paths]
+
+
+def _check_common(cfg):
+    assert cfg.custom_imports == dict(imports=['mmfish'], allow_failed_imports=False)
+    backbone = cfg.model.backbone
+    assert backbone.type.startswith('mmfish.')
+    init = backbone.init_cfg
+    assert init.type == 'Pretrained' and init.prefix == 'backbone.'
+    assert init.checkpoint.startswith('checkpoints/') and init.checkpoint.endswith('_mmfish.pth')
+
+
+@pytest.mark.parametrize('path', DET, ids=_ids(DET))
+def test_detection_config(path):
+    from mmdet.structures import DetDataSample
+    cfg = Config.fromfile(str(path))
+    _check_common(cfg)
+    model = build_in_scope('mmdet', cfg.model).eval()
+    assert cfg.model.neck.in_channels == list(model.backbone.out_channels)
+    x = torch.rand(1, 3, 96, 128) * 255
+    sample = DetDataSample(metainfo=dict(img_shape=(96, 128), ori_shape=(96, 128),
+                                         pad_shape=(96, 128), scale_factor=(1., 1.)))
+    with torch.no_grad():
+        data = model.data_preprocessor(dict(inputs=[x[0]], data_samples=[sample]), False)
+        results = model(**data, mode='predict')
+    assert len(results) == 1 and 'bboxes' in results[0].pred_instances
+
+
+@pytest.mark.parametrize('path', SEG, ids=_ids(SEG))
+def test_segmentation_config(path):
+    cfg = Config.fromfile(str(path))
+    _check_common(cfg)
+    model = build_in_scope('mmseg', cfg.model).eval()
+    num_classes = cfg.model.decode_head.num_classes
+    with torch.no_grad():
+        logits = model(torch.rand(1, 3, 64, 64), mode='tensor')
+    assert logits.shape[:2] == (1, num_classes)
+    channels = model.backbone.out_channels
+    assert cfg.model.decode_head.in_channels == channels[cfg.model.decode_head.in_index]
+    assert cfg.model.auxiliary_head.in_channels == channels[cfg.model.auxiliary_head.in_index]
+
+
+def test_design_card_config_path():
+    cfg = Config.fromfile(str(CONFIGS / 'deeplabv3_resnest101_ade20k.py'))
+    assert cfg.model.backbone.type == 'mmfish.ResNeSt' and cfg.model.backbone.depth == 101
+    assert cfg.model.decode_head.type == 'ASPPHead' and cfg.model.decode_head.num_classes == 150
+    assert cfg.train_cfg.max_iters == 160000 and cfg.train_dataloader.batch_size == 4
+
+
+def test_user_config_inheriting_an_mmfish_config(tmp_path):
+    """A new experiment: inherit an mmfish config, change the depth and the schedule."""
+    base = CONFIGS / 'mmdet' / 'resnest' / 'mask-rcnn_resnest50_fpn_syncbn-backbone+head_ms-1x_coco.py'
+    user = tmp_path / 'mask-rcnn_resnest200_fpn_2x_coco.py'
+    user.write_text(
+        f"_base_ = '{base}'\n"
+        "model = dict(backbone=dict(depth=200, stem_channels=128,\n"
+        "                           init_cfg=dict(checkpoint='checkpoints/resnest200_mmfish.pth')))\n"
+        "train_cfg = dict(max_epochs=24)\n"
+        "param_scheduler = [dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,\n"
+        "                        end=500),\n"
+        "                   dict(type='MultiStepLR', begin=0, end=24, by_epoch=True,\n"
+        "                        milestones=[16, 22], gamma=0.1)]\n")
+    cfg = Config.fromfile(str(user))
+    assert cfg.model.backbone.depth == 200 and cfg.train_cfg.max_epochs == 24
+    assert cfg.model.backbone.norm_cfg.type == 'SyncBN'  # the rest is inherited
+    model = build_in_scope('mmdet', cfg.model)
+    assert len(model.backbone.layer3) == 36
