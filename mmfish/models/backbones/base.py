@@ -43,6 +43,10 @@ class ResidualBlock(BaseModule):
     def _forward(self, x):
         raise NotImplementedError
 
+    def zero_init_last(self):
+        """Make the residual branch output zero (``zero_init_residual``)."""
+        raise NotImplementedError
+
     def forward(self, x):
         if self.with_cp and x.requires_grad:
             return cp.checkpoint(self._forward, x, use_reentrant=False)
@@ -56,10 +60,12 @@ class BackboneBase(BaseModule):
     order. ``frozen_stages=k`` freezes the first ``k + 1`` entries (``-1`` freezes nothing).
     """
 
-    def __init__(self, frozen_stages: int, norm_eval: bool, init_cfg=None):
+    def __init__(self, frozen_stages: int, norm_eval: bool, zero_init_residual: bool,
+                 init_cfg=None):
         super().__init__(init_cfg)
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
+        self.zero_init_residual = zero_init_residual
 
     def stage_modules(self) -> list:
         raise NotImplementedError
@@ -77,6 +83,15 @@ class BackboneBase(BaseModule):
             for param in module.parameters():
                 param.requires_grad = False
 
+    def init_weights(self):
+        super().init_weights()
+        pretrained = isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained'
+        if self.zero_init_residual and not pretrained:
+            # every residual block starts as an identity: zero its last norm (or conv)
+            for m in self.modules():
+                if isinstance(m, ResidualBlock):
+                    m.zero_init_last()
+
     def train(self, mode: bool = True):
         super().train(mode)
         self._freeze_stages()
@@ -86,9 +101,3 @@ class BackboneBase(BaseModule):
                     m.eval()
         return self
 
-
-def zero_init_last_norms(model: nn.Module) -> None:
-    """Zero the last norm (or conv) of every residual block so each starts as an identity."""
-    for m in model.modules():
-        if isinstance(m, ResidualBlock) and hasattr(m, 'zero_init_last'):
-            m.zero_init_last()

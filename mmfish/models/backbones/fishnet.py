@@ -35,7 +35,7 @@ from mmengine.model import BaseModule
 
 from ...registry import MODELS
 from .base import (DEFAULT_INIT_CFG, BackboneBase, ResidualBlock, check_choice,
-                   check_out_indices, zero_init_last_norms)
+                   check_out_indices)
 
 PRE_ACT = ('norm', 'act', 'conv')
 
@@ -251,7 +251,7 @@ class FishNet(BackboneBase):
                  with_cp: bool = False,
                  zero_init_residual: bool = False,
                  init_cfg=DEFAULT_INIT_CFG):
-        super().__init__(frozen_stages, norm_eval, init_cfg)
+        super().__init__(frozen_stages, norm_eval, zero_init_residual, init_cfg)
         check_choice('depth', depth, self.arch_settings)
         if base_channels < 8 or base_channels % 8:
             raise ValueError(f'base_channels={base_channels} is invalid: use a multiple of 8 '
@@ -262,7 +262,6 @@ class FishNet(BackboneBase):
         self.depth = depth
         self.in_channels = in_channels
         self.out_indices = check_out_indices(out_indices)
-        self.zero_init_residual = zero_init_residual
         blocks = self.arch_settings[depth]['blocks']
         transfer = self.arch_settings[depth]['transfer']
         scale = base_channels / 64
@@ -319,12 +318,6 @@ class FishNet(BackboneBase):
 
     def stage_modules(self) -> list:
         return [self.stem, *self.tail, self.bridge, *self.body, *self.head]
-
-    def init_weights(self):
-        super().init_weights()
-        pretrained = isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained'
-        if self.zero_init_residual and not pretrained:
-            zero_init_last_norms(self)
 
     def forward(self, x):
         x = self.maxpool(self.stem(x))

@@ -12,30 +12,26 @@ import torch.nn as nn
 from mmcv.cnn import build_conv_layer, build_norm_layer
 
 from ...registry import MODELS
-from .base import ResidualBlock
-from .resnet_skeleton import ResNetSkeleton
+from .resnet_skeleton import Bottleneck, ResNetSkeleton
 
 
-class Bottle2neck(ResidualBlock):
+class Bottle2neck(Bottleneck):
     """The Res2Net bottleneck.
 
     ``first`` marks the first block of a stage (the official ``stype='stage'``): its splits
     do not add each other's outputs, they all take the block's stride, and the last split is
     average-pooled instead of passed through.
     """
-    expansion = 4
 
     def __init__(self, in_channels, planes, stride=1, dilation=1, downsample=None, first=False,
                  scales=4, base_width=26, groups=1, conv_cfg=None,
                  norm_cfg=dict(type='BN'), with_cp=False, init_cfg=None):
-        super().__init__(with_cp, init_cfg)
         self.width = width = int(math.floor(planes * base_width / 64)) * groups
+        super().__init__(in_channels, width * scales, planes, downsample, conv_cfg, norm_cfg,
+                         with_cp, init_cfg)
         self.scales = scales
         self.first = first
         self.nums = max(scales - 1, 1)
-        self.conv1 = build_conv_layer(conv_cfg, in_channels, width * scales, 1, bias=False)
-        self.norm1_name, norm1 = build_norm_layer(norm_cfg, width * scales, postfix=1)
-        self.add_module(self.norm1_name, norm1)
         self.convs = nn.ModuleList(
             build_conv_layer(conv_cfg, width, width, 3, stride=stride, padding=dilation,
                              dilation=dilation, groups=groups, bias=False)
@@ -43,19 +39,9 @@ class Bottle2neck(ResidualBlock):
         self.bns = nn.ModuleList(build_norm_layer(norm_cfg, width)[1] for _ in range(self.nums))
         if first and scales > 1:
             self.pool = nn.AvgPool2d(kernel_size=3, stride=stride, padding=1)
-        self.conv3 = build_conv_layer(conv_cfg, width * scales, planes * self.expansion, 1,
-                                      bias=False)
-        self.norm3_name, norm3 = build_norm_layer(norm_cfg, planes * self.expansion, postfix=3)
-        self.add_module(self.norm3_name, norm3)
-        self.relu = nn.ReLU(inplace=True)
-        self.downsample = downsample
 
-    def zero_init_last(self):
-        nn.init.zeros_(getattr(self, self.norm3_name).weight)
-
-    def _forward(self, x):
-        out = self.relu(getattr(self, self.norm1_name)(self.conv1(x)))
-        splits = torch.split(out, self.width, 1)
+    def transform(self, x):
+        splits = torch.split(x, self.width, 1)
         outs = []
         sp = None
         for i in range(self.nums):
@@ -64,9 +50,7 @@ class Bottle2neck(ResidualBlock):
             outs.append(sp)
         if self.scales > 1:
             outs.append(self.pool(splits[self.nums]) if self.first else splits[self.nums])
-        out = getattr(self, self.norm3_name)(self.conv3(torch.cat(outs, 1)))
-        identity = x if self.downsample is None else self.downsample(x)
-        return self.relu(out + identity)
+        return torch.cat(outs, 1)
 
 
 @MODELS.register_module()

@@ -9,8 +9,7 @@ import torch.nn.functional as F
 from mmcv.cnn import build_conv_layer, build_norm_layer
 
 from ...registry import MODELS
-from .base import ResidualBlock
-from .resnet_skeleton import ResNetSkeleton
+from .resnet_skeleton import Bottleneck, ResNetSkeleton
 
 
 class SplitAttentionConv2d(nn.Module):
@@ -55,47 +54,33 @@ class SplitAttentionConv2d(nn.Module):
         return x * attn.sigmoid()
 
 
-class ResNeStBottleneck(ResidualBlock):
+class ResNeStBottleneck(Bottleneck):
     """Bottleneck with a split-attention 3x3 conv; with ``avd`` the stride moves to an average
     pool before (``avd_first``) or after the split-attention conv."""
-    expansion = 4
 
     def __init__(self, in_channels, planes, stride=1, dilation=1, downsample=None, first=False,
                  radix=2, groups=1, base_width=64, reduction_factor=4, avd=True,
                  avd_first=False, conv_cfg=None, norm_cfg=dict(type='BN'), with_cp=False,
                  init_cfg=None):
-        super().__init__(with_cp, init_cfg)
         width = int(planes * base_width / 64) * groups
+        super().__init__(in_channels, width, planes, downsample, conv_cfg, norm_cfg, with_cp,
+                         init_cfg)
         self.avd = avd and stride > 1
         self.avd_first = avd_first
-        self.conv1 = build_conv_layer(conv_cfg, in_channels, width, 1, bias=False)
-        self.norm1_name, norm1 = build_norm_layer(norm_cfg, width, postfix=1)
-        self.add_module(self.norm1_name, norm1)
         self.conv2 = SplitAttentionConv2d(
             width, width, 3, stride=1 if self.avd else stride, padding=dilation,
             dilation=dilation, groups=groups, radix=radix, reduction_factor=reduction_factor,
             conv_cfg=conv_cfg, norm_cfg=norm_cfg)
         if self.avd:
             self.avd_layer = nn.AvgPool2d(3, stride, padding=1)
-        self.conv3 = build_conv_layer(conv_cfg, width, planes * self.expansion, 1, bias=False)
-        self.norm3_name, norm3 = build_norm_layer(norm_cfg, planes * self.expansion, postfix=3)
-        self.add_module(self.norm3_name, norm3)
-        self.relu = nn.ReLU(inplace=True)
-        self.downsample = downsample
 
-    def zero_init_last(self):
-        nn.init.zeros_(getattr(self, self.norm3_name).weight)
-
-    def _forward(self, x):
-        out = self.relu(getattr(self, self.norm1_name)(self.conv1(x)))
+    def transform(self, x):
         if self.avd and self.avd_first:
-            out = self.avd_layer(out)
-        out = self.conv2(out)
+            x = self.avd_layer(x)
+        x = self.conv2(x)
         if self.avd and not self.avd_first:
-            out = self.avd_layer(out)
-        out = getattr(self, self.norm3_name)(self.conv3(out))
-        identity = x if self.downsample is None else self.downsample(x)
-        return self.relu(out + identity)
+            x = self.avd_layer(x)
+        return x
 
 
 @MODELS.register_module()

@@ -11,8 +11,8 @@ from typing import Optional, Sequence
 import torch.nn as nn
 from mmcv.cnn import build_conv_layer, build_norm_layer
 
-from .base import (DEFAULT_INIT_CFG, NUM_LEVELS, BackboneBase, check_choice, check_out_indices,
-                   zero_init_last_norms)
+from .base import (DEFAULT_INIT_CFG, NUM_LEVELS, BackboneBase, ResidualBlock, check_choice,
+                   check_out_indices)
 
 
 def _check_per_stage(name: str, values: Sequence[int], minimum: int = 1) -> tuple:
@@ -21,6 +21,39 @@ def _check_per_stage(name: str, values: Sequence[int], minimum: int = 1) -> tupl
         raise ValueError(f'{name}={values} is invalid: give {NUM_LEVELS} integers >= {minimum}, '
                          f'one per stage, e.g. (1, 2, 2, 2) for strides')
     return values
+
+
+class Bottleneck(ResidualBlock):
+    """What Res2Net's and ResNeSt's bottlenecks share: a 1x1 conv to ``mid_channels``
+    (``conv1``, ``bn1``), the family's 3x3 stage (:meth:`transform`), a 1x1 conv to
+    ``planes * expansion`` (``conv3``, ``bn3``), the shortcut and the final ReLU."""
+    expansion = 4
+
+    def __init__(self, in_channels, mid_channels, planes, downsample=None, conv_cfg=None,
+                 norm_cfg=dict(type='BN'), with_cp=False, init_cfg=None):
+        super().__init__(with_cp, init_cfg)
+        out_channels = planes * self.expansion
+        self.conv1 = build_conv_layer(conv_cfg, in_channels, mid_channels, 1, bias=False)
+        self.norm1_name, norm1 = build_norm_layer(norm_cfg, mid_channels, postfix=1)
+        self.add_module(self.norm1_name, norm1)
+        self.conv3 = build_conv_layer(conv_cfg, mid_channels, out_channels, 1, bias=False)
+        self.norm3_name, norm3 = build_norm_layer(norm_cfg, out_channels, postfix=3)
+        self.add_module(self.norm3_name, norm3)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = downsample
+
+    def transform(self, x):
+        """The family's 3x3 stage, between ``conv1`` and ``conv3``."""
+        raise NotImplementedError
+
+    def zero_init_last(self):
+        nn.init.zeros_(getattr(self, self.norm3_name).weight)
+
+    def _forward(self, x):
+        out = self.relu(getattr(self, self.norm1_name)(self.conv1(x)))
+        out = getattr(self, self.norm3_name)(self.conv3(self.transform(out)))
+        identity = x if self.downsample is None else self.downsample(x)
+        return self.relu(out + identity)
 
 
 class ResNetSkeleton(BackboneBase):
@@ -70,7 +103,7 @@ class ResNetSkeleton(BackboneBase):
                  zero_init_residual: bool = True,
                  init_cfg=DEFAULT_INIT_CFG,
                  **block_kwargs):
-        super().__init__(frozen_stages, norm_eval, init_cfg)
+        super().__init__(frozen_stages, norm_eval, zero_init_residual, init_cfg)
         check_choice('depth', depth, self.arch_settings)
         self.depth = depth
         self.in_channels = in_channels
@@ -85,7 +118,6 @@ class ResNetSkeleton(BackboneBase):
         self.conv_cfg = conv_cfg
         self.norm_cfg = norm_cfg
         self.with_cp = with_cp
-        self.zero_init_residual = zero_init_residual
         self.block_kwargs = block_kwargs
 
         self._make_stem(in_channels, stem_channels)
@@ -166,12 +198,6 @@ class ResNetSkeleton(BackboneBase):
     def stage_modules(self) -> list:
         stem = [self.stem] if self.deep_stem else [self.conv1, getattr(self, self.norm1_name)]
         return [nn.ModuleList(stem)] + [getattr(self, name) for name in self.res_layers]
-
-    def init_weights(self):
-        super().init_weights()
-        pretrained = isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained'
-        if self.zero_init_residual and not pretrained:
-            zero_init_last_norms(self)
 
     def forward_stem(self, x):
         if self.deep_stem:
