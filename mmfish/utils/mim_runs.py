@@ -42,16 +42,17 @@ def _compact(line: str) -> Optional[str]:
 
 def run_mim(action: str, toolbox: str, config: str, work_dir: str,
             args: Sequence[str] = (), log: Callable[[str], None] = print,
-            env: Optional[Dict[str, str]] = None) -> float:
+            env: Optional[Dict[str, str]] = None, cwd: Optional[str] = None) -> float:
     """Run ``mim <action> <toolbox> <config> --work-dir <work_dir> [args]`` on the CPU.
 
-    Returns the wall time in seconds; raises :class:`MimError` with the output's tail when
-    the command fails.
+    Relative paths (``work_dir``, the configs' data roots) are relative to ``cwd``. Returns
+    the wall time in seconds; raises :class:`MimError` with the output's tail when the command
+    fails.
     """
-    os.makedirs(work_dir, exist_ok=True)
+    os.makedirs(os.path.join(cwd or '.', work_dir), exist_ok=True)
     cmd = [mim_executable(), action, toolbox, config, '--gpus', '0', '--work-dir', work_dir,
            *args]
-    log_path = Path(work_dir) / f'mim_{action}.log'
+    log_path = Path(cwd or '.') / work_dir / f'mim_{action}.log'
     log(f'$ {" ".join(cmd[1:])}')
     start = time.perf_counter()
     tail: List[str] = []
@@ -59,7 +60,7 @@ def run_mim(action: str, toolbox: str, config: str, work_dir: str,
     run_env.setdefault('PYTHONWARNINGS', 'ignore')
     with open(log_path, 'w') as out, subprocess.Popen(
             cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env=run_env) as proc:
+            env=run_env, cwd=cwd) as proc:
         for line in proc.stdout:
             out.write(line)
             tail = (tail + [line.rstrip()])[-40:]

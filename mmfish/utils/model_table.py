@@ -51,11 +51,11 @@ def format_rows(rows: List[dict]) -> str:
     return '\n'.join(lines)
 
 
-def update_doc(path: str, table: str) -> None:
-    """Replace the text between the model-table markers of ``path``."""
+def update_doc(path: str, table: str, begin: str = BEGIN, end: str = END) -> None:
+    """Replace the text between the ``begin`` and ``end`` markers of ``path``."""
     text = Path(path).read_text()
-    if BEGIN not in text or END not in text:
-        raise ValueError(f'{path} has no {BEGIN} ... {END} markers')
-    new = re.sub(re.escape(BEGIN) + '.*?' + re.escape(END),
-                 lambda _: f'{BEGIN}\n{table}\n{END}', text, flags=re.S)
+    if begin not in text or end not in text:
+        raise ValueError(f'{path} has no {begin} ... {end} markers')
+    new = re.sub(re.escape(begin) + '.*?' + re.escape(end),
+                 lambda _: f'{begin}\n{table}\n{end}', text, flags=re.S)
     Path(path).write_text(new)

@@ -1,0 +1,44 @@
+# Data, input size, schedule and evaluation of the mmdet tiny twins: 3 shape classes in the
+# COCO layout (`python tools/make_tiny_datasets.py`), 128x128, 150 iterations of batch 4.
+# A twin inherits its full config and this file, and takes these values by name.
+tiny_metainfo = dict(classes=('circle', 'square', 'triangle'),
+                     palette=[(255, 0, 0), (0, 255, 0), (0, 0, 255)])
+tiny_data_root = 'data/tiny/coco/'
+tiny_train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True, poly2mask=False),
+    dict(type='Resize', scale=(128, 128), keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackDetInputs'),
+]
+tiny_test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(128, 128), keep_ratio=True),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True, poly2mask=False),
+    dict(type='PackDetInputs',
+         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
+]
+tiny_train_dataloader = dict(
+    batch_size=4, num_workers=0, persistent_workers=False,
+    dataset=dict(data_root=tiny_data_root, metainfo=tiny_metainfo,
+                 ann_file='annotations/instances_train2017.json',
+                 data_prefix=dict(img='train2017/'), pipeline=tiny_train_pipeline))
+tiny_val_dataloader = dict(
+    batch_size=4, num_workers=0, persistent_workers=False,
+    dataset=dict(data_root=tiny_data_root, metainfo=tiny_metainfo,
+                 ann_file='annotations/instances_val2017.json',
+                 data_prefix=dict(img='val2017/'), pipeline=tiny_test_pipeline))
+tiny_evaluator = dict(ann_file=tiny_data_root + 'annotations/instances_val2017.json')
+# proposals and sampled RoIs scaled to 128x128 images (COCO's are ~65x larger)
+tiny_model_train_cfg = dict(rpn_proposal=dict(nms_pre=200, max_per_img=100),
+                            rcnn=dict(sampler=dict(num=64)))
+tiny_model_test_cfg = dict(rpn=dict(nms_pre=200, max_per_img=100))
+tiny_lr = 0.02
+tiny_param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=30),
+    dict(type='MultiStepLR', by_epoch=False, begin=0, end=150, milestones=[120], gamma=0.1),
+]
+tiny_train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=150, val_interval=75)
+tiny_default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=10),
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=75, max_keep_ckpts=1))

@@ -1,0 +1,25 @@
+# Tiny twin of configs/mmdet/res2net/mask-rcnn_res2net50-v1b_fpn_1x_coco.py
+# for CPU runs: the full model and recipe; the data, input size, schedule and evaluation
+# of _base_/tiny_coco.py.
+_base_ = [
+    '../../mmdet/res2net/mask-rcnn_res2net50-v1b_fpn_1x_coco.py',
+    '../_base_/tiny_coco.py',
+]
+model = dict(
+    backbone=dict(init_cfg=None),  # from scratch: no converted ImageNet weights here
+    roi_head=dict(bbox_head=dict(num_classes=3), mask_head=dict(num_classes=3)),
+    train_cfg={{_base_.tiny_model_train_cfg}},
+    test_cfg={{_base_.tiny_model_test_cfg}})
+
+train_dataloader = {{_base_.tiny_train_dataloader}}
+val_dataloader = {{_base_.tiny_val_dataloader}}
+test_dataloader = val_dataloader
+val_evaluator = {{_base_.tiny_evaluator}}
+test_evaluator = val_evaluator
+optim_wrapper = dict(optimizer=dict(lr={{_base_.tiny_lr}}))
+param_scheduler = {{_base_.tiny_param_scheduler}}
+train_cfg = {{_base_.tiny_train_cfg}}
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+default_hooks = {{_base_.tiny_default_hooks}}
+log_processor = dict(by_epoch=False)

@@ -1,0 +1,77 @@
+"""The tiny twins: full mmfish configs shrunk to the tiny datasets, one per toolbox and family,
+and what ``make demo`` and the end-to-end tests run of them."""
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence
+
+from .mim_runs import last_checkpoint, run_mim, test_metrics, train_history
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class TinyTwin:
+    toolbox: str  #: mmdet, mmseg or mmpretrain
+    config: str  #: path relative to the repository root
+    metrics: Sequence[str]  #: the metrics to report, as the toolbox names them
+    chance: Dict[str, float]  #: what each metric is at chance level
+
+    @property
+    def name(self) -> str:
+        return Path(self.config).stem
+
+    def work_dir(self, root: str = 'work_dirs') -> str:
+        return str(Path(root) / self.name)
+
+
+_CLS = dict(metrics=('accuracy/top1', ), chance={'accuracy/top1': 100 / 3})
+_DET = dict(metrics=('coco/bbox_mAP', 'coco/segm_mAP'),
+            chance={'coco/bbox_mAP': 0.0, 'coco/segm_mAP': 0.0})
+_SEG = dict(metrics=('mIoU', ), chance={'mIoU': 100 / 3})  # 3 classes on ignored background
+
+_TINY = 'configs/tiny'
+#: every tiny twin; the first of each toolbox is the one ``make demo`` and the tests run
+TWINS: List[TinyTwin] = [
+    TinyTwin('mmpretrain', f'{_TINY}/mmpretrain/resnest50_1xb16-200i_tiny-imagenet.py', **_CLS),
+    TinyTwin('mmdet', f'{_TINY}/mmdet/mask-rcnn_resnest50_fpn_1xb4-150i_tiny-coco.py', **_DET),
+    TinyTwin('mmseg', f'{_TINY}/mmseg/deeplabv3_resnest50-d8_1xb4-100i_tiny-ade20k.py', **_SEG),
+    TinyTwin('mmpretrain', f'{_TINY}/mmpretrain/res2net50-w26-s4_1xb16-200i_tiny-imagenet.py',
+             **_CLS),
+    TinyTwin('mmdet', f'{_TINY}/mmdet/mask-rcnn_res2net50-v1b_fpn_1xb4-150i_tiny-coco.py', **_DET),
+    TinyTwin('mmseg', f'{_TINY}/mmseg/pspnet_res2net50-v1b-d8_1xb4-100i_tiny-ade20k.py', **_SEG),
+    TinyTwin('mmpretrain', f'{_TINY}/mmpretrain/fishnet150_1xb16-200i_tiny-imagenet.py', **_CLS),
+    TinyTwin('mmdet', f'{_TINY}/mmdet/mask-rcnn_fishnet150_fpn_1xb4-150i_tiny-coco.py', **_DET),
+    TinyTwin('mmseg', f'{_TINY}/mmseg/fcn_fishnet150_1xb4-100i_tiny-ade20k.py', **_SEG),
+]
+
+
+def demo_twins() -> List[TinyTwin]:
+    """One twin per toolbox: the first of each in :data:`TWINS`."""
+    seen, out = set(), []
+    for twin in TWINS:
+        if twin.toolbox not in seen:
+            seen.add(twin.toolbox)
+            out.append(twin)
+    return out
+
+
+def run_twin(twin: TinyTwin, work_root: str = 'work_dirs', log: Callable = print,
+             cfg_options: Optional[Sequence[str]] = None, cwd: Optional[str] = None) -> dict:
+    """``mim train`` then ``mim test`` one twin; return its metrics, losses and timings.
+
+    Run in ``cwd`` (default: the current directory), where ``data/tiny`` must exist.
+    """
+    work_dir = str(Path(cwd or '.') / twin.work_dir(work_root))
+    extra = ['--cfg-options', *cfg_options] if cfg_options else []
+    config = str(ROOT / twin.config)
+    train_seconds = run_mim('train', twin.toolbox, config, work_dir, extra, log=log, cwd=cwd)
+    checkpoint = last_checkpoint(work_dir)
+    test_seconds = run_mim('test', twin.toolbox, config, work_dir,
+                           ['--checkpoint', checkpoint, *extra], log=log, cwd=cwd)
+    logged = [h for h in train_history(work_dir) if 'loss' in h]
+    losses = [h['loss'] for h in logged]
+    metrics = test_metrics(work_dir)
+    return dict(twin=twin, work_dir=work_dir, checkpoint=checkpoint, losses=losses,
+                iters=logged[-1]['iter'] if logged else 0,
+                metrics={k: metrics.get(k) for k in twin.metrics},
+                train_seconds=train_seconds, test_seconds=test_seconds)

@@ -1,0 +1,54 @@
+"""The real user path: ``mim train`` and ``mim test`` of each toolbox on the tiny datasets in
+their on-disk formats, with the tiny twins of mmfish configs (a few iterations each here; the
+full tiny runs are in docs/downstream.md)."""
+import math
+from pathlib import Path
+
+import pytest
+
+from mmfish.data import make_tiny_datasets
+from mmfish.utils.tiny_twins import TWINS, demo_twins, run_twin
+
+FEW_ITERS = ['train_cfg.max_iters=2', 'train_cfg.val_interval=2',
+             'default_hooks.checkpoint.interval=2', 'default_hooks.logger.interval=1']
+
+
+@pytest.fixture(scope='module')
+def workspace(tmp_path_factory):
+    root = tmp_path_factory.mktemp('e2e')
+    make_tiny_datasets(str(root / 'data' / 'tiny'), log=lambda s: None)
+    return root
+
+
+@pytest.mark.parametrize('twin', demo_twins(), ids=[t.toolbox for t in demo_twins()])
+def test_mim_train_and_test(twin, workspace):
+    lines = []
+    result = run_twin(twin, 'work_dirs', log=lines.append, cfg_options=FEW_ITERS,
+                      cwd=str(workspace))
+    work_dir = Path(result['work_dir'])
+    # what the toolboxes write: config dump, text and json logs, checkpoints
+    assert (work_dir / 'iter_2.pth').exists()
+    assert Path(result['checkpoint']) == work_dir / 'iter_2.pth'
+    assert (work_dir / Path(twin.config).name).exists()
+    assert list(work_dir.glob('*/*.log')) and list(work_dir.glob('*/vis_data/scalars.json'))
+    assert len(result['losses']) == 2 and all(math.isfinite(x) for x in result['losses'])
+    for name in twin.metrics:
+        assert result['metrics'][name] is not None and math.isfinite(result['metrics'][name])
+    assert any(line.strip().startswith('train [2/2]') for line in lines)  # progress shown
+
+
+@pytest.mark.parametrize('twin', TWINS, ids=[t.name for t in TWINS])
+def test_every_tiny_twin_inherits_its_full_config(twin):
+    """A twin changes only data, input size, schedule and evaluation: its model is the full
+    config's, but for the ImageNet weights (not available here) and the class count."""
+    from mmengine.config import Config
+    from mmfish.utils.tiny_twins import ROOT
+    config = Config.fromfile(str(ROOT / twin.config))
+    bases = Path(ROOT / twin.config).read_text().split("'../../", 1)[1].split("'", 1)[0]
+    full = Config.fromfile(str(ROOT / 'configs' / bases))
+    ours, theirs = config.model.backbone.to_dict(), full.model.backbone.to_dict()
+    theirs.pop('init_cfg', None)
+    ours.pop('init_cfg', None)
+    assert ours == theirs
+    assert config.model.type == full.model.type
+    assert config.train_cfg.type == 'IterBasedTrainLoop' and config.train_cfg.max_iters <= 200

@@ -1,0 +1,66 @@
+"""Train and test tiny twins through ``mim`` and record the results in docs/downstream.md.
+
+    python tools/run_tiny_twins.py [--twins NAME ...] [--doc docs/downstream.md] [--print-only]
+
+Each twin runs ``mim train`` then ``mim test`` on the tiny datasets (made first when missing);
+the table gives the loss at the first and last logged iterations, the test metrics beside their
+chance level, and the wall time of each command on this machine.
+"""
+import argparse
+import os
+import platform
+import sys
+
+import torch
+
+from mmfish.data import make_tiny_datasets
+from mmfish.utils.model_table import update_doc
+from mmfish.utils.mim_runs import MimError
+from mmfish.utils.tiny_twins import TWINS, run_twin
+
+MARKERS = ('<!-- tiny-runs:begin -->', '<!-- tiny-runs:end -->')
+
+
+def format_rows(rows) -> str:
+    lines = [f'Measured on {platform.machine()} with {os.cpu_count()} CPU threads, torch '
+             f'{torch.__version__}, no GPU.', '',
+             '| toolbox | tiny twin | iterations | loss first -> last | test metrics (chance) '
+             '| train s | test s |', '|---|---|---:|---|---|---:|---:|']
+    for r in rows:
+        twin = r['twin']
+        metrics = ', '.join(f'{k} {v:.3f} ({twin.chance[k]:.1f})' for k, v in r['metrics'].items())
+        lines.append(f'| {twin.toolbox} | [{twin.name}](../{twin.config}) | {r["iters"]} | '
+                     f'{r["losses"][0]:.3f} -> {r["losses"][-1]:.3f} | {metrics} | '
+                     f'{r["train_seconds"]:.0f} | {r["test_seconds"]:.0f} |')
+    return '\n'.join(lines)
+
+
+def main() -> int:
+    names = [t.name for t in TWINS]
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--twins', nargs='*', default=names, choices=names)
+    parser.add_argument('--work-dir', default='work_dirs')
+    parser.add_argument('--doc', default='docs/downstream.md')
+    parser.add_argument('--print-only', action='store_true')
+    args = parser.parse_args()
+    make_tiny_datasets('data/tiny', log=lambda s: print('  ' + s))
+    rows = []
+    for twin in (t for t in TWINS if t.name in args.twins):
+        print(f'\n== {twin.toolbox}: {twin.name}', flush=True)
+        try:
+            row = run_twin(twin, args.work_dir, log=lambda s: print('  ' + s, flush=True))
+        except MimError as exc:
+            print(f'error: {exc}', file=sys.stderr)
+            return 1
+        rows.append(row)
+    table = format_rows(rows)
+    print('\n' + table)
+    if not args.print_only:
+        update_doc(args.doc, table, *MARKERS)
+        print(f'updated {args.doc}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
