@@ -42,13 +42,18 @@ def test_every_tiny_twin_inherits_its_full_config(twin):
     """A twin changes only data, input size, schedule and evaluation: its model is the full
     config's, but for the ImageNet weights (not available here) and the class count."""
     from mmengine.config import Config
+
     from mmfish.utils.tiny_twins import ROOT
     config = Config.fromfile(str(ROOT / twin.config))
     bases = Path(ROOT / twin.config).read_text().split("'../../", 1)[1].split("'", 1)[0]
     full = Config.fromfile(str(ROOT / 'configs' / bases))
     ours, theirs = config.model.backbone.to_dict(), full.model.backbone.to_dict()
+    # trained from scratch: no ImageNet weights, and so nothing frozen
+    assert 'Pretrained' not in str(ours.pop('init_cfg', None))
     theirs.pop('init_cfg', None)
-    ours.pop('init_cfg', None)
+    for key, scratch in (('frozen_stages', -1), ('norm_eval', False)):
+        assert ours.pop(key, scratch) == scratch
+        theirs.pop(key, None)
     assert ours == theirs
     assert config.model.type == full.model.type
     assert config.train_cfg.type == 'IterBasedTrainLoop' and config.train_cfg.max_iters <= 200

@@ -11,10 +11,18 @@ import pytest
 from mmengine.registry import DefaultScope
 from PIL import Image
 
-from mmfish.data import (CLASSES, MARKER, ade20k_dataset_kwargs, coco_dataset_kwargs,
-                         imagenet_dataset_kwargs, make_coco, make_tiny_datasets, polygon_mask,
-                         tiny_metainfo)
-from mmfish.data import tiny
+from mmfish.data import (
+    CLASSES,
+    MARKER,
+    ade20k_dataset_kwargs,
+    coco_dataset_kwargs,
+    imagenet_dataset_kwargs,
+    make_coco,
+    make_tiny_datasets,
+    polygon_mask,
+    tiny,
+    tiny_metainfo,
+)
 
 # pycocotools with numpy 2, outside mmfish
 pytestmark = pytest.mark.filterwarnings('ignore:__array__ implementation:DeprecationWarning')

@@ -7,7 +7,7 @@ import time
 
 from mmfish.data import make_tiny_datasets
 from mmfish.utils.mim_runs import MimError
-from mmfish.utils.tiny_twins import demo_twins, run_twin
+from mmfish.utils.tiny_twins import demo_twins, run_twin, twin_by_name
 
 
 def main() -> int:
@@ -34,14 +34,14 @@ def main() -> int:
     print('| toolbox | config | loss first -> last | metrics (chance) | train / test s |')
     print('|---|---|---|---|---|')
     for r in rows:
-        twin = r['twin']
+        twin = twin_by_name(r['twin'])
         metrics = ', '.join(f'{k} {v:.3f} ({twin.chance[k]:.1f})' for k, v in r['metrics'].items())
         loss = f'{r["losses"][0]:.3f} -> {r["losses"][-1]:.3f}' if r['losses'] else '-'
         print(f'| {twin.toolbox} | {twin.name} | {loss} | {metrics} | '
               f'{r["train_seconds"]:.0f} / {r["test_seconds"]:.0f} |')
     print('\nCheckpoints and logs:')
     for r in rows:
-        print(f'  {r["twin"].toolbox:<10} {r["checkpoint"]}\n  {"":<10} {r["work_dir"]}/'
+        print(f'  {twin_by_name(r["twin"]).toolbox:<10} {r["checkpoint"]}\n  {"":<10} {r["work_dir"]}/'
               f'<timestamp>/<timestamp>.log, {r["work_dir"]}/mim_train.log, mim_test.log')
     return 0
 

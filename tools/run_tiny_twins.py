@@ -2,8 +2,8 @@
 
     python tools/run_tiny_twins.py [--twins NAME ...] [--doc docs/downstream.md] [--print-only]
 
-Each twin runs ``mim train`` then ``mim test`` on the tiny datasets (made first when missing);
-the table gives the loss at the first and last logged iterations, the test metrics beside their
+Each twin runs ``mim train`` then ``mim test`` on the tiny datasets (made first when missing)
+and leaves its results in its work dir; the table, of every twin with saved results, gives the loss at the first and last logged iterations, the test metrics beside their
 chance level, and the wall time of each command on this machine.
 """
 import argparse
@@ -14,9 +14,9 @@ import sys
 import torch
 
 from mmfish.data import make_tiny_datasets
-from mmfish.utils.model_table import update_doc
 from mmfish.utils.mim_runs import MimError
-from mmfish.utils.tiny_twins import TWINS, run_twin
+from mmfish.utils.model_table import update_doc
+from mmfish.utils.tiny_twins import TWINS, collect_results, run_twin, twin_by_name
 
 MARKERS = ('<!-- tiny-runs:begin -->', '<!-- tiny-runs:end -->')
 
@@ -27,7 +27,7 @@ def format_rows(rows) -> str:
              '| toolbox | tiny twin | iterations | loss first -> last | test metrics (chance) '
              '| train s | test s |', '|---|---|---:|---|---|---:|---:|']
     for r in rows:
-        twin = r['twin']
+        twin = twin_by_name(r['twin'])
         metrics = ', '.join(f'{k} {v:.3f} ({twin.chance[k]:.1f})' for k, v in r['metrics'].items())
         lines.append(f'| {twin.toolbox} | [{twin.name}](../{twin.config}) | {r["iters"]} | '
                      f'{r["losses"][0]:.3f} -> {r["losses"][-1]:.3f} | {metrics} | '
@@ -43,18 +43,19 @@ def main() -> int:
     parser.add_argument('--work-dir', default='work_dirs')
     parser.add_argument('--doc', default='docs/downstream.md')
     parser.add_argument('--print-only', action='store_true')
+    parser.add_argument('--collect', action='store_true',
+                        help='run nothing: tabulate the results saved in the work dirs')
     args = parser.parse_args()
-    make_tiny_datasets('data/tiny', log=lambda s: print('  ' + s))
-    rows = []
-    for twin in (t for t in TWINS if t.name in args.twins):
+    if not args.collect:
+        make_tiny_datasets('data/tiny', log=lambda s: print('  ' + s))
+    for twin in (t for t in TWINS if t.name in args.twins and not args.collect):
         print(f'\n== {twin.toolbox}: {twin.name}', flush=True)
         try:
-            row = run_twin(twin, args.work_dir, log=lambda s: print('  ' + s, flush=True))
+            run_twin(twin, args.work_dir, log=lambda s: print('  ' + s, flush=True))
         except MimError as exc:
             print(f'error: {exc}', file=sys.stderr)
             return 1
-        rows.append(row)
-    table = format_rows(rows)
+    table = format_rows(collect_results(args.work_dir))
     print('\n' + table)
     if not args.print_only:
         update_doc(args.doc, table, *MARKERS)

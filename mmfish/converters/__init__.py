@@ -13,8 +13,14 @@ from typing import Callable, Optional
 from ..models.backbones.fishnet import FishScore
 from ..variants import VARIANTS, classifier_parts
 from . import fishnet, res2net, resnest
-from .common import (ConversionError, check_family, check_keys, expected_state, load_state_dict,
-                     save_atomic)
+from .common import (
+    ConversionError,
+    check_family,
+    check_keys,
+    expected_state,
+    load_state_dict,
+    save_atomic,
+)
 
 FAMILIES = {'fishnet': fishnet, 'res2net': res2net, 'resnest': resnest}
 

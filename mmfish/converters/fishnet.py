@@ -3,7 +3,7 @@ DataParallel's ``module.`` prefix) and mmfish's own (OpenMMLab) checkpoints."""
 import re
 
 from ..models.backbones.fishnet import FishNet
-from .common import ConversionError, TASK_PREFIXES, count_blocks, fail_unplaced, rename
+from .common import TASK_PREFIXES, ConversionError, count_blocks, fail_unplaced, rename
 
 FAMILY = 'FishNet'
 MODEL = FishNet
@@ -11,8 +11,10 @@ LAYOUTS = ('official (conv1..3, fish.fish.<stage>.<part>)',
            'OpenMMLab (backbone.stem/tail/bridge/body/head, neck.*, head.fc.*)')
 
 # An official block (bn1, conv1, ..., shortcut.0 = BN, shortcut.2 = conv) inside ``parent``.
-_BLOCK = [(r'(\d+)\.bn([123])\.', r'\1.conv\2.bn.'), (r'(\d+)\.conv([123])\.', r'\1.conv\2.conv.'),
-          (r'(\d+)\.shortcut\.0\.', r'\1.shortcut.bn.'), (r'(\d+)\.shortcut\.2\.', r'\1.shortcut.conv.')]
+_BLOCK = [(r'(\d+)\.bn([123])\.', r'\1.conv\2.bn.'),
+          (r'(\d+)\.conv([123])\.', r'\1.conv\2.conv.'),
+          (r'(\d+)\.shortcut\.0\.', r'\1.shortcut.bn.'),
+          (r'(\d+)\.shortcut\.2\.', r'\1.shortcut.conv.')]
 
 
 def _blocks(official: str, ours: str):
@@ -47,8 +49,11 @@ def _official_rules():
 
 
 OFFICIAL_RULES = _official_rules()
-OPENMMLAB_RULES = [(r'^backbone\.', 'backbone.'), (r'^neck\.', 'neck.'), (r'^head\.fc\.', 'head.fc.')
-                   ] + [('^' + re.escape(p), None) for p in TASK_PREFIXES]
+OPENMMLAB_RULES = [
+    (r'^backbone\.', 'backbone.'),
+    (r'^neck\.', 'neck.'),
+    (r'^head\.fc\.', 'head.fc.'),
+] + [('^' + re.escape(p), None) for p in TASK_PREFIXES]
 
 
 def to_mmfish_keys(state, source):

@@ -76,7 +76,8 @@ def run_mim(action: str, toolbox: str, config: str, work_dir: str,
 
 def _runs(work_dir: str) -> List[Path]:
     """Timestamped run directories of a work dir, oldest first."""
-    return sorted(p for p in Path(work_dir).iterdir() if p.is_dir() and re.match(r'\d{8}_\d{6}', p.name))
+    return sorted(p for p in Path(work_dir).iterdir()
+                  if p.is_dir() and re.match(r'\d{8}_\d{6}', p.name))
 
 
 def train_history(work_dir: str) -> List[dict]:

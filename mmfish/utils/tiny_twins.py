@@ -1,5 +1,6 @@
 """The tiny twins: full mmfish configs shrunk to the tiny datasets, one per toolbox and family,
 and what ``make demo`` and the end-to-end tests run of them."""
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
@@ -7,6 +8,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 from .mim_runs import last_checkpoint, run_mim, test_metrics, train_history
 
 ROOT = Path(__file__).resolve().parents[2]
+RESULT_FILE = 'tiny_run.json'  #: what run_twin leaves in a work dir
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,23 @@ def run_twin(twin: TinyTwin, work_root: str = 'work_dirs', log: Callable = print
     logged = [h for h in train_history(work_dir) if 'loss' in h]
     losses = [h['loss'] for h in logged]
     metrics = test_metrics(work_dir)
-    return dict(twin=twin, work_dir=work_dir, checkpoint=checkpoint, losses=losses,
-                iters=logged[-1]['iter'] if logged else 0,
-                metrics={k: metrics.get(k) for k in twin.metrics},
-                train_seconds=train_seconds, test_seconds=test_seconds)
+    result = dict(twin=twin.name, work_dir=work_dir, checkpoint=checkpoint, losses=losses,
+                  iters=logged[-1]['iter'] if logged else 0,
+                  metrics={k: metrics.get(k) for k in twin.metrics},
+                  train_seconds=train_seconds, test_seconds=test_seconds)
+    (Path(work_dir) / RESULT_FILE).write_text(json.dumps(result, indent=1))
+    return result
+
+
+def collect_results(work_root: str = 'work_dirs') -> List[dict]:
+    """The results that :func:`run_twin` saved under ``work_root``, in :data:`TWINS` order."""
+    results = []
+    for twin in TWINS:
+        path = Path(twin.work_dir(work_root)) / RESULT_FILE
+        if path.exists():
+            results.append(json.loads(path.read_text()))
+    return results
+
+
+def twin_by_name(name: str) -> TinyTwin:
+    return next(t for t in TWINS if t.name == name)

@@ -66,12 +66,14 @@ def test_design_card_config_path():
 
 def test_user_config_inheriting_an_mmfish_config(tmp_path):
     """A new experiment: inherit an mmfish config, change the depth and the schedule."""
-    base = CONFIGS / 'mmdet' / 'resnest' / 'mask-rcnn_resnest50_fpn_syncbn-backbone+head_ms-1x_coco.py'
+    base = (CONFIGS / 'mmdet' / 'resnest' /
+            'mask-rcnn_resnest50_fpn_syncbn-backbone+head_ms-1x_coco.py')
     user = tmp_path / 'mask-rcnn_resnest200_fpn_2x_coco.py'
     user.write_text(
         f"_base_ = '{base}'\n"
-        "model = dict(backbone=dict(depth=200, stem_channels=128,\n"
-        "                           init_cfg=dict(checkpoint='checkpoints/resnest200_mmfish.pth')))\n"
+        "model = dict(backbone=dict(\n"
+        "    depth=200, stem_channels=128,\n"
+        "    init_cfg=dict(checkpoint='checkpoints/resnest200_mmfish.pth')))\n"
         "train_cfg = dict(max_epochs=24)\n"
         "param_scheduler = [dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,\n"
         "                        end=500),\n"

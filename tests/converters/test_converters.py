@@ -137,7 +137,8 @@ def test_wrong_family_names_the_keys_and_the_right_converter(tmp_path):
 def test_unknown_layout_names_the_unplaced_keys(tmp_path):
     src, dst = tmp_path / 'odd.pth', tmp_path / 'out.pth'
     torch.save({'encoder.block0.weight': torch.zeros(3), 'fc.weight': torch.zeros(2, 2)}, src)
-    with pytest.raises(ConversionError, match=r'2 keys could not be placed in a FishNet model: encoder\.block0\.weight, fc'):
+    message = r'2 keys could not be placed in a FishNet model: encoder\.block0\.weight, fc'
+    with pytest.raises(ConversionError, match=message):
         convert_checkpoint('fishnet', str(src), str(dst), log=lambda s: None)
     assert not dst.exists()
 

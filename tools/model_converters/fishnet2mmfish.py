@@ -1,4 +1,7 @@
-"""Convert a checkpoint into an mmfish checkpoint: `python tools/model_converters/fishnet2mmfish.py SRC DST`."""
+"""Convert a checkpoint into an mmfish checkpoint.
+
+    python tools/model_converters/fishnet2mmfish.py SRC DST
+"""
 import sys
 
 from mmfish.converters import main

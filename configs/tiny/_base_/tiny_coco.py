@@ -33,7 +33,13 @@ tiny_evaluator = dict(ann_file=tiny_data_root + 'annotations/instances_val2017.j
 tiny_model_train_cfg = dict(rpn_proposal=dict(nms_pre=200, max_per_img=100),
                             rcnn=dict(sampler=dict(num=64)))
 tiny_model_test_cfg = dict(rpn=dict(nms_pre=200, max_per_img=100))
-tiny_lr = 0.02
+# from scratch, batch 4: a quarter of mmdet's lr for batch 16, with mmdet's gradient clipping
+tiny_optim_wrapper = dict(optimizer=dict(lr=0.005), clip_grad=dict(max_norm=35, norm_type=2))
+# from scratch: mmfish's default initialisation instead of the ImageNet weights
+tiny_backbone_init = [
+    dict(type='Kaiming', layer=['Conv2d']),
+    dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm']),
+]
 tiny_param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=30),
     dict(type='MultiStepLR', by_epoch=False, begin=0, end=150, milestones=[120], gamma=0.1),

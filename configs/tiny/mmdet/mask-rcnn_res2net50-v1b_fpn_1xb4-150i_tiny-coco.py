@@ -6,7 +6,10 @@ _base_ = [
     '../_base_/tiny_coco.py',
 ]
 model = dict(
-    backbone=dict(init_cfg=None),  # from scratch: no converted ImageNet weights here
+    # from scratch (no converted ImageNet weights here), so nothing is frozen: neither the
+    # stem and first stage nor the BatchNorm statistics (they would keep their initial values)
+    backbone=dict(
+        init_cfg={{_base_.tiny_backbone_init}}, frozen_stages=-1, norm_eval=False),
     roi_head=dict(bbox_head=dict(num_classes=3), mask_head=dict(num_classes=3)),
     train_cfg={{_base_.tiny_model_train_cfg}},
     test_cfg={{_base_.tiny_model_test_cfg}})
@@ -16,7 +19,7 @@ val_dataloader = {{_base_.tiny_val_dataloader}}
 test_dataloader = val_dataloader
 val_evaluator = {{_base_.tiny_evaluator}}
 test_evaluator = val_evaluator
-optim_wrapper = dict(optimizer=dict(lr={{_base_.tiny_lr}}))
+optim_wrapper = {{_base_.tiny_optim_wrapper}}
 param_scheduler = {{_base_.tiny_param_scheduler}}
 train_cfg = {{_base_.tiny_train_cfg}}
 val_cfg = dict(type='ValLoop')

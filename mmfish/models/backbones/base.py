@@ -2,7 +2,6 @@
 activation checkpointing of residual blocks."""
 from typing import Sequence
 
-import torch.nn as nn
 import torch.utils.checkpoint as cp
 from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm

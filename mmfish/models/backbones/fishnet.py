@@ -34,8 +34,13 @@ from mmcv.cnn import ConvModule, build_norm_layer
 from mmengine.model import BaseModule
 
 from ...registry import MODELS
-from .base import (DEFAULT_INIT_CFG, BackboneBase, ResidualBlock, check_choice,
-                   check_out_indices)
+from .base import (
+    DEFAULT_INIT_CFG,
+    BackboneBase,
+    ResidualBlock,
+    check_choice,
+    check_out_indices,
+)
 
 PRE_ACT = ('norm', 'act', 'conv')
 

@@ -11,8 +11,14 @@ from typing import Optional, Sequence
 import torch.nn as nn
 from mmcv.cnn import build_conv_layer, build_norm_layer
 
-from .base import (DEFAULT_INIT_CFG, NUM_LEVELS, BackboneBase, ResidualBlock, check_choice,
-                   check_out_indices)
+from .base import (
+    DEFAULT_INIT_CFG,
+    NUM_LEVELS,
+    BackboneBase,
+    ResidualBlock,
+    check_choice,
+    check_out_indices,
+)
 
 
 def _check_per_stage(name: str, values: Sequence[int], minimum: int = 1) -> tuple:
