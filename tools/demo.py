@@ -41,8 +41,9 @@ def main() -> int:
               f'{r["train_seconds"]:.0f} / {r["test_seconds"]:.0f} |')
     print('\nCheckpoints and logs:')
     for r in rows:
-        print(f'  {twin_by_name(r["twin"]).toolbox:<10} {r["checkpoint"]}\n  {"":<10} {r["work_dir"]}/'
-              f'<timestamp>/<timestamp>.log, {r["work_dir"]}/mim_train.log, mim_test.log')
+        logs = (f'{r["work_dir"]}/<timestamp>/<timestamp>.log, {r["work_dir"]}/mim_train.log, '
+                'mim_test.log')
+        print(f'  {twin_by_name(r["twin"]).toolbox:<10} {r["checkpoint"]}\n  {"":<10} {logs}')
     return 0
 
 

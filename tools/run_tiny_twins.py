@@ -3,8 +3,9 @@
     python tools/run_tiny_twins.py [--twins NAME ...] [--doc docs/downstream.md] [--print-only]
 
 Each twin runs ``mim train`` then ``mim test`` on the tiny datasets (made first when missing)
-and leaves its results in its work dir; the table, of every twin with saved results, gives the loss at the first and last logged iterations, the test metrics beside their
-chance level, and the wall time of each command on this machine.
+and leaves its results in its work dir. The table, of every twin with saved results, gives the
+loss at the first and last logged iterations, the test metrics beside their chance level, and
+the wall time of each command on this machine (``--collect`` only re-tabulates).
 """
 import argparse
 import os

@@ -47,15 +47,15 @@ def _minimal(cfg: dict, cls) -> dict:
 
 def find_variant(backbone: dict) -> Optional[str]:
     """The name of the published variant with this backbone config, if any."""
+    fam = next((f for f in FAMILIES.values() if f.FAMILY == backbone.get('type')), None)
+    if fam is None:
+        return None
+    target = _minimal({k: v for k, v in backbone.items() if k != 'type'}, fam.MODEL)
     for name, variant in VARIANTS.items():
         ref = dict(variant.backbone)
-        kind = ref.pop('type')
-        cls = {'FishNet': fishnet.MODEL, 'Res2Net': res2net.MODEL, 'ResNeSt': resnest.MODEL}[kind]
-        if kind == backbone.get('type') and _minimal(ref, cls) == _minimal(
-                {k: v for k, v in backbone.items() if k != 'type'}, cls):
+        if ref.pop('type') == fam.FAMILY and _minimal(ref, fam.MODEL) == target:
             return name
     return None
-
 
 def convert_checkpoint(family: str, src: str, dst: str, log: Callable[[str], None] = print) -> dict:
     """Convert ``src`` to an mmfish checkpoint at ``dst``; return the written ``meta``."""

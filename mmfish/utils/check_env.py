@@ -1,8 +1,9 @@
 """Check that the OpenMMLab stack mmfish runs on imports: ``python -m mmfish.utils.check_env``."""
 import importlib
-import shutil
 import subprocess
 import sys
+
+from .mim_runs import MimError, mim_executable
 
 MODULES = ('torch', 'torchvision', 'mmengine', 'mmcv', 'mmcv.ops', 'mmdet.models',
            'mmseg.models', 'mmpretrain.models', 'mmfish')
@@ -18,9 +19,10 @@ def main() -> int:
             continue
         version = getattr(module, '__version__', '')
         print(f'  {name:<18} {version}')
-    mim = shutil.which('mim', path=str(__import__('pathlib').Path(sys.executable).parent))
-    if mim is None:
-        failed.append('mim: not found next to ' + sys.executable)
+    try:
+        mim = mim_executable()
+    except MimError as exc:
+        failed.append(str(exc))
     else:
         out = subprocess.run([mim, '--version'], capture_output=True, text=True)
         if out.returncode != 0:
