@@ -1,6 +1,7 @@
 """What the three converters share: reading a checkpoint in any of the layouts users have,
 renaming keys by ordered rules, checking the result against the model it is meant for, and
-writing the output atomically."""
+writing the output atomically. The backbones' strict ``Pretrained`` loading
+(:mod:`mmfish.models.checkpoint_loading`) reads checkpoints and raises errors from here too."""
 import os
 import re
 import tempfile
@@ -21,27 +22,45 @@ FAMILY_MARKERS = {
 }
 
 
-class ConversionError(ValueError):
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be read, or whose weights do not fit; the message says why
+    and what to do."""
+
+
+class ConversionError(CheckpointError):
     """A checkpoint that cannot be converted; the message says why and what to do."""
 
 
-def load_state_dict(path: str) -> Tuple[Dict[str, torch.Tensor], dict]:
+class CheckpointMismatchError(CheckpointError):
+    """Pretrained weights that do not fit the backbone they are loaded into (missing or
+    unexpected keys, other shapes); the message summarises them and names the likely cause."""
+
+
+def load_state_dict(path: str, error: type = ConversionError
+                    ) -> Tuple[Dict[str, torch.Tensor], dict]:
     """Read ``path`` and return its flat state dict and the rest of the checkpoint.
 
     Accepts plain state dicts, ``{'state_dict': ...}`` (MMEngine, the official FishNet
     training checkpoints), ``{'model': ...}`` and ``{'state_dict_ema': ...}`` wrappers, and
-    strips the ``module.`` prefix that DataParallel adds.
+    strips the ``module.`` prefix that DataParallel adds. Failures raise ``error``.
     """
     if not os.path.isfile(path):
-        raise ConversionError(f'{path}: no such file')
+        raise error(f'{path}: no such file')
     try:
         ckpt = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as exc:  # truncated zip, not a pickle, foreign objects, ...
-        raise ConversionError(
+        raise error(
             f'{path} could not be read as a PyTorch checkpoint (is it truncated or corrupt, '
             f'or not a checkpoint?): {type(exc).__name__}: {str(exc).splitlines()[0]}') from None
+    return unwrap_state_dict(ckpt, path, error)
+
+
+def unwrap_state_dict(ckpt, path: str, error: type = ConversionError
+                      ) -> Tuple[Dict[str, torch.Tensor], dict]:
+    """The flat state dict inside a loaded checkpoint, and the rest (see
+    :func:`load_state_dict`)."""
     if not isinstance(ckpt, dict):
-        raise ConversionError(f'{path} holds a {type(ckpt).__name__}, not a state dict')
+        raise error(f'{path} holds a {type(ckpt).__name__}, not a state dict')
     rest = {}
     for key in ('state_dict', 'model', 'state_dict_ema'):
         if isinstance(ckpt.get(key), dict):
@@ -50,8 +69,8 @@ def load_state_dict(path: str) -> Tuple[Dict[str, torch.Tensor], dict]:
             break
     state = OrderedDict((k, v) for k, v in ckpt.items() if isinstance(v, torch.Tensor))
     if not state:
-        raise ConversionError(f'{path} holds no tensors: it is not a model checkpoint '
-                              f'(top-level keys: {sorted(ckpt)[:10]})')
+        raise error(f'{path} holds no tensors: it is not a model checkpoint '
+                    f'(top-level keys: {sorted(ckpt)[:10]})')
     if all(k.startswith('module.') for k in state):
         state = OrderedDict((k[len('module.'):], v) for k, v in state.items())
     return state, rest

@@ -2,7 +2,7 @@
 FLOPs measured on mmfish's in1k model at the official input size, beside the official figures."""
 import re
 from pathlib import Path
-from typing import Callable, Iterable, List
+from typing import Callable, Iterable, List, Optional
 
 import torch
 
@@ -11,14 +11,18 @@ from ..variants import VARIANTS
 BEGIN, END = '<!-- model-table:begin -->', '<!-- model-table:end -->'
 
 
-def build_classifier(config: str):
-    """The mmpretrain ``ImageClassifier`` of an in1k config."""
+def build_classifier(config: str, backbone: Optional[dict] = None):
+    """The mmpretrain ``ImageClassifier`` of an in1k config; ``backbone`` overrides
+    arguments of its backbone (e.g. ``with_cp=True``)."""
     import mmpretrain.models  # noqa: F401
     from mmengine.config import Config
     from mmengine.registry import DefaultScope
     from mmpretrain.registry import MODELS
+    cfg = Config.fromfile(config).model
+    if backbone:
+        cfg.backbone.update(backbone)
     with DefaultScope.overwrite_default_scope('mmpretrain'):
-        return MODELS.build(Config.fromfile(config).model)
+        return MODELS.build(cfg)
 
 
 def measure(names: Iterable[str] = VARIANTS, log: Callable[[str], None] = print) -> List[dict]:

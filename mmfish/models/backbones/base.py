@@ -1,9 +1,14 @@
 """Pieces every mmfish backbone shares: argument checks, frozen stages, ``norm_eval`` and
 activation checkpointing of residual blocks."""
-from typing import Sequence
+import math
+from typing import Optional, Sequence
 
+import torch
+import torch.nn as nn
 import torch.utils.checkpoint as cp
+from mmengine.logging import print_log
 from mmengine.model import BaseModule
+from mmengine.model.weight_init import PretrainedInit, update_init_info
 from torch.nn.modules.batchnorm import _BatchNorm
 
 NUM_LEVELS = 4  # pyramid levels at strides 4, 8, 16 and 32
@@ -21,11 +26,113 @@ def check_choice(name: str, value, valid) -> None:
 
 
 def check_out_indices(out_indices: Sequence[int]) -> tuple:
+    if not isinstance(out_indices, (list, tuple)):
+        raise ValueError(f'out_indices={out_indices!r} is invalid; give a tuple of pyramid '
+                         f'levels, e.g. (0, 1, 2, 3) or (3, )')
     out_indices = tuple(out_indices)
-    if not out_indices or any(not 0 <= i < NUM_LEVELS for i in out_indices):
+    if not out_indices or any(isinstance(i, bool) or not isinstance(i, int)
+                              or not 0 <= i < NUM_LEVELS for i in out_indices):
         raise ValueError(f'out_indices={out_indices} is invalid; each index must be in '
                          f'0..{NUM_LEVELS - 1} (pyramid levels at strides 4, 8, 16, 32)')
+    if list(out_indices) != sorted(set(out_indices)):
+        raise ValueError(f'out_indices={out_indices} is invalid; give each level once, in '
+                         f'increasing order: {tuple(sorted(set(out_indices)))}')
     return out_indices
+
+
+def check_int(name: str, value, minimum: int = 1) -> None:
+    """``value`` must be an integer ``>= minimum``."""
+    try:
+        valid = not isinstance(value, bool) and int(value) == value and value >= minimum
+    except (TypeError, ValueError):
+        valid = False
+    if not valid:
+        raise ValueError(f'{name}={value!r} is invalid: it must be an integer >= {minimum}')
+
+
+try:  # torch >= 2.4: autocast state per device type
+    torch.is_autocast_enabled('cpu')
+    _AUTOCAST_PER_DEVICE = True
+except TypeError:
+    _AUTOCAST_PER_DEVICE = False
+
+
+def _autocast_enabled(device_type: str) -> bool:
+    if _AUTOCAST_PER_DEVICE:
+        return torch.is_autocast_enabled(device_type)
+    return torch.is_autocast_enabled() or torch.is_autocast_cpu_enabled()
+
+
+class _NormProbe(nn.Module):
+    """Stands in for every norm layer when a backbone is rebuilt only to list its norm
+    layers' channels (named like GroupNorm layers: ``gn1``, ...)."""
+    _abbr_ = 'gn'
+
+    def __init__(self, num_features, **kwargs):
+        super().__init__()
+        self.num_features = num_features
+
+
+def _group_norm_message(cls, args, kwargs, norm_cfg) -> str:
+    groups = norm_cfg.get('num_groups')
+    message = (f'norm_cfg={norm_cfg!r} does not fit this {cls.__name__}: GroupNorm needs '
+               f'num_groups to divide the channels of every norm layer')
+    try:
+        with torch.device('meta'):  # no memory, no initialisation
+            model = cls(*args, **dict(kwargs, norm_cfg=dict(type=_NormProbe), init_cfg=None))
+        channels = {name: m.num_features for name, m in model.named_modules()
+                    if isinstance(m, _NormProbe)}
+        bad = [f'{name}: {c}' for name, c in channels.items() if c % groups]
+        gcd = math.gcd(*channels.values())
+    except Exception:  # the rebuild failed for another reason: say what we know
+        return f'{message}, and num_groups={groups} does not'
+    valid = [d for d in range(1, gcd + 1) if gcd % d == 0]
+    return (f'{message}; num_groups={groups} does not divide the channels of {len(bad)} of '
+            f'its {len(channels)} norm layers (e.g. {", ".join(bad[:3])}); valid num_groups '
+            f'for this configuration: {", ".join(map(str, valid))}')
+
+
+class _BackboneMeta(type(BaseModule)):
+    """Replaces torch's GroupNorm error at build time (``num_channels (26) must be divisible
+    by num_groups (4)``, no layer named) by one that names ``norm_cfg``, the layers whose
+    channels ``num_groups`` does not divide, and the values that fit every layer. Costs
+    nothing when the build succeeds."""
+
+    def __call__(cls, *args, **kwargs):
+        try:
+            return super().__call__(*args, **kwargs)
+        except ValueError as exc:
+            norm_cfg = kwargs.get('norm_cfg')
+            if 'divisible by num_groups' not in str(exc) or not isinstance(norm_cfg, dict) \
+                    or not isinstance(norm_cfg.get('num_groups'), int):
+                raise
+            raise ValueError(_group_norm_message(cls, args, kwargs, norm_cfg)) from None
+
+
+def is_channels_last(x) -> bool:
+    """Whether a 4-D tensor's channels are its innermost dimension (NHWC in memory)."""
+    return x.dim() == 4 and x.stride(1) == 1 and x.shape[2] * x.shape[3] > 1
+
+
+def sum_channel_groups(x, k: int):
+    """Sum each group of ``k`` adjacent channels, (N, k * C, H, W) to (N, C, H, W), keeping
+    the memory format of ``x``."""
+    if is_channels_last(x):
+        return x.permute(0, 2, 3, 1).unflatten(3, (-1, k)).sum(4).permute(0, 3, 1, 2)
+    return x.unflatten(1, (-1, k)).sum(2)
+
+
+class _ToContiguous(torch.autograd.Function):
+    """A channels-last tensor to the default layout, whose gradient goes back channels-last
+    (with a plain ``contiguous()`` the gradients of the whole network would turn NCHW)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.contiguous()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.contiguous(memory_format=torch.channels_last)
 
 
 class ResidualBlock(BaseModule):
@@ -52,25 +159,104 @@ class ResidualBlock(BaseModule):
         return self._forward(x)
 
 
-class BackboneBase(BaseModule):
-    """``frozen_stages`` and ``norm_eval`` over an ordered list of stage modules.
+class BackboneBase(BaseModule, metaclass=_BackboneMeta):
+    """``frozen_stages``, ``norm_eval`` and the memory format, over an ordered list of stage
+    modules.
 
     Subclasses implement :meth:`stage_modules`: the stem first, then each stage in execution
     order. ``frozen_stages=k`` freezes the first ``k + 1`` entries (``-1`` freezes nothing).
+
+    With ``channels_last=True`` (the default) the backbone keeps its convolution weights and
+    its activations in the channels-last (NHWC) memory format, which oneDNN on CPUs and cuDNN
+    with mixed precision run faster; it takes and returns ordinary (N, C, H, W) tensors in the
+    default contiguous format, so the layout is invisible to necks, heads and checkpoints. Only
+    the order of floating-point additions inside a convolution differs from the NCHW path.
+    Subclasses call :meth:`_to_memory_format` at the end of ``__init__``, :meth:`_enter` on
+    the input and :meth:`_exit` on each output.
+
+    ``forward`` starts with :meth:`check_input`; ``init_weights`` loads
+    ``init_cfg=dict(type='Pretrained', ...)`` strictly (see :meth:`init_weights`).
     """
 
+    #: smallest input side (H and W) that gives every pyramid level, see :meth:`check_input`
+    min_size: int = 1
+
     def __init__(self, frozen_stages: int, norm_eval: bool, zero_init_residual: bool,
-                 init_cfg=None):
+                 init_cfg=None, channels_last: bool = True):
         super().__init__(init_cfg)
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
         self.zero_init_residual = zero_init_residual
+        self.channels_last = channels_last
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+
+    def _to_memory_format(self) -> None:
+        if self.channels_last:
+            self.to(memory_format=torch.channels_last)
+
+    def _enter(self, x):
+        return x.contiguous(memory_format=self.memory_format)
+
+    def _exit(self, x):
+        if self.channels_last and x.requires_grad:
+            return _ToContiguous.apply(x)
+        return x.contiguous()
 
     def stage_modules(self) -> list:
         raise NotImplementedError
 
+    def check_input(self, x) -> None:
+        """Fail clearly on an input the backbone cannot take.
+
+        The input must be a 4-D tensor (N, C, H, W) with ``C == in_channels`` and
+        ``H, W >= min_size``, of a floating dtype: the weights' dtype, or under
+        ``torch.autocast`` any but float64 (which autocast does not cast). Only the type,
+        shape and dtype are looked at (no data), so the check is cheap and traces without
+        graph breaks under ``torch.compile`` and ``torch.onnx.export``.
+        """
+        name = type(self).__name__
+        channels = self.in_channels
+        if not isinstance(x, torch.Tensor):
+            hint = (': stack the images into one (N, C, H, W) tensor'
+                    if isinstance(x, (list, tuple)) else '')
+            raise TypeError(f'{name} expects a torch.Tensor of shape (N, {channels}, H, W), '
+                            f'got a {type(x).__name__}{hint}')
+        if x.dim() != 4:
+            hint = ' (one image? add the batch dimension: x[None])' if x.dim() == 3 else ''
+            raise ValueError(f'{name} expects a 4-D input (N, {channels}, H, W), got a '
+                             f'{x.dim()}-D tensor of shape {tuple(x.shape)}{hint}')
+        # TorchScript tracing (the legacy ONNX export) records sizes as tensors and warns when
+        # they are compared: it traces with an example input, so skip the size checks there
+        sizes = not torch.jit.is_tracing()
+        if sizes and x.shape[1] != channels:
+            hint = (' (channels last? use x.permute(0, 3, 1, 2))'
+                    if x.shape[3] == channels else '')
+            raise ValueError(f'{name} was built with in_channels={channels}, but the input '
+                             f'of shape {tuple(x.shape)} has {x.shape[1]} channels; expected '
+                             f'(N, {channels}, H, W){hint}')
+        if sizes and (x.shape[2] < self.min_size or x.shape[3] < self.min_size):
+            raise ValueError(f'{name} needs inputs of at least {self.min_size}x{self.min_size} '
+                             f'pixels (H, W >= min_size={self.min_size}), got H x W = '
+                             f'{x.shape[2]}x{x.shape[3]} (input shape {tuple(x.shape)})')
+        if not x.is_floating_point():
+            raise TypeError(f'{name} got an input of dtype {x.dtype} (shape {tuple(x.shape)}): '
+                            f'convert images to floating point with .float() and normalise '
+                            f'them (subtract the mean, divide by the std, as a data '
+                            f'preprocessor does) before the backbone')
+        weight = next(self.parameters())
+        if x.dtype != weight.dtype:
+            autocast = _autocast_enabled(x.device.type)
+            if not autocast or torch.float64 in (x.dtype, weight.dtype):
+                raise TypeError(
+                    f'{name} got an input of dtype {x.dtype}, but its weights are '
+                    f'{weight.dtype}: convert the input (x.to({weight.dtype})) or the model '
+                    f'(model.to({x.dtype}))'
+                    + (' (autocast does not cast float64)' if autocast else
+                       ', or run it under torch.autocast'))
+
     def _check_frozen_stages(self) -> None:
         num = len(self.stage_modules()) - 1
+        check_int('frozen_stages', self.frozen_stages, minimum=-1)
         if not -1 <= self.frozen_stages <= num:
             raise ValueError(f'frozen_stages={self.frozen_stages} is out of range for '
                              f'{type(self).__name__}: valid values are -1 (none), 0 (the stem) '
@@ -82,14 +268,50 @@ class BackboneBase(BaseModule):
             for param in module.parameters():
                 param.requires_grad = False
 
+    def _pretrained_cfg(self) -> Optional[dict]:
+        cfgs = self.init_cfg if isinstance(self.init_cfg, list) else [self.init_cfg]
+        found = [cfg for cfg in cfgs if isinstance(cfg, dict)
+                 and cfg.get('type') in ('Pretrained', PretrainedInit)]
+        if len(found) > 1:
+            raise ValueError(f'init_cfg={self.init_cfg!r} has {len(found)} Pretrained entries; '
+                             f'give one checkpoint')
+        return found[0] if found else None
+
     def init_weights(self):
-        super().init_weights()
-        pretrained = isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained'
-        if self.zero_init_residual and not pretrained:
-            # every residual block starts as an identity: zero its last norm (or conv)
-            for m in self.modules():
-                if isinstance(m, ResidualBlock):
-                    m.zero_init_last()
+        """Initialise as MMEngine does, but load ``init_cfg=dict(type='Pretrained',
+        checkpoint=..., prefix=...)`` strictly: the checkpoint is read (weights only) and
+        compared with the model before anything changes, and any missing or unexpected key or
+        shape mismatch raises :class:`~mmfish.converters.common.CheckpointMismatchError`
+        naming the likely cause. ``zero_init_residual`` applies only without pretrained
+        weights."""
+        pretrained = self._pretrained_cfg()
+        if pretrained is None:
+            super().init_weights()
+            if self.zero_init_residual:
+                # every residual block starts as an identity: zero its last norm (or conv)
+                for m in self.modules():
+                    if isinstance(m, ResidualBlock):
+                        m.zero_init_last()
+            return
+        if self.is_init:
+            super().init_weights()  # MMEngine warns that it was called more than once
+            return
+        from ..checkpoint_loading import pretrained_state  # imports the converters
+        checkpoint, prefix = pretrained.get('checkpoint'), pretrained.get('prefix')
+        state = pretrained_state(self, checkpoint, prefix)  # raises before anything changes
+        init_cfg = self.init_cfg
+        others = [cfg for cfg in (init_cfg if isinstance(init_cfg, list) else [init_cfg])
+                  if cfg is not pretrained]
+        self.init_cfg = others or None
+        try:  # the other init_cfg entries, the children's init_weights, is_init = True
+            super().init_weights()
+        finally:
+            self.init_cfg = init_cfg
+        self.load_state_dict(state, strict=True)
+        if hasattr(self, '_params_init_info'):  # MMEngine's record of who set each parameter
+            update_init_info(self, init_info=f'{type(self).__name__}: loaded {checkpoint}')
+        print_log(f'loaded {len(state)} tensors from {checkpoint}'
+                  + (f" (prefix '{prefix}')" if prefix else ''), logger='current')
 
     def train(self, mode: bool = True):
         super().train(mode)

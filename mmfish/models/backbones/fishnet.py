@@ -23,8 +23,11 @@ level   stride  fish stage                                              channels
 
 The official code needs inputs whose sides are multiples of 32; here the body up-samples to
 the size of the feature it is concatenated with, so any input from 32x32 up works, and on
-multiples of 32 the result is the same.
+multiples of 32 the result is the same. Level ``i`` has the size
+``floor(ceil(H / 4) / 2**i) x floor(ceil(W / 4) / 2**i)``: the stem's stride-2 conv and the
+max-pool round up, the tail's 2x2 max-pools round down (and the head's pools match them).
 """
+import math
 from typing import Optional, Sequence
 
 import torch
@@ -39,7 +42,9 @@ from .base import (
     BackboneBase,
     ResidualBlock,
     check_choice,
+    check_int,
     check_out_indices,
+    sum_channel_groups,
 )
 
 PRE_ACT = ('norm', 'act', 'conv')
@@ -84,12 +89,13 @@ class FishBlock(ResidualBlock):
     def _forward(self, x):
         out = self.conv3(self.conv2(self.conv1(x)))
         if self.squeeze > 1:
-            identity = x.unflatten(1, (-1, self.squeeze)).sum(2)
+            identity = sum_channel_groups(x, self.squeeze)
         elif self.shortcut is not None:
             identity = self.shortcut(x)
         else:
             identity = x
-        return out + identity
+        out += identity  # in place: the conv's backward does not need its output
+        return out
 
 
 @MODELS.register_module()
@@ -223,6 +229,7 @@ class FishNet(BackboneBase):
         norm_cfg, conv_cfg, norm_eval, with_cp: as in mmdet's ResNet. With GroupNorm, use a
             number of groups that divides 16 channels (e.g. ``num_groups=16``).
         zero_init_residual: zero the last conv of every block (off in the official training).
+        channels_last: run in the channels-last memory format (see :class:`BackboneBase`).
 
     Example:
         >>> import torch
@@ -255,8 +262,9 @@ class FishNet(BackboneBase):
                  norm_eval: bool = False,
                  with_cp: bool = False,
                  zero_init_residual: bool = False,
+                 channels_last: bool = True,
                  init_cfg=DEFAULT_INIT_CFG):
-        super().__init__(frozen_stages, norm_eval, zero_init_residual, init_cfg)
+        super().__init__(frozen_stages, norm_eval, zero_init_residual, init_cfg, channels_last)
         check_choice('depth', depth, self.arch_settings)
         if base_channels < 8 or base_channels % 8:
             raise ValueError(f'base_channels={base_channels} is invalid: use a multiple of 8 '
@@ -264,6 +272,13 @@ class FishNet(BackboneBase):
         for name, value in (('groups', groups), ('base_width', base_width)):
             if int(value) != value or value < 1:
                 raise ValueError(f'{name}={value!r} is invalid: it must be an integer >= 1')
+        check_int('in_channels', in_channels)
+        if groups > 1 and (base_channels // 4) * base_width < 64:  # the narrowest blocks'
+            raise ValueError(f'base_width={base_width} with base_channels={base_channels} gives '
+                             f'FishNeXt bottlenecks of int({base_channels // 4} * {base_width} '
+                             f'/ 64) = 0 channels per group in the {base_channels}-channel '
+                             f'blocks (body.2.transfer): use base_width >= '
+                             f'{math.ceil(256 / base_channels)}')
         self.depth = depth
         self.in_channels = in_channels
         self.out_indices = check_out_indices(out_indices)
@@ -320,12 +335,14 @@ class FishNet(BackboneBase):
         self.out_channels = tuple(level_channels[i] for i in self.out_indices)
         self._check_frozen_stages()
         self._freeze_stages()
+        self._to_memory_format()
 
     def stage_modules(self) -> list:
         return [self.stem, *self.tail, self.bridge, *self.body, *self.head]
 
     def forward(self, x):
-        x = self.maxpool(self.stem(x))
+        self.check_input(x)
+        x = self.maxpool(self.stem(self._enter(x)))
         tail = [x]
         for stage in self.tail:
             x = stage(x)
@@ -339,7 +356,7 @@ class FishNet(BackboneBase):
         for stage, lateral in zip(self.head, (body[1], body[0], bridge)):
             x = stage(x, lateral)
             levels.append(x)
-        return tuple(levels[i] for i in self.out_indices)
+        return tuple(self._exit(levels[i]) for i in self.out_indices)
 
 
 @MODELS.register_module()

@@ -80,3 +80,11 @@ class Res2Net(ResNetSkeleton):
                 raise ValueError(f'{name}={value!r} is invalid: it must be an integer >= 1')
         super().__init__(depth, scales=scales, base_width=base_width, groups=groups, **kwargs)
         self.scales, self.base_width, self.groups = scales, base_width, groups
+
+    def _check_block_widths(self) -> None:
+        base_width, planes = self.block_kwargs['base_width'], self.base_channels  # layer1's
+        if planes * base_width < 64:
+            raise ValueError(
+                f'base_width={base_width} with base_channels={planes} gives splits of '
+                f'floor({planes} * {base_width} / 64) = 0 channels in layer1: use base_width >= '
+                f'{math.ceil(64 / planes)} or base_channels >= {math.ceil(64 / base_width)}')

@@ -4,11 +4,14 @@ The 3x3 convolution of a bottleneck produces ``radix`` groups of feature maps (w
 ``groups`` cardinal groups); a softmax over the radix, computed from their pooled sum, weights
 and sums them. ResNeSt also down-samples in the bottleneck with an average pool (``avd``).
 """
+import math
+
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import build_conv_layer, build_norm_layer
 
 from ...registry import MODELS
+from .base import is_channels_last
 from .resnet_skeleton import Bottleneck, ResNetSkeleton
 
 
@@ -39,19 +42,29 @@ class SplitAttentionConv2d(nn.Module):
     def forward(self, x):
         x = self.relu(getattr(self, self.norm0_name)(self.conv(x)))
         batch = x.shape[0]
-        if self.radix > 1:
-            splits = x.unflatten(1, (self.radix, self.channels))  # B, radix, C, H, W
-            gap = splits.sum(1)
-        else:
-            gap = x
-        gap = F.adaptive_avg_pool2d(gap, 1)
+        if self.radix == 1:
+            attn = self._attention(F.adaptive_avg_pool2d(x, 1))
+            return x * attn.sigmoid()
+        if is_channels_last(x):
+            # a (B, H, W, radix, C) view: one product and one reduction keep the layout
+            splits = x.permute(0, 2, 3, 1).unflatten(3, (self.radix, self.channels))
+            gap = splits.sum(3).mean((1, 2)).view(batch, self.channels, 1, 1)
+            attn = self._attention(gap).view(batch, 1, 1, self.radix, self.channels)
+            return (splits * attn).sum(3).permute(0, 3, 1, 2)
+        splits = x.unflatten(1, (self.radix, self.channels))  # B, radix, C, H, W
+        gap = F.adaptive_avg_pool2d(splits.sum(1), 1)
+        attn = self._attention(gap).view(batch, self.radix, self.channels, 1, 1)
+        return (splits * attn).sum(1)
+
+    def _attention(self, gap):
+        """(B, C, 1, 1) pooled features to (B, radix, C) weights (softmax over the radix
+        within each cardinal group), or (B, C, 1, 1) logits for ``radix=1``."""
         gap = self.relu(getattr(self, self.norm1_name)(self.fc1(gap)))
         attn = self.fc2(gap)  # B, groups * radix * (C / groups): radix inside each group
-        if self.radix > 1:
-            attn = attn.view(batch, self.groups, self.radix, -1).transpose(1, 2).softmax(dim=1)
-            attn = attn.reshape(batch, self.radix, self.channels, 1, 1)
-            return (splits * attn).sum(1)
-        return x * attn.sigmoid()
+        if self.radix == 1:
+            return attn
+        attn = attn.view(gap.shape[0], self.groups, self.radix, -1).transpose(1, 2)
+        return attn.softmax(dim=1).reshape(gap.shape[0], self.radix, self.channels)
 
 
 class ResNeStBottleneck(Bottleneck):
@@ -123,3 +136,27 @@ class ResNeSt(ResNetSkeleton):
                          reduction_factor=reduction_factor, avd=avd, avd_first=avd_first,
                          **kwargs)
         self.radix, self.groups, self.base_width = radix, groups, base_width
+
+    def _check_block_widths(self) -> None:
+        kw = self.block_kwargs
+        radix, groups, base_width = kw['radix'], kw['groups'], kw['base_width']
+        for i in range(len(self.strides)):
+            planes = self.base_channels * 2**i
+            per_group = int(planes * base_width / 64)  # as ResNeStBottleneck computes it
+            where = f'layer{i + 1} (int({planes} * base_width={base_width} / 64) = {per_group})'
+            if per_group < 1:
+                raise ValueError(f'base_width={base_width} with base_channels='
+                                 f'{self.base_channels} gives 0 channels per cardinal group in '
+                                 f'{where}: use base_width >= {math.ceil(64 / planes)}')
+            if per_group % radix:
+                raise ValueError(f'radix={radix} does not divide the channels per cardinal '
+                                 f'group of {where}: the split-attention conv splits them into '
+                                 f'radix parts; use a radix that divides {per_group}, or '
+                                 f'change base_width or base_channels')
+            hidden = max(per_group * groups * radix // kw['reduction_factor'], 32)
+            if hidden % groups:
+                raise ValueError(f'groups={groups} does not divide the {hidden} channels of '
+                                 f'the attention layer (fc1) of layer{i + 1}: '
+                                 f'max(width * radix // reduction_factor, 32) with width '
+                                 f'{per_group * groups}, radix={radix}, reduction_factor='
+                                 f"{kw['reduction_factor']}; use groups dividing {hidden}")

@@ -17,6 +17,7 @@ from .base import (
     BackboneBase,
     ResidualBlock,
     check_choice,
+    check_int,
     check_out_indices,
 )
 
@@ -59,7 +60,8 @@ class Bottleneck(ResidualBlock):
         out = self.relu(getattr(self, self.norm1_name)(self.conv1(x)))
         out = getattr(self, self.norm3_name)(self.conv3(self.transform(out)))
         identity = x if self.downsample is None else self.downsample(x)
-        return self.relu(out + identity)
+        out += identity  # in place: the norm's backward does not need its output
+        return self.relu(out)
 
 
 class ResNetSkeleton(BackboneBase):
@@ -84,11 +86,21 @@ class ResNetSkeleton(BackboneBase):
         norm_eval: keep BatchNorm layers in eval mode while training.
         with_cp: activation checkpointing in every block.
         zero_init_residual: zero the last norm of each block (unless loading pretrained).
+        channels_last: run in the channels-last memory format (see :class:`BackboneBase`).
         **block_kwargs: family-specific block arguments.
+
+    Inputs: (N, ``in_channels``, H, W) floating-point tensors of any size from 1x1 up
+    (``min_size = 1``): every stride-s step (the stem's stride-2 conv, the max-pool, a strided
+    block, its shortcut's conv or ceil-mode pool) gives ``ceil(size / s)``, so level ``i`` is
+    ``ceil(H / r) x ceil(W / r)`` with ``r = feature_info[i]['reduction']`` (``4 * strides[0]
+    * ... * strides[i]``). With sides of 32 or less the stride-32 level is 1x1, and training
+    BatchNorm on it then needs a batch of 2 or more.
     """
 
     block: type = None
     arch_settings: dict = {}
+    #: any input side works: every stride-s layer gives ceil(size / s) >= 1 (tested down to 1)
+    min_size = 1
 
     def __init__(self,
                  depth: int,
@@ -107,10 +119,14 @@ class ResNetSkeleton(BackboneBase):
                  norm_eval: bool = False,
                  with_cp: bool = False,
                  zero_init_residual: bool = True,
+                 channels_last: bool = True,
                  init_cfg=DEFAULT_INIT_CFG,
                  **block_kwargs):
-        super().__init__(frozen_stages, norm_eval, zero_init_residual, init_cfg)
+        super().__init__(frozen_stages, norm_eval, zero_init_residual, init_cfg, channels_last)
         check_choice('depth', depth, self.arch_settings)
+        check_int('in_channels', in_channels)
+        check_int('stem_channels', stem_channels, minimum=2 if deep_stem else 1)
+        check_int('base_channels', base_channels)
         self.depth = depth
         self.in_channels = in_channels
         self.stem_channels = stem_channels
@@ -125,6 +141,7 @@ class ResNetSkeleton(BackboneBase):
         self.norm_cfg = norm_cfg
         self.with_cp = with_cp
         self.block_kwargs = block_kwargs
+        self._check_block_widths()
 
         self._make_stem(in_channels, stem_channels)
         self.res_layers = []
@@ -143,8 +160,13 @@ class ResNetSkeleton(BackboneBase):
         self.out_channels = tuple(self.feature_info[i]['num_chs'] for i in self.out_indices)
         self._check_frozen_stages()
         self._freeze_stages()
+        self._to_memory_format()
 
     # -- construction -----------------------------------------------------------------------
+    def _check_block_widths(self) -> None:
+        """Raise a ValueError naming the arguments when a stage's bottleneck would have no
+        channels or channels its grouped convolutions cannot split (family-specific)."""
+
     def _make_stem(self, in_channels: int, stem_channels: int) -> None:
         if self.deep_stem:
             mid = stem_channels // 2
@@ -213,10 +235,11 @@ class ResNetSkeleton(BackboneBase):
         return self.maxpool(x)
 
     def forward(self, x):
-        x = self.forward_stem(x)
+        self.check_input(x)
+        x = self.forward_stem(self._enter(x))
         outs = []
         for i, name in enumerate(self.res_layers):
             x = getattr(self, name)(x)
             if i in self.out_indices:
-                outs.append(x)
+                outs.append(self._exit(x))
         return tuple(outs)
