@@ -25,4 +25,6 @@ train_cfg = {{_base_.tiny_train_cfg}}
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 default_hooks = {{_base_.tiny_default_hooks}}
+custom_hooks = {{_base_.tiny_custom_hooks}}
+randomness = {{_base_.tiny_randomness}}
 log_processor = dict(by_epoch=False)

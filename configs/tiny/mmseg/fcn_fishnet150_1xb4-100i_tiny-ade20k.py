@@ -16,3 +16,5 @@ optim_wrapper = dict(optimizer=dict(lr={{_base_.tiny_lr}}))
 param_scheduler = {{_base_.tiny_param_scheduler}}
 train_cfg = {{_base_.tiny_train_cfg}}
 default_hooks = {{_base_.tiny_default_hooks}}
+custom_hooks = {{_base_.tiny_custom_hooks}}
+randomness = {{_base_.tiny_randomness}}
