@@ -17,7 +17,7 @@ import sys
 import torch
 
 from mmfish.benchmark import ALSO, SUBJECTS, EqualityError, run
-from mmfish.benchmark.core import machine, save_json
+from mmfish.benchmark.core import load_json, machine, save_json
 from mmfish.benchmark.report import markdown, plot
 from mmfish.utils.model_table import update_doc
 
@@ -41,7 +41,12 @@ def main(argv=None) -> int:
     parser.add_argument('--plot', help='write a PNG plot here')
     parser.add_argument('--doc', help='replace the table between the benchmark markers of '
                                       'this markdown file')
+    parser.add_argument('--from-json', metavar='FILE',
+                        help='measure nothing: report the run saved with --json in FILE')
     args = parser.parse_args(argv)
+    if args.from_json:
+        rows, settings = load_json(args.from_json)
+        return report(rows, settings, args)
     if args.threads:
         torch.set_num_threads(args.threads)
     settings = dict(batch=args.batch, size=args.size, repeats=args.repeats,
@@ -55,13 +60,17 @@ def main(argv=None) -> int:
     except EqualityError as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 1
-    table = markdown(rows, settings)
-    print('\n' + table)
     if args.json:
         save_json(rows, settings, args.json)
         print(f'wrote {args.json}')
+    return report(rows, settings, args)
+
+
+def report(rows, settings, args) -> int:
+    table = markdown(rows, settings)
+    print('\n' + table)
     if args.plot:
-        plot(rows, args.batch, args.plot)
+        plot(rows, settings['batch'], args.plot)
         print(f'wrote {args.plot}')
     if args.doc:
         update_doc(args.doc, table, '<!-- benchmark:begin -->', '<!-- benchmark:end -->')

@@ -84,3 +84,21 @@ def test_user_config_inheriting_an_mmfish_config(tmp_path):
     assert cfg.model.backbone.norm_cfg.type == 'SyncBN'  # the rest is inherited
     model = build_in_scope('mmdet', cfg.model)
     assert len(model.backbone.layer3) == 36
+
+
+FULL = DET + SEG + sorted(p for p in (CONFIGS / 'mmpretrain').rglob('*.py')
+                          if '_base_' not in p.parts)
+
+
+@pytest.mark.parametrize('path', FULL, ids=_ids(FULL))
+def test_checkpoints_are_written_atomically(path):
+    """Every full config keeps its toolbox's checkpoint settings (interval, max_keep_ckpts)
+    and saves them through mmfish's atomic hook."""
+    from mmengine.registry import HOOKS
+
+    import mmfish.engine  # noqa: F401
+    hook_cfg = Config.fromfile(str(path)).default_hooks.checkpoint
+    assert hook_cfg.type == 'mmfish.AtomicCheckpointHook'
+    assert 'interval' in hook_cfg  # merged with the toolbox's schedule, not replacing it
+    hook = HOOKS.build(dict(hook_cfg))
+    assert type(hook).__name__ == 'AtomicCheckpointHook'

@@ -33,3 +33,6 @@ train_pipeline = [
     dict(type='PackInputs'),
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+# checkpoints are written to a temporary file and renamed when complete, so a killed job
+# never leaves a half-written one (mmfish/engine/checkpoint.py)
+default_hooks = dict(checkpoint=dict(type='mmfish.AtomicCheckpointHook'))

@@ -19,3 +19,6 @@ model = dict(
         in_channels=2048,
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
         topk=(1, 5)))
+# checkpoints are written to a temporary file and renamed when complete, so a killed job
+# never leaves a half-written one (mmfish/engine/checkpoint.py)
+default_hooks = dict(checkpoint=dict(type='mmfish.AtomicCheckpointHook'))

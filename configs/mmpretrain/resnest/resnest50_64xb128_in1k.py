@@ -57,3 +57,6 @@ train_cfg = dict(by_epoch=True, max_epochs=270, val_interval=1)
 val_cfg = dict()
 test_cfg = dict()
 auto_scale_lr = dict(base_batch_size=8192)
+# checkpoints are written to a temporary file and renamed when complete, so a killed job
+# never leaves a half-written one (mmfish/engine/checkpoint.py)
+default_hooks = dict(checkpoint=dict(type='mmfish.AtomicCheckpointHook'))
