@@ -44,3 +44,13 @@ def build_in_scope(scope: str, cfg: dict):
     registry = importlib.import_module(f'{scope}.registry').MODELS
     with DefaultScope.overwrite_default_scope(scope):
         return registry.build(cfg)
+
+
+@pytest.fixture(scope='module')
+def workspace(tmp_path_factory):
+    """A working directory with the tiny datasets in data/tiny/, where the tiny twins'
+    configs look for them (one per test module)."""
+    from mmfish.data import make_tiny_datasets
+    root = tmp_path_factory.mktemp('workspace')
+    make_tiny_datasets(str(root / 'data' / 'tiny'), log=lambda s: None)
+    return root

@@ -19,7 +19,6 @@ ranks' losses is not the whole-batch loss.
 import pytest
 import torch
 
-from mmfish.data import make_tiny_datasets
 from mmfish.utils.mim_runs import last_checkpoint, run_distributed_train, run_mim, train_history
 from mmfish.utils.tiny_twins import ROOT, twin_by_name
 
@@ -43,13 +42,6 @@ CASES = {
     'mmdet': ('mask-rcnn_resnest50_fpn_1xb4-150i_tiny-coco', 2, 1, [
         'train_dataloader.dataset.pipeline.3.prob=0.0']),
 }
-
-
-@pytest.fixture(scope='module')
-def workspace(tmp_path_factory):
-    root = tmp_path_factory.mktemp('dist')
-    make_tiny_datasets(str(root / 'data' / 'tiny'), log=lambda s: None)
-    return root
 
 
 def _train_both(toolbox, workspace):

@@ -6,18 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from mmfish.data import make_tiny_datasets
 from mmfish.utils.tiny_twins import TWINS, demo_twins, run_twin
 
 FEW_ITERS = ['train_cfg.max_iters=2', 'train_cfg.val_interval=2',
              'default_hooks.checkpoint.interval=2', 'default_hooks.logger.interval=1']
-
-
-@pytest.fixture(scope='module')
-def workspace(tmp_path_factory):
-    root = tmp_path_factory.mktemp('e2e')
-    make_tiny_datasets(str(root / 'data' / 'tiny'), log=lambda s: None)
-    return root
 
 
 @pytest.mark.parametrize('twin', demo_twins(), ids=[t.toolbox for t in demo_twins()])

@@ -16,7 +16,6 @@ segmentation) keep the file at a few minutes on 2 cores.
 """
 import pytest
 
-from mmfish.data import make_tiny_datasets
 from mmfish.utils.resume_check import check_resume
 from mmfish.utils.tiny_twins import ROOT, demo_twins
 
@@ -29,13 +28,6 @@ SMALLER = {
               'train_dataloader.dataset.pipeline.3.crop_size=(64,64)',
               'model.data_preprocessor.size=(64,64)'],
 }
-
-
-@pytest.fixture(scope='module')
-def workspace(tmp_path_factory):
-    root = tmp_path_factory.mktemp('resume')
-    make_tiny_datasets(str(root / 'data' / 'tiny'), log=lambda s: None)
-    return root
 
 
 @pytest.mark.parametrize('twin', demo_twins(), ids=[t.toolbox for t in demo_twins()])
