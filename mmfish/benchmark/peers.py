@@ -73,12 +73,15 @@ class Logits(nn.Module):
 
 
 def _toolbox_backbone(toolbox: str, cfg: dict) -> nn.Module:
+    from mmengine.registry import DefaultScope
     try:
         importlib.import_module(f'{toolbox}.models')
         registry = importlib.import_module(f'{toolbox}.registry').MODELS
     except ImportError as exc:
         raise PeerUnavailable(f'{toolbox} is not installed ({exc})') from None
-    return registry.build(dict(cfg))
+    # in the toolbox's scope, whatever scope a Runner created earlier left as the default
+    with DefaultScope.overwrite_default_scope(toolbox):
+        return registry.build(dict(cfg))
 
 
 def _openmmlab_checkpoint(module: nn.Module) -> dict:

@@ -6,22 +6,9 @@ import torch
 from mmfish.converters import convert_checkpoint
 from mmfish.models import Res2Net, ResNeSt
 
-from ...conftest import randomize_bn, rel_err
+from ...conftest import build_in_scope, randomize_bn, rel_err
 
 FAMILY = {'Res2Net': 'res2net', 'ResNeSt': 'resnest'}
-
-
-def _registry(toolbox):
-    if toolbox == 'mmdet':
-        import mmdet.models  # noqa: F401
-        from mmdet.registry import MODELS
-    elif toolbox == 'mmseg':
-        import mmseg.models  # noqa: F401
-        from mmseg.registry import MODELS
-    else:
-        import mmpretrain.models  # noqa: F401
-        from mmpretrain.registry import MODELS
-    return MODELS
 
 
 def _convert_and_build(tmp_path, family, checkpoint, **kwargs):
@@ -57,7 +44,7 @@ PEERS = [
 @pytest.mark.parametrize('toolbox,peer_cfg,extra', PEERS,
                          ids=[f'{t}-{c["type"]}-{i}' for i, (t, c, _) in enumerate(PEERS)])
 def test_equal_to_openmmlab_implementation(tmp_path, toolbox, peer_cfg, extra):
-    peer = randomize_bn(_registry(toolbox).build(dict(peer_cfg)))
+    peer = randomize_bn(build_in_scope(toolbox, dict(peer_cfg)))
     peer.eval()  # (mmdet's ResNet.train returns None: no chaining)
     if toolbox == 'mmdet' and peer_cfg['type'] == 'Res2Net':
         # mmdet leaves out the official average pool of the last split in the stride-1 first
