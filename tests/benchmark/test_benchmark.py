@@ -42,6 +42,10 @@ def test_tool_runs_and_writes_table_json_plot_and_doc(tmp_path, capsys):
     assert text.startswith('before\n') and text.endswith('after\n') and 'old' not in text
     assert '| res2net50-w26-s4 | mmfish |' in text and 'torch 2.' in text
     assert 'with_cp uses' in text
+    # a saved run renders to the same table without measuring anything
+    doc.write_text('<!-- benchmark:begin -->\n<!-- benchmark:end -->\n')
+    assert tool.main(['--from-json', str(out_json), '--doc', str(doc)]) == 0
+    assert doc.read_text() == text[len('before\n'):-len('after\n')]
 
 
 @pytest.mark.parametrize('name', [n for n, s in SUBJECTS.items() if s.mmfish and s.peers
