@@ -170,7 +170,8 @@ class BackboneBase(BaseModule, metaclass=_BackboneMeta):
     its activations in the channels-last (NHWC) memory format, which oneDNN on CPUs and cuDNN
     with mixed precision run faster; it takes and returns ordinary (N, C, H, W) tensors in the
     default contiguous format, so the layout is invisible to necks, heads and checkpoints. Only
-    the order of floating-point additions inside a convolution differs from the NCHW path.
+    the order of floating-point additions inside convolutions and norms (PyTorch's channels-last
+    kernels) differs from the NCHW path.
     Subclasses call :meth:`_to_memory_format` at the end of ``__init__``, :meth:`_enter` on
     the input and :meth:`_exit` on each output.
 
