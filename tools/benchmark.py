@@ -8,6 +8,7 @@ peak training memory and mmfish/peer ratios. torchvision's ResNet-50 is the refe
     python tools/benchmark.py                                 # every model, batch 8, 224
     python tools/benchmark.py --models resnest50 --repeats 5 --no-memory
     python tools/benchmark.py --models fishnet150 --official-fishnet ~/src/FishNet
+    python tools/benchmark.py --models resnest50 --breakdown 3   # where the time goes
     python tools/benchmark.py --also with_cp nchw --json out.json --plot out.png \\
         --doc docs/benchmarks.md
 """
@@ -35,6 +36,9 @@ def main(argv=None) -> int:
     parser.add_argument('--also', nargs='*', default=[], choices=list(ALSO),
                         help='extra mmfish rows: NCHW layout, with_cp, torch.compile')
     parser.add_argument('--no-memory', action='store_true', help='skip peak memory')
+    parser.add_argument('--breakdown', type=int, default=0, metavar='STEPS',
+                        help='also time every operator of STEPS train steps per '
+                             'implementation and report where the time goes')
     parser.add_argument('--official-fishnet', metavar='DIR',
                         help='a clone of github.com/kevin-ssy/FishNet, to compare FishNet with')
     parser.add_argument('--json', help='write every measurement here')
@@ -50,12 +54,13 @@ def main(argv=None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     settings = dict(batch=args.batch, size=args.size, repeats=args.repeats,
-                    warmup=args.warmup, machine=machine())
+                    warmup=args.warmup, breakdown=args.breakdown, machine=machine())
     print(f'mmfish benchmark: {settings}', flush=True)
     try:
         rows = run(args.models, official_fishnet=args.official_fishnet, batch=args.batch,
                    size=args.size, repeats=args.repeats, warmup=args.warmup,
                    memory=not args.no_memory, also=args.also,
+                   breakdown_steps=args.breakdown,
                    log=lambda s: print(s, flush=True))
     except EqualityError as exc:
         print(f'error: {exc}', file=sys.stderr)

@@ -20,6 +20,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 import torch
 import torch.nn as nn
 
+from . import breakdown as breakdown_mod
 from . import peers as peers_mod
 from .peers import SUBJECTS, Impl, PeerUnavailable, Subject
 
@@ -29,6 +30,12 @@ from .peers import SUBJECTS, Impl, PeerUnavailable, Subject
 #: random networks by up to ~1e-4 in float32 and ~1e-9 in float64; a different computation
 #: by far more (the avd pool on the other side of ResNeSt's split-attention conv: ~1e-1)
 EQUALITY_TOLERANCE = 1e-6
+#: the same in train mode, where BatchNorm normalises with the batch's statistics: a
+#: channels-last BatchNorm sums in another order than an NCHW one, and through 50-100
+#: normalised random layers that moves float64 outputs by up to ~2e-6 (mmfish's NCHW layout
+#: matches every OpenMMLab and timm peer exactly: 0.0). Frozen norms or another block differ
+#: by orders of magnitude more (mmdet's default ``norm_eval=True``: ~10)
+TRAIN_EQUALITY_TOLERANCE = 1e-4
 
 #: extra mmfish rows that ``also`` can ask for
 ALSO = {
@@ -53,6 +60,8 @@ class Row:
     peak_mb: Optional[float] = None
     max_rel_err: Optional[float] = None  # against mmfish given the same weights
     note: str = ''
+    #: seconds of one train step per operator category (see :mod:`.breakdown`), if measured
+    train_ops: Optional[Dict[str, float]] = None
 
     def throughput(self, mode: str, batch: int) -> Optional[float]:
         times = self.eval_s if mode == 'eval' else self.train_s
@@ -209,10 +218,13 @@ def build_peers(subject: Subject, seed: int = 0, log: Callable[[str], None] = pr
 
 def check_equality(subject: Subject, peer_models: list, size: int = 224, seed: int = 0,
                    tolerance: float = EQUALITY_TOLERANCE,
+                   train_tolerance: float = TRAIN_EQUALITY_TOLERANCE,
                    log: Callable[[str], None] = print):
-    """Convert each peer's weights into mmfish's model and compare eval outputs on random
-    images in float64, where only a different computation (not a different order of
-    additions) can leave a difference; raise :class:`EqualityError` beyond ``tolerance``.
+    """Convert each peer's weights into mmfish's model and compare outputs on random images
+    in float64, where only a different computation (not a different order of additions) can
+    leave a difference; raise :class:`EqualityError` beyond ``tolerance``. Both modes are
+    compared: eval (running statistics) and train (batch statistics, what a train step
+    computes; a peer whose ``train()`` keeps its norms frozen fails here).
 
     Returns mmfish's model (float32) with the first peer's weights (random weights when no
     peer is available) and ``{peer: max relative error}``.
@@ -224,19 +236,24 @@ def check_equality(subject: Subject, peer_models: list, size: int = 224, seed: i
         for impl, peer_model in peer_models:
             candidate = mmfish_from_peer(subject, impl, peer_model, tmp)
             for m in (candidate, peer_model):
-                set_mode(m, False)
                 m.double()
-            with torch.no_grad():
-                err = max_rel_error(outputs(candidate, x), outputs(peer_model, x))
+            errs = {}
+            for mode in ('eval', 'train'):  # eval first: a train forward moves running stats
+                for m in (candidate, peer_model):
+                    set_mode(m, mode == 'train')
+                with torch.no_grad():
+                    errs[mode] = max_rel_error(outputs(candidate, x), outputs(peer_model, x))
             for m in (candidate, peer_model):
                 m.float()
-            log(f'  {impl.name}: converted weights, max relative output error {err:.1e} '
-                f'(float64)')
-            if err > tolerance:
-                raise EqualityError(
-                    f'{subject.name}: mmfish and {impl.name} given the same weights differ '
-                    f'by {err:.2e} (> {tolerance:.0e}) in float64')
-            errors[impl.name] = err
+            log(f'  {impl.name}: converted weights, max relative output error (float64) '
+                f'eval {errs["eval"]:.1e}, train {errs["train"]:.1e}')
+            for mode, err in errs.items():
+                limit = tolerance if mode == 'eval' else max(tolerance, train_tolerance)
+                if err > limit:
+                    raise EqualityError(
+                        f'{subject.name}: mmfish and {impl.name} given the same weights '
+                        f'differ by {err:.2e} (> {limit:.0e}) in float64 in {mode} mode')
+            errors[impl.name] = max(errs.values())
             first = first or candidate
     if first is None:
         first = randomize_(subject.mmfish.build(), seed)
@@ -246,7 +263,10 @@ def check_equality(subject: Subject, peer_models: list, size: int = 224, seed: i
 def benchmark_subject(subject: Subject, batch: int = 8, size: int = 224, repeats: int = 10,
                       warmup: int = 2, memory: bool = True, also: Sequence[str] = (),
                       official_fishnet: Optional[str] = None, seed: int = 0,
+                      breakdown_steps: int = 0,
                       log: Callable[[str], None] = print) -> List[Row]:
+    """Rows of every implementation of ``subject``; with ``breakdown_steps``, also where each
+    one's train step spends its time (``Row.train_ops``, the median of that many steps)."""
     log(f'== {subject.name}')
     torch.manual_seed(seed)
     peer_models = build_peers(subject, seed, log)
@@ -279,6 +299,14 @@ def benchmark_subject(subject: Subject, batch: int = 8, size: int = 224, repeats
     for mode in ('eval', 'train'):
         for name, t in time_interleaved(models, x, mode, repeats, warmup, log).items():
             setattr(rows[name], f'{mode}_s', t)
+    if breakdown_steps:
+        log(f'  operator breakdown of the train step: {breakdown_steps} steps')
+        eager = {n: m for n, m in models.items() if 'compiled' not in n}
+        for m in eager.values():
+            set_mode(m, True)
+        ops = breakdown_mod.breakdown(eager, lambda m: train_step(m, x), breakdown_steps, log)
+        for name, seconds in ops.items():
+            rows[name].train_ops = seconds
     if memory:
         for name in models:
             if 'compiled' in name:

@@ -72,6 +72,13 @@ class Logits(nn.Module):
         return self.classifier(x, mode='tensor')
 
 
+#: mmdet's ResNet family defaults to ``norm_eval=True``: BatchNorm stays in eval mode (running
+#: statistics) while training, another computation than the batch statistics mmfish (and mmseg,
+#: mmpretrain, timm) use by default, and a cheaper one. The benchmark's train-mode equality
+#: check refuses it, so mmdet's backbones are built with ``norm_eval=False``.
+MMDET_NORM_EVAL = 'norm_eval=False'
+
+
 def _toolbox_backbone(toolbox: str, cfg: dict) -> nn.Module:
     from mmengine.registry import DefaultScope
     try:
@@ -172,10 +179,13 @@ def _official_checkpoint(module: nn.Module) -> dict:
 def _resnest(depth: int, stem: int, timm_name: str) -> Subject:
     mmdet_cfg = dict(type='ResNeSt', depth=depth, stem_channels=stem, radix=2,
                      reduction_factor=4, avg_down_stride=True)
+    mmseg_cfg = dict(mmdet_cfg)
+    mmdet_cfg = dict(mmdet_cfg, norm_eval=False)
     return Subject(f'resnest{depth}', 'resnest', Impl('mmfish', _mmfish_backbone(dict(
         type='mmfish.ResNeSt', depth=depth, stem_channels=stem))), [
-        Impl('mmdet', lambda: _toolbox_backbone('mmdet', mmdet_cfg), _openmmlab_checkpoint),
-        Impl('mmseg', lambda: _toolbox_backbone('mmseg', mmdet_cfg), _openmmlab_checkpoint),
+        Impl('mmdet', lambda: _toolbox_backbone('mmdet', mmdet_cfg), _openmmlab_checkpoint,
+             note=MMDET_NORM_EVAL),
+        Impl('mmseg', lambda: _toolbox_backbone('mmseg', mmseg_cfg), _openmmlab_checkpoint),
         Impl('mmpretrain', lambda: _toolbox_backbone(
             'mmpretrain', dict(type='ResNeSt', depth=depth, stem_channels=stem,
                                out_indices=(0, 1, 2, 3))),
@@ -195,10 +205,10 @@ def _res2net(v1b: bool) -> Subject:
         Impl(f'timm {timm_name}', lambda: _timm(timm_name), _plain_checkpoint),
     ]
     if v1b:  # mmdet's Res2Net always has the deep stem and avg-down shortcuts
-        peers.insert(0, Impl('mmdet', lambda: _mmdet_res2net_with_stage_pool(cfg),
-                             _openmmlab_checkpoint,
+        peers.insert(0, Impl('mmdet', lambda: _mmdet_res2net_with_stage_pool(
+            dict(cfg, norm_eval=False)), _openmmlab_checkpoint,
                              note="with the average pool of layer1.0's last split, which "
-                                  'mmdet leaves out, put back'))
+                                  f'mmdet leaves out, put back; {MMDET_NORM_EVAL}'))
     return Subject(name, 'res2net', Impl('mmfish', _mmfish_backbone(
         dict(cfg, type='mmfish.Res2Net'))), peers)
 

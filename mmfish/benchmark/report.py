@@ -1,6 +1,7 @@
 """Tables and plots of benchmark rows."""
 from typing import Dict, List, Optional
 
+from .breakdown import ORDER, budget, ceiling
 from .core import Row
 
 BEGIN, END = '<!-- benchmark:begin -->', '<!-- benchmark:end -->'
@@ -82,6 +83,55 @@ def markdown(rows: List[Row], settings: dict) -> str:
                          f'{base.peak_mb:.0f} MB of peak training memory '
                          f'({abs(change):.0%} {"less" if change >= 0 else "more"}) at '
                          f'{speed:.2f}x the train throughput')
+    if any(r.train_ops for r in rows):
+        lines += ['', breakdown_markdown(rows, batch)]
+    return '\n'.join(lines)
+
+
+#: the train-step speed-up over the fastest peer that the breakdown's budget line refers to
+TARGET_SPEEDUP = 1.25
+
+
+def breakdown_markdown(rows: List[Row], batch: int) -> str:
+    """Milliseconds per operator category of one train step, per implementation, and per
+    model the ceiling that mmfish's own convolutions put on its speed-up over the fastest
+    peer."""
+    lines = [
+        'Where a train step\'s time goes (milliseconds per operator category, each operator '
+        'timed on its own, median of the breakdown steps; "all" is their sum):',
+        '',
+        '| model | implementation | ' + ' | '.join(ORDER) + ' | all | not convolutions |',
+        '|---|---|' + '---:|' * (len(ORDER) + 2),
+    ]
+    for subject, group in _groups(rows).items():
+        for r in group:
+            if not r.train_ops:
+                continue
+            ops = r.train_ops
+            rest = ops['total'] - ops['convolutions']
+            lines.append(f'| {subject} | {r.impl} | '
+                         + ' | '.join(f'{1000 * ops[c]:.0f}' for c in ORDER)
+                         + f' | {1000 * ops["total"]:.0f} | {1000 * rest:.0f} '
+                           f'({rest / ops["total"]:.0%}) |')
+    notes = []
+    best = speedups(rows, batch)
+    for subject, group in _groups(rows).items():
+        ours = next((r for r in group if r.impl == 'mmfish' and r.train_ops), None)
+        if ours is None or subject not in best:
+            continue
+        peer = next((r for r in group if r.impl == best[subject]['train'][1]), None)
+        if peer is None or not peer.train_ops:
+            continue
+        room = budget(ours.train_ops, peer.train_ops, TARGET_SPEEDUP)
+        rest = ours.train_ops['total'] - ours.train_ops['convolutions']
+        notes.append(
+            f'- {subject}: with no time at all outside its convolutions mmfish would be '
+            f'{ceiling(ours.train_ops, peer.train_ops):.2f}x {peer.impl}; for '
+            f'{TARGET_SPEEDUP:.2f}x the rest may take {1000 * room:.0f} ms '
+            f'(mmfish: {1000 * rest:.0f} ms)')
+    if notes:
+        lines += ['', 'Convolutions set the ceiling (fastest peer by train throughput):',
+                  ''] + notes
     return '\n'.join(lines)
 
 

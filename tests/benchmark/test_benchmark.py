@@ -6,9 +6,17 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
-from mmfish.benchmark import EQUALITY_TOLERANCE, SUBJECTS, EqualityError, Impl
-from mmfish.benchmark.core import build_peers, check_equality
+from mmfish.benchmark import (
+    SUBJECTS,
+    TRAIN_EQUALITY_TOLERANCE,
+    EqualityError,
+    Impl,
+)
+from mmfish.benchmark import peers as peers_mod
+from mmfish.benchmark.breakdown import ORDER, OpTimer, category
+from mmfish.benchmark.core import build_peers, check_equality, randomize_
 from mmfish.models import ResNeSt
 
 ROOT = Path(__file__).parents[2]
@@ -21,7 +29,7 @@ def test_tool_runs_and_writes_table_json_plot_and_doc(tmp_path, capsys):
     doc.write_text('before\n<!-- benchmark:begin -->\nold\n<!-- benchmark:end -->\nafter\n')
     out_json, out_png = tmp_path / 'b.json', tmp_path / 'b.png'
     code = tool.main(['--models', 'res2net50-w26-s4', 'resnet50', '--batch', '1', '--size', '64',
-                      '--repeats', '2', '--warmup', '0', '--also', 'with_cp',
+                      '--repeats', '2', '--warmup', '0', '--also', 'with_cp', '--breakdown', '1',
                       '--json', str(out_json), '--plot', str(out_png), '--doc', str(doc)])
     assert code == 0
     printed = capsys.readouterr().out
@@ -36,12 +44,18 @@ def test_tool_runs_and_writes_table_json_plot_and_doc(tmp_path, capsys):
         assert r['peak_mb'] > 0 and r['params'] > 1e6 and r['flops'] > 1e8
     ours = rows[('res2net50-w26-s4', 'mmfish')]
     assert ours['params'] == rows[('res2net50-w26-s4', 'mmpretrain')]['params']
-    assert rows[('res2net50-w26-s4', 'mmpretrain')]['max_rel_err'] < EQUALITY_TOLERANCE
+    assert rows[('res2net50-w26-s4', 'mmpretrain')]['max_rel_err'] < TRAIN_EQUALITY_TOLERANCE
+    for r in rows.values():  # where the train step's time went: every category, in seconds
+        ops = r['train_ops']
+        assert set(ops) == set(ORDER) | {'total'} and ops['convolutions'] > 0
+        assert 0 < ops['total'] <= 2 * max(r['train_s'])
     assert out_png.stat().st_size > 1000 and out_png.read_bytes()[:4] == b'\x89PNG'
     text = doc.read_text()
     assert text.startswith('before\n') and text.endswith('after\n') and 'old' not in text
     assert '| res2net50-w26-s4 | mmfish |' in text and 'torch 2.' in text
     assert 'with_cp uses' in text
+    assert '| res2net50-w26-s4 | mmfish | ' in text.split("Where a train step's time goes")[1]
+    assert 'Convolutions set the ceiling' in text
     # a saved run renders to the same table without measuring anything
     doc.write_text('<!-- benchmark:begin -->\n<!-- benchmark:end -->\n')
     assert tool.main(['--from-json', str(out_json), '--doc', str(doc)]) == 0
@@ -56,7 +70,9 @@ def test_every_installed_peer_computes_mmfish_function(name):
     assert len(peers) == len(subject.peers)  # every peer is installed in the test stack
     _, errors = check_equality(subject, peers, size=64, log=lambda s: None)
     assert set(errors) == {p.name for p in subject.peers}
-    assert max(errors.values()) < EQUALITY_TOLERANCE
+    # eval outputs agree to the last digits; train mode's batch statistics are summed in
+    # another order by the channels-last BatchNorm (see TRAIN_EQUALITY_TOLERANCE)
+    assert max(errors.values()) < TRAIN_EQUALITY_TOLERANCE
 
 
 def test_equality_check_fails_on_another_function():
@@ -69,3 +85,31 @@ def test_equality_check_fails_on_another_function():
     with pytest.raises(EqualityError, match='timm resnest50d given the same weights differ'):
         check_equality(subject, build_peers(subject, log=lambda s: None), size=64,
                        log=lambda s: None)
+
+
+def test_equality_check_fails_on_frozen_norms():
+    """mmdet's ResNeSt with its default norm_eval=True computes the same function in eval mode
+    but keeps BatchNorm on running statistics in train mode: the train-mode comparison must
+    refuse it (the benchmark builds mmdet's peers with norm_eval=False)."""
+    base = SUBJECTS['resnest50']
+    frozen = Impl('mmdet norm_eval', lambda: peers_mod._toolbox_backbone('mmdet', dict(
+        type='ResNeSt', depth=50, stem_channels=64, radix=2, reduction_factor=4,
+        avg_down_stride=True)), peers_mod._openmmlab_checkpoint)
+    subject = dataclasses.replace(base, peers=[frozen])
+    with pytest.raises(EqualityError, match='in float64 in train mode'):
+        check_equality(subject, [(frozen, randomize_(frozen.build()))], size=64,
+                       log=lambda s: None)
+
+
+def test_breakdown_files_each_operator_under_its_category():
+    assert category('convolution_backward') == 'convolutions'
+    assert category('native_batch_norm_backward') == 'norms'
+    assert category('threshold_backward') == 'activations'
+    assert category('add_') == 'other'
+    conv, bn = torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4)
+    with OpTimer() as timer:
+        bn(conv(torch.rand(2, 3, 8, 8))).relu().sum().backward()
+    seconds = timer.by_category()
+    assert set(seconds) == set(ORDER)
+    assert seconds['convolutions'] > 0 and seconds['norms'] > 0 and seconds['activations'] > 0
+    assert timer.calls['convolution_backward'] == 1
