@@ -177,15 +177,13 @@ def _official_checkpoint(module: nn.Module) -> dict:
 
 
 def _resnest(depth: int, stem: int, timm_name: str) -> Subject:
-    mmdet_cfg = dict(type='ResNeSt', depth=depth, stem_channels=stem, radix=2,
-                     reduction_factor=4, avg_down_stride=True)
-    mmseg_cfg = dict(mmdet_cfg)
-    mmdet_cfg = dict(mmdet_cfg, norm_eval=False)
+    cfg = dict(type='ResNeSt', depth=depth, stem_channels=stem, radix=2, reduction_factor=4,
+               avg_down_stride=True)
     return Subject(f'resnest{depth}', 'resnest', Impl('mmfish', _mmfish_backbone(dict(
         type='mmfish.ResNeSt', depth=depth, stem_channels=stem))), [
-        Impl('mmdet', lambda: _toolbox_backbone('mmdet', mmdet_cfg), _openmmlab_checkpoint,
-             note=MMDET_NORM_EVAL),
-        Impl('mmseg', lambda: _toolbox_backbone('mmseg', mmseg_cfg), _openmmlab_checkpoint),
+        Impl('mmdet', lambda: _toolbox_backbone('mmdet', dict(cfg, norm_eval=False)),
+             _openmmlab_checkpoint, note=MMDET_NORM_EVAL),
+        Impl('mmseg', lambda: _toolbox_backbone('mmseg', cfg), _openmmlab_checkpoint),
         Impl('mmpretrain', lambda: _toolbox_backbone(
             'mmpretrain', dict(type='ResNeSt', depth=depth, stem_channels=stem,
                                out_indices=(0, 1, 2, 3))),
