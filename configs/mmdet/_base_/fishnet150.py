@@ -2,7 +2,7 @@
 # 2112), frozen stem and first tail stage, BatchNorm frozen as in mmdet's ResNet-50 configs.
 # ImageNet weights: python tools/model_converters/fishnet2mmfish.py fishnet150_ckpt.tar \
 #     checkpoints/fishnet150_mmfish.pth
-custom_imports = dict(imports=['mmfish'], allow_failed_imports=False)
+_base_ = '../../_base_/mmfish.py'
 backbone = dict(
     _delete_=True,
     type='mmfish.FishNet',

@@ -1,7 +1,7 @@
 # Res2Net-101 v1b (26w x 4s, deep stem, avg-down) for detection, as mmdet's res2net configs.
 # ImageNet weights: python tools/model_converters/res2net2mmfish.py \
 #     res2net101_v1b_26w_4s-0812c246.pth checkpoints/res2net101-v1b-w26-s4_mmfish.pth
-custom_imports = dict(imports=['mmfish'], allow_failed_imports=False)
+_base_ = '../../_base_/mmfish.py'
 backbone = dict(
     _delete_=True,
     type='mmfish.Res2Net',

@@ -2,7 +2,7 @@
 # frozen stem and first stage.
 # ImageNet weights: python tools/model_converters/resnest2mmfish.py resnest50-528c19ca.pth \
 #     checkpoints/resnest50_mmfish.pth
-custom_imports = dict(imports=['mmfish'], allow_failed_imports=False)
+_base_ = '../../_base_/mmfish.py'
 backbone = dict(
     _delete_=True,
     type='mmfish.ResNeSt',

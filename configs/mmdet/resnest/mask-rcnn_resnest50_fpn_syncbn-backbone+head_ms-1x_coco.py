@@ -5,6 +5,4 @@ _base_ = [
     '../_base_/resnest50.py',
 ]
 model = dict(backbone={{_base_.backbone}})
-# checkpoints are written to a temporary file and renamed when complete, so a killed job
-# never leaves a half-written one (mmfish/engine/checkpoint.py)
 default_hooks = dict(checkpoint=dict(type='mmfish.AtomicCheckpointHook'))

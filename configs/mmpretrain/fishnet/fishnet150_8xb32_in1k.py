@@ -5,9 +5,8 @@
 _base_ = [
     'mmpretrain::_base_/datasets/imagenet_bs32_pil_resize.py',
     'mmpretrain::_base_/schedules/imagenet_bs256.py',
-    'mmpretrain::_base_/default_runtime.py',
+    '../_base_/default_runtime.py',
 ]
-custom_imports = dict(imports=['mmfish'], allow_failed_imports=False)
 
 model = dict(
     type='ImageClassifier',
@@ -33,6 +32,3 @@ train_pipeline = [
     dict(type='PackInputs'),
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
-# checkpoints are written to a temporary file and renamed when complete, so a killed job
-# never leaves a half-written one (mmfish/engine/checkpoint.py)
-default_hooks = dict(checkpoint=dict(type='mmfish.AtomicCheckpointHook'))

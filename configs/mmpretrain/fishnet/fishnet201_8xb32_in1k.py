@@ -1,5 +1,2 @@
 _base_ = './fishnet150_8xb32_in1k.py'
 model = dict(backbone=dict(depth=201))
-# checkpoints are written to a temporary file and renamed when complete, so a killed job
-# never leaves a half-written one (mmfish/engine/checkpoint.py)
-default_hooks = dict(checkpoint=dict(type='mmfish.AtomicCheckpointHook'))

@@ -4,9 +4,8 @@
 _base_ = [
     'mmpretrain::_base_/datasets/imagenet_bs32_pil_resize.py',
     'mmpretrain::_base_/schedules/imagenet_bs256.py',
-    'mmpretrain::_base_/default_runtime.py',
+    '../_base_/default_runtime.py',
 ]
-custom_imports = dict(imports=['mmfish'], allow_failed_imports=False)
 
 model = dict(
     type='ImageClassifier',
@@ -19,6 +18,3 @@ model = dict(
         in_channels=2048,
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
         topk=(1, 5)))
-# checkpoints are written to a temporary file and renamed when complete, so a killed job
-# never leaves a half-written one (mmfish/engine/checkpoint.py)
-default_hooks = dict(checkpoint=dict(type='mmfish.AtomicCheckpointHook'))

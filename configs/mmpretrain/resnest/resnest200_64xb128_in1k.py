@@ -18,6 +18,3 @@ test_pipeline = [
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
-# checkpoints are written to a temporary file and renamed when complete, so a killed job
-# never leaves a half-written one (mmfish/engine/checkpoint.py)
-default_hooks = dict(checkpoint=dict(type='mmfish.AtomicCheckpointHook'))

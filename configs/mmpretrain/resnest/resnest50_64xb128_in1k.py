@@ -5,9 +5,8 @@
 # (The official DropBlock is not part of this recipe: its PyTorch code never implemented it.)
 _base_ = [
     'mmpretrain::_base_/datasets/imagenet_bs64.py',
-    'mmpretrain::_base_/default_runtime.py',
+    '../_base_/default_runtime.py',
 ]
-custom_imports = dict(imports=['mmfish'], allow_failed_imports=False)
 crop_size = 224
 resize_size = 256  # ceil(crop_size / 0.875)
 
@@ -57,6 +56,3 @@ train_cfg = dict(by_epoch=True, max_epochs=270, val_interval=1)
 val_cfg = dict()
 test_cfg = dict()
 auto_scale_lr = dict(base_batch_size=8192)
-# checkpoints are written to a temporary file and renamed when complete, so a killed job
-# never leaves a half-written one (mmfish/engine/checkpoint.py)
-default_hooks = dict(checkpoint=dict(type='mmfish.AtomicCheckpointHook'))

@@ -3,7 +3,7 @@
 # body's deep features), the auxiliary head level 0 (stride 4, 320 channels).
 # ImageNet weights: python tools/model_converters/fishnet2mmfish.py fishnet150_ckpt.tar \
 #     checkpoints/fishnet150_mmfish.pth
-custom_imports = dict(imports=['mmfish'], allow_failed_imports=False)
+_base_ = '../../_base_/mmfish.py'
 backbone = dict(
     _delete_=True,
     type='mmfish.FishNet',

@@ -7,6 +7,4 @@ model = dict(
     backbone={{_base_.backbone}},
     decode_head={{_base_.decode_in}},
     auxiliary_head={{_base_.auxiliary_in}})
-# checkpoints are written to a temporary file and renamed when complete, so a killed job
-# never leaves a half-written one (mmfish/engine/checkpoint.py)
 default_hooks = dict(checkpoint=dict(type='mmfish.AtomicCheckpointHook'))

@@ -3,6 +3,3 @@ model = dict(
     backbone=dict(
         depth=101,
         init_cfg=dict(checkpoint='checkpoints/res2net101-v1b-w26-s4_mmfish.pth')))
-# checkpoints are written to a temporary file and renamed when complete, so a killed job
-# never leaves a half-written one (mmfish/engine/checkpoint.py)
-default_hooks = dict(checkpoint=dict(type='mmfish.AtomicCheckpointHook'))

@@ -3,6 +3,4 @@ _base_ = [
     '../_base_/res2net50-v1b-d8.py',
 ]
 model = dict(pretrained=None, backbone={{_base_.backbone}})
-# checkpoints are written to a temporary file and renamed when complete, so a killed job
-# never leaves a half-written one (mmfish/engine/checkpoint.py)
 default_hooks = dict(checkpoint=dict(type='mmfish.AtomicCheckpointHook'))

@@ -2,6 +2,7 @@
 # ADE20K layout (`python tools/make_tiny_datasets.py`; background is ADE20K's ignored label 0),
 # 128x128, 100 iterations of batch 4. A twin inherits its full config and this file, and takes
 # these values by name.
+_base_ = './tiny_runtime.py'  # seed and hooks: reproducible and restartable runs
 tiny_data_root = 'data/tiny/ade20k'
 tiny_crop_size = (128, 128)
 tiny_train_pipeline = [
@@ -32,13 +33,5 @@ tiny_lr = 0.01
 tiny_param_scheduler = [
     dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=100, by_epoch=False)]
 tiny_train_cfg = dict(type='IterBasedTrainLoop', max_iters=100, val_interval=50)
-# reproducible and restartable: a fixed seed, deterministic kernels, random numbers reseeded
-# per iteration (a run resumed with --resume ends with the same weights as an uninterrupted
-# one), checkpoints that a killed process never leaves half-written, and, when distributed,
-# losses logged as averages over the ranks (mmfish/engine/, docs/training.md)
-tiny_randomness = dict(seed=0, deterministic=True)
-tiny_custom_hooks = [dict(type='mmfish.StepSeedHook'), dict(type='mmfish.RankAverageLogHook')]
-tiny_default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=10),
-    checkpoint=dict(type='mmfish.AtomicCheckpointHook', by_epoch=False,
-                    interval=50, max_keep_ckpts=1))
+# a checkpoint at each validation
+tiny_default_hooks = dict(checkpoint=dict(interval=50))

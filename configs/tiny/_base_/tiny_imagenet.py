@@ -1,6 +1,7 @@
 # Data, input size, schedule and evaluation of the mmpretrain tiny twins: 3 shape classes in
 # the ImageNet layout (`python tools/make_tiny_datasets.py`), 64x64, 200 iterations of batch 16.
 # A twin inherits its full config and this file, and takes these values by name.
+_base_ = './tiny_runtime.py'  # seed and hooks: reproducible and restartable runs
 tiny_classes = ('circle', 'square', 'triangle')
 tiny_data_root = 'data/tiny/imagenet'
 tiny_train_pipeline = [
@@ -29,13 +30,5 @@ tiny_param_scheduler = [
     dict(type='CosineAnnealingLR', T_max=180, by_epoch=False, begin=20, end=200),
 ]
 tiny_train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=200, val_interval=100)
-# reproducible and restartable: a fixed seed, deterministic kernels, random numbers reseeded
-# per iteration (a run resumed with --resume ends with the same weights as an uninterrupted
-# one), checkpoints that a killed process never leaves half-written, and, when distributed,
-# losses logged as averages over the ranks (mmfish/engine/, docs/training.md)
-tiny_randomness = dict(seed=0, deterministic=True)
-tiny_custom_hooks = [dict(type='mmfish.StepSeedHook'), dict(type='mmfish.RankAverageLogHook')]
-tiny_default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=10),
-    checkpoint=dict(type='mmfish.AtomicCheckpointHook', by_epoch=False,
-                    interval=100, max_keep_ckpts=1))
+# a checkpoint at each validation
+tiny_default_hooks = dict(checkpoint=dict(interval=100))
