@@ -22,7 +22,6 @@ by a killed save is removed when the next run starts.
 Only local work dirs are handled this way; for other storage backends (``backend_args`` naming
 a remote store) the hook behaves exactly as MMEngine's.
 """
-import os
 import os.path as osp
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,50 +30,13 @@ from mmengine.dist import is_main_process
 from mmengine.fileio.backends import LocalBackend
 from mmengine.hooks import CheckpointHook
 
+from ..checkpoint.io import publish_file, remove_stale_parts, write_text_atomic
 from ..registry import HOOKS
 
-#: a save in progress goes to ``<dir>/.<name>.part``
+__all__ = ['AtomicCheckpointHook', 'publish_file', 'write_text_atomic']
+
+#: a checkpoint save in progress goes to ``<dir>/.<name>.part`` (written by MMEngine)
 PART_PREFIX, PART_SUFFIX = '.', '.part'
-
-
-def part_path(path: str) -> str:
-    """The temporary file that :func:`publish_file` renames to ``path``."""
-    directory, name = osp.split(path)
-    return osp.join(directory, f'{PART_PREFIX}{name}{PART_SUFFIX}')
-
-
-def _fsync_dir(directory: str) -> None:
-    """Make a rename in ``directory`` durable (POSIX; a no-op where directories cannot be
-    opened, as on Windows)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def publish_file(tmp: str, path: str) -> None:
-    """Flush the complete file ``tmp`` to disk and atomically rename it to ``path``."""
-    fd = os.open(tmp, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    _fsync_dir(osp.dirname(osp.abspath(path)))
-
-
-def write_text_atomic(path: str, text: str) -> None:
-    """Replace the file ``path`` by ``text``, never leaving it empty or partial."""
-    tmp = part_path(path)
-    with open(tmp, 'w') as f:
-        f.write(text)
-    publish_file(tmp, path)
 
 
 @HOOKS.register_module()
@@ -96,12 +58,11 @@ class AtomicCheckpointHook(CheckpointHook):
         super().before_train(runner)
         if self._is_local() and is_main_process() and osp.isdir(self.out_dir):
             # what a killed save left behind; the checkpoints themselves are complete
-            stale = [*Path(self.out_dir).glob(f'{PART_PREFIX}*.pth{PART_SUFFIX}'),
-                     Path(part_path(osp.join(runner.work_dir, 'last_checkpoint')))]
-            for path in stale:
+            for path in Path(self.out_dir).glob(f'{PART_PREFIX}*.pth{PART_SUFFIX}'):
                 if path.is_file():
                     runner.logger.warning(f'Removing {path}, left by an interrupted save.')
                     path.unlink()
+            remove_stale_parts(runner.work_dir, runner.logger.warning)  # last_checkpoint
 
     @contextmanager
     def _atomic_saves(self, runner):

@@ -13,16 +13,16 @@ from typing import Dict, List, Optional
 
 import torch
 
-from ..converters import FAMILIES
-from ..converters.common import (
-    FAMILY_MARKERS,
+from ..checkpoint.diff import check_values, diff_state, is_optional
+from ..checkpoint.io import (
     CheckpointError,
     CheckpointMismatchError,
     ConversionError,
-    guess_family,
     load_state_dict,
     unwrap_state_dict,
 )
+from ..converters import FAMILIES
+from ..converters.common import FAMILY_MARKERS, guess_family
 
 __all__ = ['CheckpointError', 'CheckpointMismatchError', 'read_checkpoint', 'check_state_dict',
            'pretrained_state']
@@ -101,6 +101,9 @@ def _likely_causes(module, state, whole, missing, unexpected, shapes, prefix, ex
     own = fam.FAMILY if fam else type(module).__name__
     # weights of another family
     other = guess_family(unexpected)
+    if other == 'ResNet':
+        return [f'this is a plain ResNet/ResNeXt checkpoint, not a {own} one: load it into '
+                f"the toolbox's own ResNet, or load a {own} checkpoint"]
     if other and other != own:
         examples = [k for k in unexpected if any(m in k for m in FAMILY_MARKERS[other])]
         return [f'this is a {other} checkpoint (keys such as {", ".join(examples[:2])}), not '
@@ -162,10 +165,10 @@ def check_state_dict(module: torch.nn.Module, state: Dict[str, torch.Tensor], so
     ``whole`` is the checkpoint before ``prefix`` was applied; it helps name the cause.
     """
     expected = module.state_dict()
-    missing = [k for k in expected if k not in state and not k.endswith('num_batches_tracked')]
-    unexpected = [k for k in state if k not in expected]
-    shapes = [k for k in state if k in expected and state[k].shape != expected[k].shape]
-    if not (missing or unexpected or shapes):
+    diff = diff_state(state, expected, optional=is_optional)
+    missing, unexpected = diff.missing, diff.unexpected
+    shapes = [k for k, _, _ in diff.shapes]
+    if not diff:
         return
     name, fam = _family(module)
     model_cfg = _detect(fam, expected) if fam else None
@@ -213,6 +216,8 @@ def pretrained_state(module: torch.nn.Module, checkpoint,
             raise CheckpointMismatchError(f"{checkpoint}: no key starts with prefix='{prefix}'; "
                                           f'{hint}. Nothing was loaded.')
     check_state_dict(module, state, str(checkpoint), whole, prefix)
+    check_values(state, f'{checkpoint}: nothing was loaded:', CheckpointMismatchError,
+                 expected=module.state_dict())
     state = OrderedDict(state)
     for key, value in module.state_dict().items():  # counters the checkpoint may lack
         if key.endswith('num_batches_tracked') and key not in state:

@@ -1,6 +1,5 @@
 """Pieces every mmfish backbone shares: argument checks, frozen stages, ``norm_eval`` and
 activation checkpointing of residual blocks."""
-import math
 from typing import Optional, Sequence
 
 import torch
@@ -11,43 +10,12 @@ from mmengine.model import BaseModule
 from mmengine.model.weight_init import PretrainedInit, update_init_info
 from torch.nn.modules.batchnorm import _BatchNorm
 
-NUM_LEVELS = 4  # pyramid levels at strides 4, 8, 16 and 32
+from .args import NUM_LEVELS, check_bool, check_choice, check_int, check_out_indices  # noqa: F401
 
 DEFAULT_INIT_CFG = [
     dict(type='Kaiming', layer=['Conv2d']),
     dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm']),
 ]
-
-
-def check_choice(name: str, value, valid) -> None:
-    if value not in valid:
-        raise ValueError(f'{name}={value!r} is not supported; valid values: '
-                         f'{", ".join(map(str, sorted(valid)))}')
-
-
-def check_out_indices(out_indices: Sequence[int]) -> tuple:
-    if not isinstance(out_indices, (list, tuple)):
-        raise ValueError(f'out_indices={out_indices!r} is invalid; give a tuple of pyramid '
-                         f'levels, e.g. (0, 1, 2, 3) or (3, )')
-    out_indices = tuple(out_indices)
-    if not out_indices or any(isinstance(i, bool) or not isinstance(i, int)
-                              or not 0 <= i < NUM_LEVELS for i in out_indices):
-        raise ValueError(f'out_indices={out_indices} is invalid; each index must be in '
-                         f'0..{NUM_LEVELS - 1} (pyramid levels at strides 4, 8, 16, 32)')
-    if list(out_indices) != sorted(set(out_indices)):
-        raise ValueError(f'out_indices={out_indices} is invalid; give each level once, in '
-                         f'increasing order: {tuple(sorted(set(out_indices)))}')
-    return out_indices
-
-
-def check_int(name: str, value, minimum: int = 1) -> None:
-    """``value`` must be an integer ``>= minimum``."""
-    try:
-        valid = not isinstance(value, bool) and int(value) == value and value >= minimum
-    except (TypeError, ValueError):
-        valid = False
-    if not valid:
-        raise ValueError(f'{name}={value!r} is invalid: it must be an integer >= {minimum}')
 
 
 try:  # torch >= 2.4: autocast state per device type
@@ -61,52 +29,6 @@ def _autocast_enabled(device_type: str) -> bool:
     if _AUTOCAST_PER_DEVICE:
         return torch.is_autocast_enabled(device_type)
     return torch.is_autocast_enabled() or torch.is_autocast_cpu_enabled()
-
-
-class _NormProbe(nn.Module):
-    """Stands in for every norm layer when a backbone is rebuilt only to list its norm
-    layers' channels (named like GroupNorm layers: ``gn1``, ...)."""
-    _abbr_ = 'gn'
-
-    def __init__(self, num_features, **kwargs):
-        super().__init__()
-        self.num_features = num_features
-
-
-def _group_norm_message(cls, args, kwargs, norm_cfg) -> str:
-    groups = norm_cfg.get('num_groups')
-    message = (f'norm_cfg={norm_cfg!r} does not fit this {cls.__name__}: GroupNorm needs '
-               f'num_groups to divide the channels of every norm layer')
-    try:
-        with torch.device('meta'):  # no memory, no initialisation
-            model = cls(*args, **dict(kwargs, norm_cfg=dict(type=_NormProbe), init_cfg=None))
-        channels = {name: m.num_features for name, m in model.named_modules()
-                    if isinstance(m, _NormProbe)}
-        bad = [f'{name}: {c}' for name, c in channels.items() if c % groups]
-        gcd = math.gcd(*channels.values())
-    except Exception:  # the rebuild failed for another reason: say what we know
-        return f'{message}, and num_groups={groups} does not'
-    valid = [d for d in range(1, gcd + 1) if gcd % d == 0]
-    return (f'{message}; num_groups={groups} does not divide the channels of {len(bad)} of '
-            f'its {len(channels)} norm layers (e.g. {", ".join(bad[:3])}); valid num_groups '
-            f'for this configuration: {", ".join(map(str, valid))}')
-
-
-class _BackboneMeta(type(BaseModule)):
-    """Replaces torch's GroupNorm error at build time (``num_channels (26) must be divisible
-    by num_groups (4)``, no layer named) by one that names ``norm_cfg``, the layers whose
-    channels ``num_groups`` does not divide, and the values that fit every layer. Costs
-    nothing when the build succeeds."""
-
-    def __call__(cls, *args, **kwargs):
-        try:
-            return super().__call__(*args, **kwargs)
-        except ValueError as exc:
-            norm_cfg = kwargs.get('norm_cfg')
-            if 'divisible by num_groups' not in str(exc) or not isinstance(norm_cfg, dict) \
-                    or not isinstance(norm_cfg.get('num_groups'), int):
-                raise
-            raise ValueError(_group_norm_message(cls, args, kwargs, norm_cfg)) from None
 
 
 def is_channels_last(x) -> bool:
@@ -159,7 +81,7 @@ class ResidualBlock(BaseModule):
         return self._forward(x)
 
 
-class BackboneBase(BaseModule, metaclass=_BackboneMeta):
+class BackboneBase(BaseModule):
     """``frozen_stages``, ``norm_eval`` and the memory format, over an ordered list of stage
     modules.
 
@@ -185,6 +107,9 @@ class BackboneBase(BaseModule, metaclass=_BackboneMeta):
     def __init__(self, frozen_stages: int, norm_eval: bool, zero_init_residual: bool,
                  init_cfg=None, channels_last: bool = True):
         super().__init__(init_cfg)
+        for name, value in (('norm_eval', norm_eval), ('zero_init_residual', zero_init_residual),
+                            ('channels_last', channels_last)):
+            check_bool(name, value)
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
         self.zero_init_residual = zero_init_residual

@@ -37,15 +37,16 @@ from mmcv.cnn import ConvModule, build_norm_layer
 from mmengine.model import BaseModule
 
 from ...registry import MODELS
-from .base import (
-    DEFAULT_INIT_CFG,
-    BackboneBase,
-    ResidualBlock,
+from .args import (
+    check_bool,
     check_choice,
+    explains_group_norm_errors,
     check_int,
+    check_norm_cfg,
     check_out_indices,
-    sum_channel_groups,
+    reject_unknown,
 )
+from .base import DEFAULT_INIT_CFG, BackboneBase, ResidualBlock, sum_channel_groups
 
 PRE_ACT = ('norm', 'act', 'conv')
 
@@ -219,17 +220,32 @@ class FishNet(BackboneBase):
     """FishNet backbone (and FishNeXt with ``groups > 1``).
 
     Args:
-        depth: 99, 150 or 201.
-        in_channels: channels of the input image.
-        base_channels: stem channels; every stage's width scales with it (64 is the paper's).
-        groups, base_width: grouped bottlenecks (FishNeXt), see :class:`FishBlock`.
-        out_indices: pyramid levels to return, see the module docstring.
-        frozen_stages: -1 freezes nothing, 0 the stem, k the stem and the first k of the ten
-            fish stages in execution order (3 tail, the bridge, 3 body, 3 head).
-        norm_cfg, conv_cfg, norm_eval, with_cp: as in mmdet's ResNet. With GroupNorm, use a
-            number of groups that divides 16 channels (e.g. ``num_groups=16``).
-        zero_init_residual: zero the last conv of every block (off in the official training).
-        channels_last: run in the channels-last memory format (see :class:`BackboneBase`).
+        depth (int): Network depth, from {99, 150, 201}.
+        in_channels (int): Channels of the input image. Defaults to 3.
+        base_channels (int): Stem channels, a multiple of 8; every stage's width scales with
+            it (64 is the paper's). Defaults to 64.
+        groups (int): Groups of the bottlenecks' 3x3 convs (FishNeXt). Defaults to 1.
+        base_width (int): Width per group at 64 planes, see :class:`FishBlock`. Defaults to
+            64.
+        out_indices (Sequence[int]): Pyramid levels to return, see the module docstring.
+            Defaults to (0, 1, 2, 3).
+        frozen_stages (int): -1 freezes nothing, 0 the stem, k the stem and the first k of the
+            ten fish stages in execution order (3 tail, the bridge, 3 body, 3 head).
+            Defaults to -1.
+        conv_cfg (dict, optional): mmcv config of the convolutions. Defaults to None.
+        norm_cfg (dict): mmcv config of the norm layers. With GroupNorm, use a number of
+            groups that divides 16 channels (e.g. ``num_groups=16``). Defaults to
+            ``dict(type='BN', requires_grad=True)``.
+        norm_eval (bool): Keep BatchNorm layers in eval mode while training. Defaults to
+            False.
+        with_cp (bool): Activation checkpointing in every block. Defaults to False.
+        zero_init_residual (bool): Zero the last conv of every block (off in the official
+            training). Defaults to False.
+        channels_last (bool): Run in the channels-last memory format (see
+            :class:`BackboneBase`). Defaults to True.
+        init_cfg (dict or list[dict]): MMEngine initialisation; ``dict(type='Pretrained',
+            checkpoint=PATH, prefix='backbone.')`` loads weights strictly. Defaults to Kaiming
+            convolutions and unit norm weights.
 
     Example:
         >>> import torch
@@ -249,6 +265,7 @@ class FishNet(BackboneBase):
     #: smallest input side: the tail halves the stem's stride-4 feature three times
     min_size = 32
 
+    @explains_group_norm_errors
     def __init__(self,
                  depth: int,
                  in_channels: int = 3,
@@ -263,16 +280,20 @@ class FishNet(BackboneBase):
                  with_cp: bool = False,
                  zero_init_residual: bool = False,
                  channels_last: bool = True,
-                 init_cfg=DEFAULT_INIT_CFG):
+                 init_cfg=DEFAULT_INIT_CFG,
+                 **kwargs):
+        reject_unknown(type(self), kwargs)
         super().__init__(frozen_stages, norm_eval, zero_init_residual, init_cfg, channels_last)
         check_choice('depth', depth, self.arch_settings)
-        if base_channels < 8 or base_channels % 8:
+        check_bool('with_cp', with_cp)
+        check_norm_cfg(norm_cfg)
+        check_int('base_channels', base_channels, minimum=8)
+        if base_channels % 8:
             raise ValueError(f'base_channels={base_channels} is invalid: use a multiple of 8 '
                              f'(64 for the published models)')
-        for name, value in (('groups', groups), ('base_width', base_width)):
-            if int(value) != value or value < 1:
-                raise ValueError(f'{name}={value!r} is invalid: it must be an integer >= 1')
-        check_int('in_channels', in_channels)
+        for name, value in (('groups', groups), ('base_width', base_width),
+                            ('in_channels', in_channels)):
+            check_int(name, value)
         if groups > 1 and (base_channels // 4) * base_width < 64:  # the narrowest blocks'
             raise ValueError(f'base_width={base_width} with base_channels={base_channels} gives '
                              f'FishNeXt bottlenecks of int({base_channels // 4} * {base_width} '
@@ -361,7 +382,21 @@ class FishNet(BackboneBase):
 
 @MODELS.register_module()
 class FishNeXt(FishNet):
-    """FishNet with grouped (ResNeXt-style) bottlenecks, 32 groups of 4 channels by default."""
+    """FishNet with grouped (ResNeXt-style) bottlenecks.
+
+    Args:
+        depth (int): Network depth, from {99, 150, 201}.
+        groups (int): Groups of the bottlenecks' 3x3 convs. Defaults to 32.
+        base_width (int): Width per group at 64 planes. Defaults to 4.
+        **kwargs: The other arguments of :class:`FishNet`, each with its type and default
+            there.
+
+    Example:
+        >>> import torch
+        >>> model = FishNeXt(depth=150).eval()
+        >>> [tuple(o.shape) for o in model(torch.rand(1, 3, 224, 224))]
+        [(1, 320, 56, 56), (1, 832, 28, 28), (1, 1600, 14, 14), (1, 2112, 7, 7)]
+    """
 
     def __init__(self, depth: int, groups: int = 32, base_width: int = 4, **kwargs):
         super().__init__(depth, groups=groups, base_width=base_width, **kwargs)

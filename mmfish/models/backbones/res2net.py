@@ -12,6 +12,7 @@ import torch.nn as nn
 from mmcv.cnn import build_conv_layer, build_norm_layer
 
 from ...registry import MODELS
+from .args import check_int
 from .resnet_skeleton import Bottleneck, ResNetSkeleton
 
 
@@ -58,12 +59,20 @@ class Res2Net(ResNetSkeleton):
     """Res2Net, Res2NeXt and Res2Net-v1b backbones.
 
     Args:
-        depth: 50, 101 or 152.
-        scales: number of splits of a bottleneck (the ``s`` of ``26w x 4s``).
-        base_width: channels of one split in the first stage (the ``w``).
-        groups: groups of the split convolutions; > 1 gives Res2NeXt.
-        deep_stem, avg_down: both True for the v1b models.
-        Other arguments: see :class:`ResNetSkeleton`.
+        depth (int): Network depth, from {50, 101, 152}.
+        scales (int): Number of splits of a bottleneck (the ``s`` of ``26w x 4s``).
+            Defaults to 4.
+        base_width (int): Channels of one split in the first stage (the ``w``). Defaults to
+            26.
+        groups (int): Groups of the split convolutions; more than 1 gives Res2NeXt.
+            Defaults to 1.
+        deep_stem (bool): Three 3x3 stem convolutions (v1b). Defaults to False.
+        avg_down (bool): Average-pool shortcut down-sampling (v1b). Defaults to False.
+        **kwargs: The other arguments of :class:`ResNetSkeleton` (``in_channels``,
+            ``stem_channels``, ``base_channels``, ``strides``, ``dilations``,
+            ``contract_dilation``, ``out_indices``, ``frozen_stages``, ``conv_cfg``,
+            ``norm_cfg``, ``norm_eval``, ``with_cp``, ``zero_init_residual``,
+            ``channels_last``, ``init_cfg``), each with its type and default there.
 
     Example:
         >>> import torch
@@ -73,11 +82,11 @@ class Res2Net(ResNetSkeleton):
     """
     block = Bottle2neck
     arch_settings = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
+    block_arguments = ('scales', 'base_width', 'groups')
 
     def __init__(self, depth, scales=4, base_width=26, groups=1, **kwargs):
         for name, value in (('scales', scales), ('base_width', base_width), ('groups', groups)):
-            if int(value) != value or value < 1:
-                raise ValueError(f'{name}={value!r} is invalid: it must be an integer >= 1')
+            check_int(name, value)
         super().__init__(depth, scales=scales, base_width=base_width, groups=groups, **kwargs)
         self.scales, self.base_width, self.groups = scales, base_width, groups
 

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from mmcv.cnn import build_conv_layer, build_norm_layer
 
 from ...registry import MODELS
+from .args import check_bool, check_int
 from .base import is_channels_last
 from .resnet_skeleton import Bottleneck, ResNetSkeleton
 
@@ -63,7 +64,8 @@ class SplitAttentionConv2d(nn.Module):
         attn = self.fc2(gap)  # B, groups * radix * (C / groups): radix inside each group
         if self.radix == 1:
             return attn
-        attn = attn.view(gap.shape[0], self.groups, self.radix, -1).transpose(1, 2)
+        attn = attn.view(gap.shape[0], self.groups, self.radix, self.channels // self.groups)
+        attn = attn.transpose(1, 2)
         return attn.softmax(dim=1).reshape(gap.shape[0], self.radix, self.channels)
 
 
@@ -105,14 +107,26 @@ class ResNeSt(ResNetSkeleton):
     use ``stem_channels=128``.
 
     Args:
-        depth: 50, 101, 200 or 269.
-        radix: splits per cardinal group (>= 1; 1 gives a sigmoid, SE-like attention).
-        groups: cardinality.
-        base_width: bottleneck width per group in the first stage.
-        reduction_factor: channel reduction of the attention's hidden layer (at least 32).
-        avd, avd_first: down-sample with an average pool in the bottleneck, before or after
-            the split-attention conv.
-        Other arguments: see :class:`ResNetSkeleton`.
+        depth (int): Network depth, from {50, 101, 200, 269}.
+        radix (int): Splits per cardinal group; 1 gives a sigmoid, SE-like attention.
+            Defaults to 2.
+        groups (int): Cardinality. Defaults to 1.
+        base_width (int): Bottleneck width per group in the first stage. Defaults to 64.
+        reduction_factor (int): Channel reduction of the attention's hidden layer (which has
+            at least 32 channels). Defaults to 4.
+        avd (bool): Down-sample with an average pool in the bottleneck instead of a strided
+            conv. Defaults to True.
+        avd_first (bool): Put that pool before the split-attention conv (the ResNeSt "fast"
+            models) instead of after it. Defaults to False.
+        stem_channels (int): Output channels of the deep stem (128 for ResNeSt-101/200/269).
+            Defaults to 64.
+        deep_stem (bool): Three 3x3 stem convolutions. Defaults to True.
+        avg_down (bool): Average-pool shortcut down-sampling (ResNet-D). Defaults to True.
+        **kwargs: The other arguments of :class:`ResNetSkeleton` (``in_channels``,
+            ``base_channels``, ``strides``, ``dilations``, ``contract_dilation``,
+            ``out_indices``, ``frozen_stages``, ``conv_cfg``, ``norm_cfg``, ``norm_eval``,
+            ``with_cp``, ``zero_init_residual``, ``channels_last``, ``init_cfg``), each with
+            its type and default there.
 
     Example:
         >>> import torch
@@ -123,14 +137,16 @@ class ResNeSt(ResNetSkeleton):
     block = ResNeStBottleneck
     arch_settings = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 200: (3, 24, 36, 3),
                      269: (3, 30, 48, 8)}
+    block_arguments = ('radix', 'groups', 'base_width', 'reduction_factor', 'avd', 'avd_first')
 
     def __init__(self, depth, radix=2, groups=1, base_width=64, reduction_factor=4,
                  avd=True, avd_first=False, stem_channels=64, deep_stem=True, avg_down=True,
                  **kwargs):
         for name, value in (('radix', radix), ('groups', groups), ('base_width', base_width),
                             ('reduction_factor', reduction_factor)):
-            if int(value) != value or value < 1:
-                raise ValueError(f'{name}={value!r} is invalid: it must be an integer >= 1')
+            check_int(name, value)
+        check_bool('avd', avd)
+        check_bool('avd_first', avd_first)
         super().__init__(depth, stem_channels=stem_channels, deep_stem=deep_stem,
                          avg_down=avg_down, radix=radix, groups=groups, base_width=base_width,
                          reduction_factor=reduction_factor, avd=avd, avd_first=avd_first,

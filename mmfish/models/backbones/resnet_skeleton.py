@@ -11,23 +11,17 @@ from typing import Optional, Sequence
 import torch.nn as nn
 from mmcv.cnn import build_conv_layer, build_norm_layer
 
-from .base import (
-    DEFAULT_INIT_CFG,
-    NUM_LEVELS,
-    BackboneBase,
-    ResidualBlock,
+from .args import (
+    check_bool,
     check_choice,
+    explains_group_norm_errors,
     check_int,
+    check_norm_cfg,
     check_out_indices,
+    check_per_stage,
+    reject_unknown,
 )
-
-
-def _check_per_stage(name: str, values: Sequence[int], minimum: int = 1) -> tuple:
-    values = tuple(values)
-    if len(values) != NUM_LEVELS or any(int(v) != v or v < minimum for v in values):
-        raise ValueError(f'{name}={values} is invalid: give {NUM_LEVELS} integers >= {minimum}, '
-                         f'one per stage, e.g. (1, 2, 2, 2) for strides')
-    return values
+from .base import DEFAULT_INIT_CFG, BackboneBase, ResidualBlock
 
 
 class Bottleneck(ResidualBlock):
@@ -68,26 +62,43 @@ class ResNetSkeleton(BackboneBase):
     """Stem and four stages of ``block``; subclasses set ``block`` and ``arch_settings``.
 
     Args:
-        depth: a key of ``arch_settings``.
-        in_channels: channels of the input image.
-        stem_channels: output channels of the stem (the deep stem uses half of them in its
-            first two convolutions).
-        base_channels: bottleneck planes of the first stage, doubled at each stage.
-        strides, dilations: per stage. Output stride 8 is ``strides=(1, 2, 1, 1)`` with
-            ``dilations=(1, 1, 2, 4)``.
-        contract_dilation: the first block of a dilated stage uses half the stage's dilation,
-            as the official segmentation models do.
-        out_indices: which stages (0..3, strides 4, 8, 16, 32 by default) to return.
-        deep_stem: three 3x3 convolutions instead of one 7x7 (ResNet-C, Res2Net v1b, ResNeSt).
-        avg_down: shortcut down-sampling with an average pool before a stride-1 1x1 conv
-            (ResNet-D).
-        frozen_stages: -1 freezes nothing, 0 the stem, k the stem and stages 1..k.
-        norm_cfg, conv_cfg: mmcv configs of the norm and conv layers (BN, SyncBN, GN, ...).
-        norm_eval: keep BatchNorm layers in eval mode while training.
-        with_cp: activation checkpointing in every block.
-        zero_init_residual: zero the last norm of each block (unless loading pretrained).
-        channels_last: run in the channels-last memory format (see :class:`BackboneBase`).
-        **block_kwargs: family-specific block arguments.
+        depth (int): Network depth, a key of ``arch_settings``.
+        in_channels (int): Channels of the input image. Defaults to 3.
+        stem_channels (int): Output channels of the stem; the deep stem uses half of them in
+            its first two convolutions. Defaults to 64.
+        base_channels (int): Bottleneck planes of the first stage, doubled at each stage.
+            Defaults to 64.
+        strides (Sequence[int]): Stride of each of the 4 stages. Defaults to (1, 2, 2, 2).
+        dilations (Sequence[int]): Dilation of each of the 4 stages. Output stride 8 is
+            ``strides=(1, 2, 1, 1)`` with ``dilations=(1, 1, 2, 4)``. Defaults to
+            (1, 1, 1, 1).
+        contract_dilation (bool): The first block of a dilated stage uses half the stage's
+            dilation, as the official segmentation models do. Defaults to True.
+        out_indices (Sequence[int]): Pyramid levels to return (0..3 at strides 4, 8, 16 and
+            32 with the default strides), increasing. Defaults to (0, 1, 2, 3).
+        deep_stem (bool): Three 3x3 convolutions instead of one 7x7 (ResNet-C, Res2Net v1b,
+            ResNeSt). Defaults to False.
+        avg_down (bool): Shortcut down-sampling with an average pool before a stride-1 1x1
+            conv (ResNet-D). Defaults to False.
+        frozen_stages (int): -1 freezes nothing, 0 the stem, k the stem and stages 1..k.
+            Defaults to -1.
+        conv_cfg (dict, optional): mmcv config of the convolutions. Defaults to None
+            (``nn.Conv2d``).
+        norm_cfg (dict): mmcv config of the norm layers (``BN``, ``SyncBN``, ``GN`` with
+            ``num_groups``, ...). Defaults to ``dict(type='BN', requires_grad=True)``.
+        norm_eval (bool): Keep BatchNorm layers in eval mode (frozen statistics) while
+            training. Defaults to False.
+        with_cp (bool): Activation checkpointing in every block: less memory, more compute.
+            Defaults to False.
+        zero_init_residual (bool): Zero the last norm of each block, unless pretrained weights
+            are loaded. Defaults to True.
+        channels_last (bool): Run in the channels-last memory format (see
+            :class:`BackboneBase`). Defaults to True.
+        init_cfg (dict or list[dict]): MMEngine initialisation; ``dict(type='Pretrained',
+            checkpoint=PATH, prefix='backbone.')`` loads weights strictly. Defaults to Kaiming
+            convolutions and unit norm weights.
+        **block_kwargs: The family's block arguments (``block_arguments``); any other name is
+            refused with the closest valid one.
 
     Inputs: (N, ``in_channels``, H, W) floating-point tensors of any size from 1x1 up
     (``min_size = 1``): every stride-s step (the stem's stride-2 conv, the max-pool, a strided
@@ -99,9 +110,12 @@ class ResNetSkeleton(BackboneBase):
 
     block: type = None
     arch_settings: dict = {}
+    #: the family's block arguments, which the subclass passes on through ``**block_kwargs``
+    block_arguments: tuple = ()
     #: any input side works: every stride-s layer gives ceil(size / s) >= 1 (tested down to 1)
     min_size = 1
 
+    @explains_group_norm_errors
     def __init__(self,
                  depth: int,
                  in_channels: int = 3,
@@ -122,8 +136,14 @@ class ResNetSkeleton(BackboneBase):
                  channels_last: bool = True,
                  init_cfg=DEFAULT_INIT_CFG,
                  **block_kwargs):
+        reject_unknown(type(self), [k for k in block_kwargs if k not in self.block_arguments],
+                       extra=self.block_arguments)
         super().__init__(frozen_stages, norm_eval, zero_init_residual, init_cfg, channels_last)
         check_choice('depth', depth, self.arch_settings)
+        for name, value in (('contract_dilation', contract_dilation), ('deep_stem', deep_stem),
+                            ('avg_down', avg_down), ('with_cp', with_cp)):
+            check_bool(name, value)
+        check_norm_cfg(norm_cfg)
         check_int('in_channels', in_channels)
         check_int('stem_channels', stem_channels, minimum=2 if deep_stem else 1)
         check_int('base_channels', base_channels)
@@ -131,8 +151,8 @@ class ResNetSkeleton(BackboneBase):
         self.in_channels = in_channels
         self.stem_channels = stem_channels
         self.base_channels = base_channels
-        self.strides = _check_per_stage('strides', strides)
-        self.dilations = _check_per_stage('dilations', dilations)
+        self.strides = check_per_stage('strides', strides)
+        self.dilations = check_per_stage('dilations', dilations)
         self.contract_dilation = contract_dilation
         self.out_indices = check_out_indices(out_indices)
         self.deep_stem = deep_stem

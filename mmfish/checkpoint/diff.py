@@ -1,0 +1,71 @@
+"""Comparing a state dict with the one a model expects, and checking the values of weights.
+
+One comparison (:func:`diff_state`) serves the converters and the backbones' strict
+``Pretrained`` loading; each words its own message from the result.
+"""
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Tuple
+
+import torch
+
+#: counters that a checkpoint may lack (saved by PyTorch < 0.4.1, or by other libraries)
+OPTIONAL_SUFFIXES = ('num_batches_tracked', )
+
+
+def is_optional(key: str) -> bool:
+    return key.endswith(OPTIONAL_SUFFIXES)
+
+
+@dataclass
+class StateDiff:
+    """What separates a checkpoint's state dict from a model's."""
+    missing: List[str] = field(default_factory=list)
+    unexpected: List[str] = field(default_factory=list)
+    #: (key, checkpoint shape, model shape)
+    shapes: List[Tuple[str, tuple, tuple]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.missing or self.unexpected or self.shapes)
+
+
+def diff_state(state: Dict[str, torch.Tensor], expected: Dict[str, torch.Tensor],
+               optional: Callable[[str], bool] = lambda key: False) -> StateDiff:
+    """Missing keys (except those ``optional`` accepts), unexpected keys and shape mismatches
+    of ``state`` against ``expected``."""
+    return StateDiff(
+        missing=[k for k in expected if k not in state and not optional(k)],
+        unexpected=[k for k in state if k not in expected],
+        shapes=[(k, tuple(v.shape), tuple(expected[k].shape)) for k, v in state.items()
+                if k in expected and v.shape != expected[k].shape])
+
+
+def bad_values(state: Dict[str, torch.Tensor],
+               expected: Optional[Dict[str, torch.Tensor]] = None) -> List[str]:
+    """Descriptions of the tensors that cannot be weights: not floating point where the model
+    has floating point (without ``expected``: anything but the ``num_batches_tracked``
+    counters), or holding NaN or infinite values."""
+    bad = []
+    for key, value in state.items():
+        wants_float = (expected[key].is_floating_point() if expected is not None
+                       and key in expected else not is_optional(key))
+        if wants_float and not value.is_floating_point():
+            bad.append(f'{key} ({value.dtype}, not floating point)')
+        elif value.is_floating_point() and value.numel():
+            finite = torch.isfinite(value)
+            if not bool(finite.all()):
+                nan = int(torch.isnan(value).sum())
+                inf = value.numel() - int(finite.sum()) - nan
+                bad.append(f'{key} ({nan} NaN, {inf} inf of {value.numel()} values)')
+    return bad
+
+
+def check_values(state: Dict[str, torch.Tensor], source: str, error: type,
+                 expected: Optional[Dict[str, torch.Tensor]] = None) -> None:
+    """Raise ``error`` naming the tensors of ``state`` that :func:`bad_values` finds."""
+    bad = bad_values(state, expected)
+    if bad:
+        raise error(f'{source}: {len(bad)} tensor{"s" if len(bad) > 1 else ""} cannot be '
+                    f'weights: ' + ', '.join(bad[:8]) + (' ...' if len(bad) > 8 else '')
+                    + '. A model loaded from them would compute garbage (integer weights are '
+                    'truncated, NaN and inf spread through every layer): the file is damaged, '
+                    'or it was saved from a diverged training run.')
