@@ -2,9 +2,10 @@
 MMPretrain, registered in MMEngine's ``MODELS`` under the scope ``mmfish``.
 
 Importing mmfish registers the models and lets MMEngine load its own checkpoints on
-torch >= 2.6 (see :mod:`mmfish.checkpoint_compat`).
+torch >= 2.6 (see :mod:`mmfish.checkpoint.compat`).
 """
-from . import checkpoint_compat, models  # noqa: F401
+from . import models  # noqa: F401
+from .checkpoint import compat  # noqa: F401
 from .registry import MODELS
 
 __version__ = '0.1.0'

@@ -22,9 +22,9 @@ class Variant:
     def config(self) -> str:
         return f'configs/mmpretrain/{self.family}/{self.name}_{self.batch}_in1k.py'
 
-    @property
-    def converter(self) -> str:
-        return f'tools/model_converters/{self.family}2mmfish.py'
+    def convert_command(self, src: str = 'SRC') -> str:
+        """The command that converts the released weights into the file the configs load."""
+        return f'python -m mmfish.convert {src} checkpoints/{self.name}_mmfish.pth'
 
 
 def _res2net(name, official, depth, w, s, params, top1, groups=1, v1b=False):

@@ -7,14 +7,7 @@ from typing import Optional, Tuple
 from ..checkpoint.io import ConversionError
 from ..checkpoint.pretrained import FamilyAdviser
 from ..registry import CHECKPOINT_ADVISERS
-from . import fishnet, res2net, resnest
-
-FAMILIES = {'fishnet': fishnet, 'res2net': res2net, 'resnest': resnest}
-
-
-def _converter(module):
-    return next(((name, fam) for name, fam in FAMILIES.items() if isinstance(module, fam.MODEL)),
-                (None, None))
+from .families import converter_of as _converter
 
 
 @CHECKPOINT_ADVISERS.register_module()

@@ -8,26 +8,8 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 import torch
 
 from ..checkpoint.diff import diff_state, is_optional
-from ..checkpoint.io import (  # noqa: F401  (re-exported: the converters' API)
-    CheckpointError,
-    CheckpointMismatchError,
-    ConversionError,
-    load_state_dict,
-    save_atomic,
-    unwrap_state_dict,
-)
-
-#: top-level keys of OpenMMLab detectors and segmentors that are not part of a backbone
-TASK_PREFIXES = ('neck.', 'rpn_head.', 'roi_head.', 'bbox_head.', 'mask_head.', 'decode_head.',
-                 'auxiliary_head.', 'data_preprocessor.', 'semantic_head.', 'panoptic_head.')
-
-#: one distinctive key fragment per family, to name the likely cause of a mismatch
-FAMILY_MARKERS = {
-    'FishNet': ('fish.fish.', '.transfer.', 'bridge.'),
-    'ResNeSt': ('.conv2.fc1.', '.conv2.conv.'),
-    'Res2Net': ('.convs.0.', '.bns.0.'),
-}
-
+from ..checkpoint.families import converter_hint, family_examples, guess_family
+from ..checkpoint.io import ConversionError
 
 Rule = Tuple[str, Optional[str]]
 
@@ -53,49 +35,12 @@ def rename(state: Dict[str, torch.Tensor], rules: Sequence[Rule]):
     return out, unplaced, dropped
 
 
-#: what a plain ResNet / ResNeXt bottleneck has, and none of the three families
-RESNET_MARKER = re.compile(r'(^|\.)layer\d\.\d+\.conv2\.weight$')
-
-
-def backbone_keys(keys: Iterable[str]) -> List[str]:
-    """The keys that can belong to a backbone: without the necks and heads of detectors and
-    segmentors (whose mask heads have ``convs.0`` layers, as Res2Net blocks do)."""
-    return [k for k in keys if not any(k.startswith(p) or k.startswith('module.' + p)
-                                       for p in TASK_PREFIXES)
-            and not k.startswith(('head.', 'fc.', 'module.fc.'))]
-
-
-def guess_family(keys: Iterable[str]) -> Optional[str]:
-    """``'FishNet'``, ``'Res2Net'``, ``'ResNeSt'`` or ``'ResNet'`` (a plain ResNet/ResNeXt,
-    which mmfish does not convert) from a checkpoint's backbone keys, or None."""
-    keys = backbone_keys(keys)
-    for family, markers in FAMILY_MARKERS.items():
-        if any(m in k for k in keys for m in markers):
-            return family
-    if any(RESNET_MARKER.search(k) for k in keys):
-        return 'ResNet'
-    return None
-
-
-def converter_hint(family: str) -> str:
-    """What to run for a checkpoint of ``family`` (one of FAMILY_MARKERS, or 'ResNet')."""
-    if family == 'ResNet':
-        return ('it is a plain ResNet/ResNeXt checkpoint (its blocks have a single conv2, no '
-                'Res2Net splits or ResNeSt split attention): mmfish converts FishNet, Res2Net '
-                'and ResNeSt; load ResNet weights with the toolbox\'s own ResNet')
-    return f'use tools/model_converters/{family.lower()}2mmfish.py'
-
-
 def check_family(keys: Iterable[str], family: str, source: str) -> None:
     """Fail early, naming the right converter, when the keys belong to another family."""
     keys = list(keys)
     guessed = guess_family(keys)
     if guessed and guessed != family:
-        if guessed == 'ResNet':
-            examples = [k for k in keys if RESNET_MARKER.search(k)][:2]
-        else:
-            examples = [k for k in backbone_keys(keys)
-                        if any(m in k for m in FAMILY_MARKERS[guessed])][:3]
+        examples = family_examples(keys, guessed)
         raise ConversionError(
             f'{source}: keys such as {", ".join(examples)} belong to a {guessed} checkpoint, '
             f'not a {family} one: {converter_hint(guessed)}')

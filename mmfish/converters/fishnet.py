@@ -2,8 +2,10 @@
 DataParallel's ``module.`` prefix) and mmfish's own (OpenMMLab) checkpoints."""
 import re
 
+from ..checkpoint.families import TASK_PREFIXES
+from ..checkpoint.io import ConversionError
 from ..models.backbones.fishnet import FishNet
-from .common import TASK_PREFIXES, ConversionError, count_blocks, fail_unplaced, rename
+from .common import count_blocks, fail_unplaced, rename
 
 FAMILY = 'FishNet'
 MODEL = FishNet

@@ -6,7 +6,9 @@ from typing import Dict
 
 import torch
 
-from .common import TASK_PREFIXES, ConversionError, count_blocks, fail_unplaced, rename
+from ..checkpoint.families import TASK_PREFIXES
+from ..checkpoint.io import ConversionError
+from .common import count_blocks, fail_unplaced, rename
 
 LAYOUTS = ('official / timm (conv1, bn1, layer1..4, fc)',
            'OpenMMLab mmdet / mmseg / mmpretrain (backbone.*, head.fc.*)')

@@ -1,1 +1,6 @@
-from .backbones import *  # noqa: F401,F403  (registers the modules)
+"""The models: backbones (:mod:`.backbones`), the layers they share (:mod:`.layers`) and
+FishNet's classifier neck (:mod:`.necks`), registered in :data:`mmfish.registry.MODELS`."""
+from .backbones import FishNet, FishNeXt, Res2Net, ResNeSt
+from .necks import FishScore
+
+__all__ = ['FishNet', 'FishNeXt', 'FishScore', 'Res2Net', 'ResNeSt']

@@ -51,7 +51,7 @@ def format_rows(rows: List[dict]) -> str:
         lines.append(
             f'| {r["name"]} | {v.official} | {r["params"] / 1e6:.2f}M / {v.params_m:.2f}M '
             f'| {r["flops"] / 1e9:.2f} | {v.input_size} | {v.top1:.2f} | [{Path(v.config).name}]'
-            f'(../{v.config}) | `python {v.converter} SRC {v.name}_mmfish.pth` |')
+            f'(../{v.config}) | `{v.convert_command()}` |')
     return '\n'.join(lines)
 
 

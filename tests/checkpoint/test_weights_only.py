@@ -1,7 +1,8 @@
 """Weights-only loading keeps its guarantee in every process that imports mmfish: a crafted
 checkpoint that reaches ``eval`` through ``getattr`` runs nothing, whichever way it is loaded
 (plain ``torch.load``, the converters, ``init_cfg=Pretrained``, ``mim train --resume``), while
-MMEngine's own checkpoints still load (tests/test_checkpoint_compat.py, test_resume_kill.py)."""
+MMEngine's own checkpoints still load (tests/checkpoint/test_compat.py,
+tests/test_resume_kill.py)."""
 import pickle
 import subprocess
 import sys
@@ -10,7 +11,7 @@ import pytest
 import torch
 
 from mmfish.checkpoint import CheckpointError, ConversionError
-from mmfish.checkpoint_compat import HISTORY_BUFFER_METHODS, history_buffer_getattr
+from mmfish.checkpoint.compat import HISTORY_BUFFER_METHODS, history_buffer_getattr
 from mmfish.converters import convert_checkpoint
 from mmfish.models import ResNeSt
 

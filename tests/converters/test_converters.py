@@ -9,8 +9,8 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from mmfish.checkpoint import load_state_dict
 from mmfish.converters import ConversionError, convert_checkpoint
-from mmfish.converters.common import load_state_dict
 from mmfish.variants import VARIANTS
 
 from ..conftest import DATA, build_in_scope, randomize_bn, rel_err
@@ -64,6 +64,29 @@ def test_official_fishnet_checkpoint_gives_the_official_logits(tmp_path):
     with torch.no_grad():
         logits = model(expected['input'], mode='tensor')
     assert rel_err(logits, expected['logits']) < 1e-4
+
+
+def test_checkpoint_without_batchnorm_counters_converts(tmp_path):
+    """PyTorch < 0.4.1 (FishNet was released with 0.4.0) saved BatchNorm without
+    ``num_batches_tracked``: the counters are filled, the output says how many, and the
+    converted model still gives the official logits."""
+    ckpt = torch.load(OFFICIAL / 'fishnet150_w8_ckpt.tar', map_location='cpu')
+    counters = [k for k in ckpt['state_dict'] if k.endswith('num_batches_tracked')]
+    ckpt['state_dict'] = {k: v for k, v in ckpt['state_dict'].items() if k not in counters}
+    src, dst = tmp_path / 'fishnet150_ckpt.tar', tmp_path / 'fishnet.pth'
+    torch.save(ckpt, src)
+    lines = []
+    convert_checkpoint('fishnet', str(src), str(dst), log=lines.append)
+    assert counters and any(f'{len(counters)} filled with 0' in line for line in lines)
+    cfg = Config.fromfile(REPO / VARIANTS['fishnet150'].config)
+    cfg.model.backbone.base_channels = 8
+    cfg.model.neck.in_channels = 2112 // 8
+    cfg.model.head.update(in_channels=2112 // 16, num_classes=10)
+    model = build_in_scope('mmpretrain', cfg.model).eval()
+    model.load_state_dict(torch.load(dst)['state_dict'], strict=True)
+    expected = torch.load(OFFICIAL / 'fishnet150_w8_expected.pt')
+    with torch.no_grad():
+        assert rel_err(model(expected['input'], mode='tensor'), expected['logits']) < 1e-4
 
 
 @pytest.mark.parametrize('name', list(VARIANTS))

@@ -1,6 +1,6 @@
 # FishNet-150 for detection: the four pyramid levels (strides 4-32; channels 320, 832, 1600,
 # 2112), frozen stem and first tail stage, BatchNorm frozen as in mmdet's ResNet-50 configs.
-# ImageNet weights: python tools/model_converters/fishnet2mmfish.py fishnet150_ckpt.tar \
+# ImageNet weights: python -m mmfish.convert fishnet150_ckpt.tar \
 #     checkpoints/fishnet150_mmfish.pth
 _base_ = '../../_base_/mmfish.py'
 backbone = dict(

@@ -1,5 +1,5 @@
 # Res2Net-101 v1b (26w x 4s, deep stem, avg-down) for detection, as mmdet's res2net configs.
-# ImageNet weights: python tools/model_converters/res2net2mmfish.py \
+# ImageNet weights: python -m mmfish.convert \
 #     res2net101_v1b_26w_4s-0812c246.pth checkpoints/res2net101-v1b-w26-s4_mmfish.pth
 _base_ = '../../_base_/mmfish.py'
 backbone = dict(

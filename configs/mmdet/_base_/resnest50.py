@@ -1,6 +1,6 @@
 # ResNeSt-50 for detection, as mmdet's resnest configs: SyncBN in the backbone (trained),
 # frozen stem and first stage.
-# ImageNet weights: python tools/model_converters/resnest2mmfish.py resnest50-528c19ca.pth \
+# ImageNet weights: python -m mmfish.convert resnest50-528c19ca.pth \
 #     checkpoints/resnest50_mmfish.pth
 _base_ = '../../_base_/mmfish.py'
 backbone = dict(

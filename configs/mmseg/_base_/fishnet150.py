@@ -1,7 +1,7 @@
 # FishNet-150 for segmentation, SyncBN. FishNet keeps every resolution without dilation: the
 # decode head reads level 1 (stride 8, 832 channels: the first head stage, which carries the
 # body's deep features), the auxiliary head level 0 (stride 4, 320 channels).
-# ImageNet weights: python tools/model_converters/fishnet2mmfish.py fishnet150_ckpt.tar \
+# ImageNet weights: python -m mmfish.convert fishnet150_ckpt.tar \
 #     checkpoints/fishnet150_mmfish.pth
 _base_ = '../../_base_/mmfish.py'
 backbone = dict(

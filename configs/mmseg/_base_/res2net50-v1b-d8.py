@@ -1,5 +1,5 @@
 # Res2Net-50 v1b (26w x 4s) for segmentation at output stride 8, SyncBN.
-# ImageNet weights: python tools/model_converters/res2net2mmfish.py \
+# ImageNet weights: python -m mmfish.convert \
 #     res2net50_v1b_26w_4s-3cf99910.pth checkpoints/res2net50-v1b-w26-s4_mmfish.pth
 _base_ = '../../_base_/mmfish.py'
 backbone = dict(

@@ -1,6 +1,6 @@
 # ResNeSt-50 for segmentation at output stride 8 (strides 1, 2, 1, 1; dilations 1, 1, 2, 4,
 # the first block of a dilated stage at half dilation), SyncBN, as mmseg's resnest configs.
-# ImageNet weights: python tools/model_converters/resnest2mmfish.py resnest50-528c19ca.pth \
+# ImageNet weights: python -m mmfish.convert resnest50-528c19ca.pth \
 #     checkpoints/resnest50_mmfish.pth
 _base_ = '../../_base_/mmfish.py'
 backbone = dict(

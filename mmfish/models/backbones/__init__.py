@@ -1,5 +1,7 @@
-from .fishnet import FishNet, FishNeXt, FishScore
+"""Backbones: FishNet and FishNeXt, Res2Net, ResNeSt; the contract they share is in
+:mod:`.base`, their argument checks in :mod:`.args`."""
+from .fishnet import FishNet, FishNeXt
 from .res2net import Res2Net
 from .resnest import ResNeSt
 
-__all__ = ['FishNet', 'FishNeXt', 'FishScore', 'Res2Net', 'ResNeSt']
+__all__ = ['FishNet', 'FishNeXt', 'Res2Net', 'ResNeSt']

@@ -1,16 +1,18 @@
-"""Pieces every mmfish backbone shares: argument checks, frozen stages, ``norm_eval`` and
-activation checkpointing of residual blocks."""
-from typing import Optional, Sequence
+"""Pieces every mmfish backbone shares: frozen stages, ``norm_eval``, the memory format, input
+checks, strict pretrained loading (:class:`BackboneBase`) and activation checkpointing of
+residual blocks (:class:`ResidualBlock`)."""
+from typing import Optional
 
 import torch
-import torch.nn as nn
 import torch.utils.checkpoint as cp
 from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from mmengine.model.weight_init import PretrainedInit, update_init_info
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from .args import NUM_LEVELS, check_bool, check_choice, check_int, check_out_indices  # noqa: F401
+from ...checkpoint.pretrained import pretrained_state
+from ..layers.memory_format import ToContiguous
+from .args import check_bool, check_int
 
 DEFAULT_INIT_CFG = [
     dict(type='Kaiming', layer=['Conv2d']),
@@ -29,32 +31,6 @@ def _autocast_enabled(device_type: str) -> bool:
     if _AUTOCAST_PER_DEVICE:
         return torch.is_autocast_enabled(device_type)
     return torch.is_autocast_enabled() or torch.is_autocast_cpu_enabled()
-
-
-def is_channels_last(x) -> bool:
-    """Whether a 4-D tensor's channels are its innermost dimension (NHWC in memory)."""
-    return x.dim() == 4 and x.stride(1) == 1 and x.shape[2] * x.shape[3] > 1
-
-
-def sum_channel_groups(x, k: int):
-    """Sum each group of ``k`` adjacent channels, (N, k * C, H, W) to (N, C, H, W), keeping
-    the memory format of ``x``."""
-    if is_channels_last(x):
-        return x.permute(0, 2, 3, 1).unflatten(3, (-1, k)).sum(4).permute(0, 3, 1, 2)
-    return x.unflatten(1, (-1, k)).sum(2)
-
-
-class _ToContiguous(torch.autograd.Function):
-    """A channels-last tensor to the default layout, whose gradient goes back channels-last
-    (with a plain ``contiguous()`` the gradients of the whole network would turn NCHW)."""
-
-    @staticmethod
-    def forward(ctx, x):
-        return x.contiguous()
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad.contiguous(memory_format=torch.channels_last)
 
 
 class ResidualBlock(BaseModule):
@@ -125,7 +101,7 @@ class BackboneBase(BaseModule):
 
     def _exit(self, x):
         if self.channels_last and x.requires_grad:
-            return _ToContiguous.apply(x)
+            return ToContiguous.apply(x)
         return x.contiguous()
 
     def stage_modules(self) -> list:
@@ -207,7 +183,7 @@ class BackboneBase(BaseModule):
         """Initialise as MMEngine does, but load ``init_cfg=dict(type='Pretrained',
         checkpoint=..., prefix=...)`` strictly: the checkpoint is read (weights only) and
         compared with the model before anything changes, and any missing or unexpected key or
-        shape mismatch raises :class:`~mmfish.converters.common.CheckpointMismatchError`
+        shape mismatch raises :class:`~mmfish.checkpoint.CheckpointMismatchError`
         naming the likely cause. ``zero_init_residual`` applies only without pretrained
         weights."""
         pretrained = self._pretrained_cfg()
@@ -222,7 +198,6 @@ class BackboneBase(BaseModule):
         if self.is_init:
             super().init_weights()  # MMEngine warns that it was called more than once
             return
-        from ..checkpoint_loading import pretrained_state  # imports the converters
         checkpoint, prefix = pretrained.get('checkpoint'), pretrained.get('prefix')
         state = pretrained_state(self, checkpoint, prefix)  # raises before anything changes
         init_cfg = self.init_cfg

@@ -7,66 +7,11 @@ and sums them. ResNeSt also down-samples in the bottleneck with an average pool 
 import math
 
 import torch.nn as nn
-import torch.nn.functional as F
-from mmcv.cnn import build_conv_layer, build_norm_layer
 
 from ...registry import MODELS
+from ..layers.split_attention import SplitAttentionConv2d
 from .args import check_bool, check_int
-from .base import is_channels_last
 from .resnet_skeleton import Bottleneck, ResNetSkeleton
-
-
-class SplitAttentionConv2d(nn.Module):
-    """A convolution with ``radix`` splits per cardinal group and attention over the splits.
-
-    Module names (``conv``, ``bn0``, ``fc1``, ``bn1``, ``fc2``) follow the official model.
-    """
-
-    def __init__(self, in_channels, channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, radix=2, reduction_factor=4, conv_cfg=None, norm_cfg=dict(type='BN')):
-        super().__init__()
-        inter_channels = max(in_channels * radix // reduction_factor, 32)
-        self.radix = radix
-        self.groups = groups
-        self.channels = channels
-        self.conv = build_conv_layer(conv_cfg, in_channels, channels * radix, kernel_size,
-                                     stride=stride, padding=padding, dilation=dilation,
-                                     groups=groups * radix, bias=False)
-        self.norm0_name, norm0 = build_norm_layer(norm_cfg, channels * radix, postfix=0)
-        self.add_module(self.norm0_name, norm0)
-        self.relu = nn.ReLU(inplace=True)
-        self.fc1 = build_conv_layer(None, channels, inter_channels, 1, groups=groups)
-        self.norm1_name, norm1 = build_norm_layer(norm_cfg, inter_channels, postfix=1)
-        self.add_module(self.norm1_name, norm1)
-        self.fc2 = build_conv_layer(None, inter_channels, channels * radix, 1, groups=groups)
-
-    def forward(self, x):
-        x = self.relu(getattr(self, self.norm0_name)(self.conv(x)))
-        batch = x.shape[0]
-        if self.radix == 1:
-            attn = self._attention(F.adaptive_avg_pool2d(x, 1))
-            return x * attn.sigmoid()
-        if is_channels_last(x):
-            # a (B, H, W, radix, C) view: one product and one reduction keep the layout
-            splits = x.permute(0, 2, 3, 1).unflatten(3, (self.radix, self.channels))
-            gap = splits.sum(3).mean((1, 2)).view(batch, self.channels, 1, 1)
-            attn = self._attention(gap).view(batch, 1, 1, self.radix, self.channels)
-            return (splits * attn).sum(3).permute(0, 3, 1, 2)
-        splits = x.unflatten(1, (self.radix, self.channels))  # B, radix, C, H, W
-        gap = F.adaptive_avg_pool2d(splits.sum(1), 1)
-        attn = self._attention(gap).view(batch, self.radix, self.channels, 1, 1)
-        return (splits * attn).sum(1)
-
-    def _attention(self, gap):
-        """(B, C, 1, 1) pooled features to (B, radix, C) weights (softmax over the radix
-        within each cardinal group), or (B, C, 1, 1) logits for ``radix=1``."""
-        gap = self.relu(getattr(self, self.norm1_name)(self.fc1(gap)))
-        attn = self.fc2(gap)  # B, groups * radix * (C / groups): radix inside each group
-        if self.radix == 1:
-            return attn
-        attn = attn.view(gap.shape[0], self.groups, self.radix, self.channels // self.groups)
-        attn = attn.transpose(1, 2)
-        return attn.softmax(dim=1).reshape(gap.shape[0], self.radix, self.channels)
 
 
 class ResNeStBottleneck(Bottleneck):

@@ -14,11 +14,11 @@ from mmcv.cnn import build_conv_layer, build_norm_layer
 from .args import (
     check_bool,
     check_choice,
-    explains_group_norm_errors,
     check_int,
     check_norm_cfg,
     check_out_indices,
     check_per_stage,
+    explains_group_norm_errors,
     reject_unknown,
 )
 from .base import DEFAULT_INIT_CFG, BackboneBase, ResidualBlock

@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from mmfish.models.backbones.base import is_channels_last
-from mmfish.utils.export import ONNX_TOLERANCE, export_onnx
+from mmfish.deploy import ONNX_TOLERANCE, export_onnx
+from mmfish.models.layers import is_channels_last
 
 from ...conftest import randomize_bn, rel_err
 from .test_families import CONFIGS, build

@@ -7,9 +7,9 @@ import pytest
 import torch
 from mmengine.model import BaseModule
 
+from mmfish.checkpoint import CheckpointError, CheckpointMismatchError
 from mmfish.models import FishNet, FishNeXt, Res2Net, ResNeSt
 from mmfish.models.backbones import base as base_module
-from mmfish.models.checkpoint_loading import CheckpointError, CheckpointMismatchError
 
 from ..conftest import DATA, randomize_bn
 
@@ -199,8 +199,9 @@ def test_official_fishnet_checkpoint_needs_converting(tmp_path):
     assert 'keys of the checkpoint are not in the model: conv1.* (6 keys), conv2.* (6 keys), ' \
            'conv3.* (6 keys), fish.* (887 keys)' in message
     assert message.endswith('Likely cause: an un-converted checkpoint (official key layout): '
-                            'convert it first with python tools/model_converters/'
-                            "fishnet2mmfish.py SRC DST and load DST with prefix='backbone.'.")
+                            'convert it first with python -m mmfish.convert SRC DST (or python '
+                            'tools/model_converters/fishnet2mmfish.py SRC DST) and load DST with '
+                            "prefix='backbone.'.")
 
 
 def test_official_res2net_layout_needs_converting(tmp_path):
@@ -216,7 +217,8 @@ def test_official_res2net_layout_needs_converting(tmp_path):
     message = _fails(model, path)
     assert 'missing from the checkpoint: stem.* (15 keys)' in message
     assert 'Likely cause: an un-converted checkpoint (official key layout): convert it first ' \
-           'with python tools/model_converters/res2net2mmfish.py SRC DST' in message
+           'with python -m mmfish.convert SRC DST (or python tools/model_converters/' \
+           'res2net2mmfish.py SRC DST' in message
 
 
 def test_mmdet_resnest_layout_needs_converting(tmp_path):
@@ -235,7 +237,8 @@ def test_mmdet_resnest_layout_needs_converting(tmp_path):
     assert '1 tensor has another shape (checkpoint vs model): layer1.* (1 key); e.g. ' \
            'layer1.0.downsample.1.weight (64,) vs (64, 32, 1, 1)' in message
     assert 'Likely cause: an un-converted checkpoint (openmmlab key layout): convert it first ' \
-           'with python tools/model_converters/resnest2mmfish.py' in message
+           'with python -m mmfish.convert SRC DST (or python tools/model_converters/' \
+           'resnest2mmfish.py' in message
 
 
 def test_batchnorm_checkpoint_in_a_group_norm_model(source, tmp_path):

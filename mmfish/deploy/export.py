@@ -1,10 +1,14 @@
-"""Export a backbone to ONNX and check it in onnxruntime against PyTorch."""
+"""Export a backbone to ONNX and check it in onnxruntime against PyTorch; the file is written
+atomically (:func:`mmfish.checkpoint.io.atomic_path`)."""
 import os
 import tempfile
 from typing import Optional, Sequence
 
 import torch
 import torch.nn as nn
+
+from ..checkpoint.io import atomic_path
+from ..testing import max_rel_error
 
 #: largest difference between onnxruntime's and PyTorch's outputs, relative to the largest
 #: output magnitude, that :func:`export_onnx` accepts
@@ -29,9 +33,7 @@ def onnx_max_rel_error(path: str, model: nn.Module, x: torch.Tensor) -> float:
         ref = _outputs(model, x)
     if len(got) != len(ref):
         raise RuntimeError(f'{path} gives {len(got)} outputs, the model {len(ref)}')
-    errs = [float(abs(torch.from_numpy(g) - r).max() / r.abs().max().clamp_min(1e-12))
-            for g, r in zip(got, ref)]
-    return max(errs)
+    return max_rel_error([torch.from_numpy(g) for g in got], ref)
 
 
 def export_onnx(model: nn.Module, path: Optional[str] = None, size: Sequence[int] = (224, 224),
@@ -51,10 +53,7 @@ def export_onnx(model: nn.Module, path: Optional[str] = None, size: Sequence[int
     if path is None:
         fd, path = tempfile.mkstemp(suffix='.onnx')
         os.close(fd)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(suffix='.onnx', dir=directory)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         with torch.no_grad():
             extra = dict(external_data=False) if dynamo else {}  # one self-contained file
             torch.onnx.export(model, (x, ), tmp, input_names=['images'], output_names=names,
@@ -63,8 +62,4 @@ def export_onnx(model: nn.Module, path: Optional[str] = None, size: Sequence[int
         if err is not None and err > tolerance:
             raise RuntimeError(f'onnxruntime and PyTorch outputs differ by {err:.2e} '
                                f'(> {tolerance:.0e}): the export is not faithful')
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return dict(path=path, outputs=names, max_rel_err=err)

@@ -4,7 +4,7 @@ import os
 import pytest
 import torch
 
-from mmfish.converters.common import save_atomic
+from mmfish.checkpoint import save_atomic
 
 
 @pytest.mark.parametrize('existing', [None, b'previous'], ids=['new', 'existing'])

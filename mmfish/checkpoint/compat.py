@@ -89,7 +89,7 @@ def allow_mmengine_checkpoints() -> None:
 
 def load_from_local(filename, map_location=None):
     """MMEngine's ``load_from_local`` (same loading), with errors that name the file."""
-    from .checkpoint.io import CheckpointError, describe_unreadable
+    from .io import CheckpointError, describe_unreadable
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'{filename} can not be found.')
