@@ -18,22 +18,6 @@ def _deterministic():
     yield
 
 
-def randomize_bn(model: torch.nn.Module) -> torch.nn.Module:
-    """Give every BatchNorm non-trivial statistics and affine parameters, so that eval-mode
-    comparisons exercise them."""
-    for m in model.modules():
-        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
-            m.running_mean.normal_(0, 0.1)
-            m.running_var.uniform_(0.5, 1.5)
-            m.weight.data.uniform_(0.5, 1.5)
-            m.bias.data.normal_(0, 0.1)
-    return model
-
-
-def rel_err(a: torch.Tensor, b: torch.Tensor) -> float:
-    return ((a - b).abs().max() / b.abs().max().clamp_min(1e-12)).item()
-
-
 def build_in_scope(scope: str, cfg: dict):
     """Build ``cfg`` with the registry of toolbox ``scope`` as its default scope, as the
     toolbox's own tools do (so that e.g. a classifier's data preprocessor resolves)."""

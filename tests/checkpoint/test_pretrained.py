@@ -10,8 +10,9 @@ from mmengine.model import BaseModule
 from mmfish.checkpoint import CheckpointError, CheckpointMismatchError
 from mmfish.models import FishNet, FishNeXt, Res2Net, ResNeSt
 from mmfish.models.backbones import base as base_module
+from mmfish.testing import randomize_norms
 
-from ..conftest import DATA, randomize_bn
+from ..conftest import DATA
 
 TINY = dict(depth=50, base_channels=8)
 
@@ -45,7 +46,7 @@ def _fails(model, path, prefix=None):
 
 @pytest.fixture
 def source():
-    return randomize_bn(Res2Net(**TINY))
+    return randomize_norms(Res2Net(**TINY))
 
 
 # -- what loads --------------------------------------------------------------------------------

@@ -11,9 +11,10 @@ from mmengine.config import Config
 
 from mmfish.checkpoint import load_state_dict
 from mmfish.converters import ConversionError, convert_checkpoint
+from mmfish.testing import max_rel_error, randomize_norms
 from mmfish.variants import VARIANTS
 
-from ..conftest import DATA, build_in_scope, randomize_bn, rel_err
+from ..conftest import DATA, build_in_scope
 
 OFFICIAL = DATA / 'official'
 REPO = DATA.parent.parent
@@ -45,6 +46,20 @@ def _build_classifier(config_path):
     return build_in_scope('mmpretrain', Config.fromfile(config_path).model)
 
 
+def _official_w8_error(dst) -> float:
+    """Relative error of the logits of the converted ``fishnet150_w8_ckpt.tar`` fixture, loaded
+    strictly into the FishNet-150 in1k config at its widths, against the official code's."""
+    cfg = Config.fromfile(REPO / VARIANTS['fishnet150'].config)
+    cfg.model.backbone.base_channels = 8
+    cfg.model.neck.in_channels = 2112 // 8
+    cfg.model.head.update(in_channels=2112 // 16, num_classes=10)
+    model = build_in_scope('mmpretrain', cfg.model).eval()
+    model.load_state_dict(torch.load(dst)['state_dict'], strict=True)
+    expected = torch.load(OFFICIAL / 'fishnet150_w8_expected.pt')
+    with torch.no_grad():
+        return max_rel_error(model(expected['input'], mode='tensor'), expected['logits'])
+
+
 def test_official_fishnet_checkpoint_gives_the_official_logits(tmp_path):
     """A FishNet-150-shaped model (every width / 8, 10 classes) made and saved by the official
     code: the converted checkpoint loads strictly and reproduces the official logits."""
@@ -54,16 +69,7 @@ def test_official_fishnet_checkpoint_gives_the_official_logits(tmp_path):
     assert meta['backbone'] == dict(type='FishNet', depth=150, base_channels=8)
     assert meta['num_classes'] == 10 and meta['layout'] == 'official'
     assert meta['variant'] is None  # no published variant has these widths
-    cfg = Config.fromfile(REPO / VARIANTS['fishnet150'].config)
-    cfg.model.backbone.base_channels = 8
-    cfg.model.neck.in_channels = 2112 // 8
-    cfg.model.head.update(in_channels=2112 // 16, num_classes=10)
-    model = build_in_scope('mmpretrain', cfg.model).eval()
-    model.load_state_dict(torch.load(dst)['state_dict'], strict=True)
-    expected = torch.load(OFFICIAL / 'fishnet150_w8_expected.pt')
-    with torch.no_grad():
-        logits = model(expected['input'], mode='tensor')
-    assert rel_err(logits, expected['logits']) < 1e-4
+    assert _official_w8_error(dst) < 1e-4
 
 
 def test_checkpoint_without_batchnorm_counters_converts(tmp_path):
@@ -78,15 +84,7 @@ def test_checkpoint_without_batchnorm_counters_converts(tmp_path):
     lines = []
     convert_checkpoint('fishnet', str(src), str(dst), log=lines.append)
     assert counters and any(f'{len(counters)} filled with 0' in line for line in lines)
-    cfg = Config.fromfile(REPO / VARIANTS['fishnet150'].config)
-    cfg.model.backbone.base_channels = 8
-    cfg.model.neck.in_channels = 2112 // 8
-    cfg.model.head.update(in_channels=2112 // 16, num_classes=10)
-    model = build_in_scope('mmpretrain', cfg.model).eval()
-    model.load_state_dict(torch.load(dst)['state_dict'], strict=True)
-    expected = torch.load(OFFICIAL / 'fishnet150_w8_expected.pt')
-    with torch.no_grad():
-        assert rel_err(model(expected['input'], mode='tensor'), expected['logits']) < 1e-4
+    assert _official_w8_error(dst) < 1e-4
 
 
 @pytest.mark.parametrize('name', list(VARIANTS))
@@ -108,14 +106,14 @@ def test_every_official_layout_loads_strictly_into_its_in1k_config(name, tmp_pat
 
 
 def test_mmpretrain_classifier_checkpoint(tmp_path):
-    model = randomize_bn(_build_classifier(REPO / VARIANTS['res2net50-w14-s8'].config))
+    model = randomize_norms(_build_classifier(REPO / VARIANTS['res2net50-w14-s8'].config))
     src = tmp_path / 'mmpretrain.pth'
     # an mmpretrain-trained Res2Net, as mmpretrain's own ImageClassifier writes it
     peer = build_in_scope('mmpretrain', dict(type='ImageClassifier', backbone=dict(
         type='Res2Net', depth=50, scales=8, base_width=14, deep_stem=False,
         avg_down=False), neck=dict(type='GlobalAveragePooling'),
         head=dict(type='LinearClsHead', num_classes=1000, in_channels=2048)))
-    randomize_bn(peer).eval()
+    randomize_norms(peer).eval()
     torch.save({'meta': {}, 'state_dict': peer.state_dict()}, src)
     meta = convert_checkpoint('res2net', str(src), str(tmp_path / 'out.pth'),
                               log=lambda s: None)['mmfish']
@@ -124,7 +122,7 @@ def test_mmpretrain_classifier_checkpoint(tmp_path):
     model.eval()
     x = torch.rand(1, 3, 64, 64)
     with torch.no_grad():
-        assert rel_err(model(x, mode='tensor'), peer(x, mode='tensor')) < 1e-5
+        assert max_rel_error(model(x, mode='tensor'), peer(x, mode='tensor')) < 1e-5
 
 
 def test_detector_checkpoint_keeps_the_backbone_and_reports_the_rest(tmp_path, capsys):

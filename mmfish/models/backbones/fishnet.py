@@ -209,9 +209,11 @@ class FishNet(BackboneBase):
         init_cfg (dict or list[dict]): MMEngine initialisation; ``dict(type='Pretrained',
             checkpoint=PATH, prefix='backbone.')`` loads weights strictly. Defaults to Kaiming
             convolutions and unit norm weights.
+        **kwargs: Nothing else is taken: any other name is refused with the closest valid one.
 
     Example:
         >>> import torch
+        >>> from mmfish.models import FishNet
         >>> model = FishNet(depth=99).eval()
         >>> [tuple(o.shape) for o in model(torch.rand(1, 3, 224, 224))]
         [(1, 320, 56, 56), (1, 832, 28, 28), (1, 1600, 14, 14), (1, 2112, 7, 7)]
@@ -356,6 +358,7 @@ class FishNeXt(FishNet):
 
     Example:
         >>> import torch
+        >>> from mmfish.models import FishNeXt
         >>> model = FishNeXt(depth=150).eval()
         >>> [tuple(o.shape) for o in model(torch.rand(1, 3, 224, 224))]
         [(1, 320, 56, 56), (1, 832, 28, 28), (1, 1600, 14, 14), (1, 2112, 7, 7)]

@@ -76,6 +76,7 @@ class Res2Net(ResNetSkeleton):
 
     Example:
         >>> import torch
+        >>> from mmfish.models import Res2Net
         >>> model = Res2Net(depth=50, scales=4, base_width=26).eval()
         >>> [tuple(o.shape) for o in model(torch.rand(1, 3, 224, 224))]
         [(1, 256, 56, 56), (1, 512, 28, 28), (1, 1024, 14, 14), (1, 2048, 7, 7)]
@@ -88,7 +89,6 @@ class Res2Net(ResNetSkeleton):
         for name, value in (('scales', scales), ('base_width', base_width), ('groups', groups)):
             check_int(name, value)
         super().__init__(depth, scales=scales, base_width=base_width, groups=groups, **kwargs)
-        self.scales, self.base_width, self.groups = scales, base_width, groups
 
     def _check_block_widths(self) -> None:
         base_width, planes = self.block_kwargs['base_width'], self.base_channels  # layer1's

@@ -75,6 +75,7 @@ class ResNeSt(ResNetSkeleton):
 
     Example:
         >>> import torch
+        >>> from mmfish.models import ResNeSt
         >>> model = ResNeSt(depth=50).eval()
         >>> [tuple(o.shape) for o in model(torch.rand(1, 3, 224, 224))]
         [(1, 256, 56, 56), (1, 512, 28, 28), (1, 1024, 14, 14), (1, 2048, 7, 7)]
@@ -96,7 +97,6 @@ class ResNeSt(ResNetSkeleton):
                          avg_down=avg_down, radix=radix, groups=groups, base_width=base_width,
                          reduction_factor=reduction_factor, avd=avd, avd_first=avd_first,
                          **kwargs)
-        self.radix, self.groups, self.base_width = radix, groups, base_width
 
     def _check_block_widths(self) -> None:
         kw = self.block_kwargs

@@ -4,8 +4,8 @@ import torch
 
 from mmfish.deploy import ONNX_TOLERANCE, export_onnx
 from mmfish.models.layers import is_channels_last
+from mmfish.testing import max_rel_error, randomize_norms
 
-from ...conftest import randomize_bn, rel_err
 from .test_families import CONFIGS, build
 
 FAMILIES = ['fishnet99', 'fishnext150', 'res2net50-v1b', 'resnest50',
@@ -29,7 +29,7 @@ def test_channels_last_default_computes_the_nchw_function(name):
     norm chains), so they are compared by direction: a wrong layout, a permuted channel or a
     lost gradient would be far from a cosine of 1 (gradients are taken in eval mode: in
     train mode, e.g. the bias before a norm has a true gradient of 0, all rounding)."""
-    fast = randomize_bn(build(name))
+    fast = randomize_norms(build(name))
     plain = build(name, channels_last=False)
     plain.load_state_dict(fast.state_dict())
     conv = next(m for m in fast.modules() if isinstance(m, torch.nn.Conv2d))
@@ -43,7 +43,7 @@ def test_channels_last_default_computes_the_nchw_function(name):
         for a, b in zip(outs_fast, outs_plain):
             # the layout is internal: callers (and mmcv ops such as RoIAlign) get NCHW
             assert a.is_contiguous()
-            assert (_cosine(a, b) > 0.9999) if train else (rel_err(a, b) < 1e-4)
+            assert (_cosine(a, b) > 0.9999) if train else (max_rel_error(a, b) < 1e-4)
     _loss(outs_fast).backward()
     _loss(outs_plain).backward()
     for (key, p), q in zip(fast.named_parameters(), plain.parameters()):
@@ -64,7 +64,7 @@ def test_torch_compile_fullgraph(name):
     with torch.no_grad():
         ref = model(x)
         for a, b in zip(compiled(x), ref):
-            assert rel_err(a, b) < 1e-5
+            assert max_rel_error(a, b) < 1e-5
     model.train()
     _loss(compiled(x)).backward()
     assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
@@ -72,7 +72,7 @@ def test_torch_compile_fullgraph(name):
 
 @pytest.mark.parametrize('name', FAMILIES)
 def test_bf16_autocast_on_cpu(name):
-    model = randomize_bn(build(name)).eval()
+    model = randomize_norms(build(name)).eval()
     x = torch.rand(2, 3, 64, 64)
     with torch.no_grad():
         ref = model(x)
@@ -80,7 +80,7 @@ def test_bf16_autocast_on_cpu(name):
             outs = model(x)
     for a, b in zip(outs, ref):
         assert a.dtype == torch.bfloat16
-        assert rel_err(a.float(), b) < 0.05  # bf16 keeps 8 bits of mantissa
+        assert max_rel_error(a.float(), b) < 0.05  # bf16 keeps 8 bits of mantissa
     model.train()
     with torch.autocast('cpu', dtype=torch.bfloat16):
         loss = _loss(model(x))
@@ -91,7 +91,7 @@ def test_bf16_autocast_on_cpu(name):
 
 @pytest.mark.parametrize('name', FAMILIES)
 def test_onnx_export_matches_onnxruntime(name, tmp_path):
-    model = randomize_bn(build(name))
+    model = randomize_norms(build(name))
     path = tmp_path / f'{name}.onnx'
     result = export_onnx(model, str(path), size=(64, 96), batch=2)
     assert path.is_file() and result['outputs'] == ['level0', 'level1', 'level2', 'level3']

@@ -5,8 +5,9 @@ import torch
 
 from mmfish.converters import convert_checkpoint
 from mmfish.models import Res2Net, ResNeSt
+from mmfish.testing import max_rel_error, randomize_norms
 
-from ...conftest import build_in_scope, randomize_bn, rel_err
+from ...conftest import build_in_scope
 
 FAMILY = {'Res2Net': 'res2net', 'ResNeSt': 'resnest'}
 
@@ -44,7 +45,7 @@ PEERS = [
 @pytest.mark.parametrize('toolbox,peer_cfg,extra', PEERS,
                          ids=[f'{t}-{c["type"]}-{i}' for i, (t, c, _) in enumerate(PEERS)])
 def test_equal_to_openmmlab_implementation(tmp_path, toolbox, peer_cfg, extra):
-    peer = randomize_bn(build_in_scope(toolbox, dict(peer_cfg)))
+    peer = randomize_norms(build_in_scope(toolbox, dict(peer_cfg)))
     peer.eval()  # (mmdet's ResNet.train returns None: no chaining)
     if toolbox == 'mmdet' and peer_cfg['type'] == 'Res2Net':
         # mmdet leaves out the official average pool of the last split in the stride-1 first
@@ -63,7 +64,7 @@ def test_equal_to_openmmlab_implementation(tmp_path, toolbox, peer_cfg, extra):
     ours = ours[-len(theirs):]
     for a, b in zip(ours, theirs):
         assert a.shape == b.shape
-        assert rel_err(a, b) < 1e-5
+        assert max_rel_error(a, b) < 1e-5
 
 
 @pytest.mark.parametrize('timm_name,family,variant', [
@@ -74,10 +75,10 @@ def test_equal_to_openmmlab_implementation(tmp_path, toolbox, peer_cfg, extra):
 ])
 def test_equal_to_timm_in_the_official_layout(tmp_path, timm_name, family, variant):
     import timm
-    peer = randomize_bn(timm.create_model(timm_name, pretrained=False)).eval()
+    peer = randomize_norms(timm.create_model(timm_name, pretrained=False)).eval()
     model, meta = _convert_and_build(tmp_path, family, peer.state_dict())
     assert meta['mmfish']['layout'] == 'official'
     assert meta['mmfish']['variant'] == variant
     x = torch.rand(1, 3, 96, 96)
     with torch.no_grad():
-        assert rel_err(model(x)[-1], peer.forward_features(x)) < 1e-5
+        assert max_rel_error(model(x)[-1], peer.forward_features(x)) < 1e-5
