@@ -9,7 +9,7 @@ PIP    := env -u PIP_FIND_LINKS PIP_CONFIG_FILE=/dev/null $(PY) -m pip install -
 PINS   := -c requirements/constraints.txt
 REQS   := $(wildcard requirements/*.txt) pyproject.toml
 
-.PHONY: install test demo lint clean-venv
+.PHONY: install test demo gpu-check lint clean-venv
 
 install: $(STAMP)
 
@@ -30,6 +30,15 @@ test: install
 
 demo: install
 	$(PY) tools/demo.py
+
+# Needs one NVIDIA GPU: the GPU tests, then the GPU benchmark into docs/benchmarks.md
+# (tools/gpu_check.py). Without a CUDA device it says so and fails.
+gpu-check: install
+	$(PY) tools/gpu_check.py
+
+# ruff, configured in pyproject.toml (installed by requirements/tests.txt)
+lint: install
+	$(PY) -m ruff check .
 
 clean-venv:
 	rm -rf $(VENV)

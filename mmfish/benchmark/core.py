@@ -4,11 +4,19 @@ For each subject: build every available implementation, give the peers random we
 non-trivial BatchNorm statistics), convert each peer's weights with mmfish's converter into
 mmfish's model and check that both compute the same outputs; then count parameters and FLOPs,
 time eval forwards and train steps (forward + backward) with the implementations interleaved
-and repeated, and measure each one's peak training memory in a fresh process.
+and repeated, and measure each one's peak training memory (on the CPU in a fresh process, on
+a GPU from CUDA's allocator).
+
+The equality check runs in float64 on the device; on a GPU (``device='cuda'``) eval outputs
+are also compared in float32 with TF32 off. Timing runs in float32 or, with ``amp``, under
+autocast (``'fp16'``, ``'bf16'``).
 """
+import contextlib
+import copy
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -36,6 +44,17 @@ EQUALITY_TOLERANCE = 1e-6
 #: matches every OpenMMLab and timm peer exactly: 0.0). Frozen norms or another block differ
 #: by orders of magnitude more (mmdet's default ``norm_eval=True``: ~10)
 TRAIN_EQUALITY_TOLERANCE = 1e-4
+#: on a GPU, the float64 check above runs there, and then eval outputs are compared in float32
+#: with TF32 off, the precision that is timed: at most this far apart (the order of additions
+#: moves them by ~1e-6 to ~4e-5, another computation by ~1e-1). Train mode cannot be compared
+#: in float32: rounding amplified through the batch-statistic norms of these deep random
+#: networks reaches ~2e-1 (ResNeSt-101 against timm's, same weights) against ~1 for another
+#: function
+FLOAT32_EQUALITY_TOLERANCE = 1e-3
+
+#: the devices the benchmark runs on, and the autocast dtypes of ``amp``
+DEVICES = ('cpu', 'cuda')
+AMP_DTYPES = {'fp16': torch.float16, 'bf16': torch.bfloat16}
 
 #: extra mmfish rows that ``also`` can ask for
 ALSO = {
@@ -47,6 +66,67 @@ ALSO = {
 
 class EqualityError(AssertionError):
     """mmfish and a peer, given the same weights, do not compute the same outputs."""
+
+
+class DeviceUnavailable(RuntimeError):
+    """The device (or the precision on it) that a run asks for is not on this machine."""
+
+
+def no_cuda_reason() -> str:
+    """Why ``torch.cuda.is_available()`` is False here, in words."""
+    if torch.version.cuda is None:
+        return f'torch {torch.__version__} is a CPU-only build'
+    return (f'torch {torch.__version__}, built with CUDA {torch.version.cuda}, finds no CUDA '
+            f'device: no NVIDIA GPU or driver is visible')
+
+
+def autocast_dtype(device: str, amp: Optional[str]) -> Optional[torch.dtype]:
+    """The autocast dtype of a run on ``device`` with mixed precision ``amp`` (None: fp32).
+
+    Raises ``ValueError`` for an unknown device or precision and for fp16 on the CPU (CPU
+    mixed precision is bf16), :class:`DeviceUnavailable` when ``device='cuda'`` and no CUDA
+    device is available, or the GPU has no bf16.
+    """
+    if device not in DEVICES:
+        raise ValueError(f'unknown device {device!r}; valid: {", ".join(DEVICES)}')
+    if amp is not None and amp not in AMP_DTYPES:
+        raise ValueError(f'unknown mixed precision {amp!r}; valid: {", ".join(AMP_DTYPES)}')
+    if device == 'cpu' and amp == 'fp16':
+        raise ValueError('fp16 autocast is for the GPU (--device cuda); mixed precision on the '
+                         'CPU is bf16 (--amp bf16)')
+    if device == 'cuda':
+        if not torch.cuda.is_available():
+            raise DeviceUnavailable(f'no CUDA device is available: {no_cuda_reason()}')
+        if amp == 'bf16' and not torch.cuda.is_bf16_supported():
+            raise DeviceUnavailable(f'{torch.cuda.get_device_name()} has no bf16 support: use '
+                                    f'--amp fp16')
+    return AMP_DTYPES[amp] if amp else None
+
+
+def autocast(device: str, dtype: Optional[torch.dtype]):
+    """``torch.autocast`` to ``dtype`` on ``device``; no autocast for ``None`` (fp32)."""
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device, dtype=dtype)
+
+
+@contextlib.contextmanager
+def tf32_off():
+    """Full float32 matrix products and convolutions on the GPU (no TF32) inside the block;
+    the previous settings afterwards."""
+    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+
+
+def synchronize(device: str) -> None:
+    """Wait for the kernels queued on ``device`` (a no-op on the CPU, where they run at once)."""
+    if device == 'cuda':
+        torch.cuda.synchronize()
 
 
 @dataclass
@@ -130,9 +210,10 @@ def count_flops(model: nn.Module, size: int) -> Optional[float]:
     """FLOPs of one image (MMEngine's FlopAnalyzer: one multiply-add counts as one)."""
     from mmengine.analysis import FlopAnalyzer
     set_mode(model, False)
+    device = next(model.parameters()).device
     try:
         with torch.no_grad():
-            analyzer = FlopAnalyzer(model, (torch.rand(1, 3, size, size), ))
+            analyzer = FlopAnalyzer(model, (torch.rand(1, 3, size, size, device=device), ))
             analyzer.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
             return float(analyzer.total())
     except Exception:  # a peer that the tracer cannot follow: no FLOP figure for it
@@ -140,33 +221,42 @@ def count_flops(model: nn.Module, size: int) -> Optional[float]:
 
 
 # -- timing -----------------------------------------------------------------------------------
-def train_step(model: nn.Module, x: torch.Tensor) -> None:
+def train_step(model: nn.Module, x: torch.Tensor, amp: Optional[torch.dtype] = None) -> None:
+    """Forward (under autocast to ``amp`` if given), then backward of the float32 mean of
+    every output."""
     for p in model.parameters():
         p.grad = None
-    sum(o.float().mean() for o in outputs(model, x)).backward()
+    with autocast(x.device.type, amp):
+        outs = outputs(model, x)
+    sum(o.float().mean() for o in outs).backward()
 
 
-def eval_step(model: nn.Module, x: torch.Tensor) -> None:
-    with torch.no_grad():
+def eval_step(model: nn.Module, x: torch.Tensor, amp: Optional[torch.dtype] = None) -> None:
+    with torch.no_grad(), autocast(x.device.type, amp):
         outputs(model, x)
 
 
 def time_interleaved(models: Dict[str, nn.Module], x: torch.Tensor, mode: str, repeats: int,
-                     warmup: int, log: Callable[[str], None] = print) -> Dict[str, List[float]]:
+                     warmup: int, log: Callable[[str], None] = print,
+                     amp: Optional[torch.dtype] = None) -> Dict[str, List[float]]:
     """Seconds per step of each model; each repeat runs every model once, in an order that
-    rotates between repeats, so that drifts of the machine fall on all of them alike."""
+    rotates between repeats, so that drifts of the machine fall on all of them alike. On a
+    GPU each step is timed from an idle device until its last kernel has finished."""
     step = train_step if mode == 'train' else eval_step
+    device = x.device.type
     names = list(models)
     for name in names:
         set_mode(models[name], mode == 'train')
         for _ in range(warmup):
-            step(models[name], x)
+            step(models[name], x, amp)
     times = {name: [] for name in names}
     for r in range(repeats):
         k = r % len(names)
         for name in names[k:] + names[:k]:
+            synchronize(device)
             start = time.perf_counter()
-            step(models[name], x)
+            step(models[name], x, amp)
+            synchronize(device)
             times[name].append(time.perf_counter() - start)
         log(f'    {mode} repeat {r + 1}/{repeats}: ' + ', '.join(
             f'{n} {statistics.median(t):.3f}s' for n, t in times.items()))
@@ -175,14 +265,20 @@ def time_interleaved(models: Dict[str, nn.Module], x: torch.Tensor, mode: str, r
 
 # -- peak memory ------------------------------------------------------------------------------
 def peak_memory_mb(subject: str, impl: str, batch: int, size: int, kwargs: dict,
-                   official_fishnet: Optional[str] = None) -> float:
-    """Peak resident memory added by training steps, measured in a fresh Python process
-    (``python -m mmfish.benchmark.memory``): the high-water mark of the process during two
-    train steps minus its resident size after the model and the input were built."""
+                   official_fishnet: Optional[str] = None, amp: Optional[str] = None,
+                   channels_last: bool = False) -> float:
+    """Peak resident memory added by training steps on the CPU, measured in a fresh Python
+    process (``python -m mmfish.benchmark.memory``): the high-water mark of the process during
+    two train steps minus its resident size after the model and the input were built.
+    ``channels_last`` runs a peer in the channels-last format (:class:`.peers.ChannelsLast`)."""
     cmd = [sys.executable, '-m', 'mmfish.benchmark.memory', subject, impl, str(batch),
            str(size), json.dumps(kwargs)]
     if official_fishnet:
-        cmd.append(official_fishnet)
+        cmd += ['--official-fishnet', official_fishnet]
+    if amp:
+        cmd += ['--amp', amp]
+    if channels_last:
+        cmd.append('--channels-last')
     env = dict(os.environ, PYTHONWARNINGS='ignore',
                # large blocks straight from the kernel and back, so that freed activations
                # leave the resident set and the high-water mark is the live peak
@@ -192,6 +288,24 @@ def peak_memory_mb(subject: str, impl: str, batch: int, size: int, kwargs: dict,
     if res.returncode or not lines:
         raise RuntimeError(f'memory measurement of {subject}/{impl} failed:\n{res.stderr[-2000:]}')
     return json.loads(lines[-1])['peak_mb']
+
+
+def cuda_peak_memory_mb(model: nn.Module, x: torch.Tensor, amp: Optional[torch.dtype] = None,
+                        steps: int = 2) -> float:
+    """Peak GPU memory added by ``steps`` train steps, from CUDA's caching allocator: its
+    high-water mark of allocated memory (reset first) minus what was allocated before the
+    steps, with this model's gradients freed (gradients, activations and workspace of a step,
+    on top of the model and the input)."""
+    set_mode(model, True)
+    for p in model.parameters():
+        p.grad = None
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    base = torch.cuda.memory_allocated()
+    for _ in range(steps):
+        train_step(model, x, amp)
+    torch.cuda.synchronize()
+    return (torch.cuda.max_memory_allocated() - base) / 2**20
 
 
 def build_impl(subject: Subject, impl_name: str, kwargs: dict) -> nn.Module:
@@ -218,65 +332,91 @@ def build_peers(subject: Subject, seed: int = 0, log: Callable[[str], None] = pr
 
 def check_equality(subject: Subject, peer_models: list, size: int = 224, seed: int = 0,
                    tolerance: float = EQUALITY_TOLERANCE,
-                   train_tolerance: float = TRAIN_EQUALITY_TOLERANCE,
-                   log: Callable[[str], None] = print):
+                   train_tolerance: float = TRAIN_EQUALITY_TOLERANCE, device: str = 'cpu',
+                   float32_eval: Optional[bool] = None, log: Callable[[str], None] = print):
     """Convert each peer's weights into mmfish's model and compare outputs on random images
-    in float64, where only a different computation (not a different order of additions) can
-    leave a difference; raise :class:`EqualityError` beyond ``tolerance``. Both modes are
-    compared: eval (running statistics) and train (batch statistics, what a train step
-    computes; a peer whose ``train()`` keeps its norms frozen fails here).
+    in float64 on ``device``, where only a different computation (not a different order of
+    additions) can leave a difference; raise :class:`EqualityError` beyond ``tolerance``.
+    Both modes are compared: eval (running statistics) and train (batch statistics, what a
+    train step computes; a peer whose ``train()`` keeps its norms frozen fails here).
 
-    Returns mmfish's model (float32) with the first peer's weights (random weights when no
-    peer is available) and ``{peer: max relative error}``.
+    With ``float32_eval`` (the default on a GPU), eval outputs are also compared in float32
+    with TF32 off, within :data:`FLOAT32_EQUALITY_TOLERANCE`: the precision that is timed.
+
+    Returns mmfish's model (float32, on ``device``) with the first peer's weights (random
+    weights when no peer is available) and ``{peer: max relative error in float64}``; the
+    peers are left on ``device`` in float32.
     """
-    x = torch.rand(2, 3, size, size, generator=torch.Generator().manual_seed(seed),
-                   dtype=torch.float64)
+    if float32_eval is None:
+        float32_eval = device != 'cpu'
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.rand(2, 3, size, size, generator=gen, dtype=torch.float64).to(device)
+    #: (precision, dtype, modes, tolerance of each mode); eval before train, since a train
+    #: forward moves the running statistics
+    checks = [('float64', torch.float64, dict(eval=tolerance,
+                                              train=max(tolerance, train_tolerance)))]
+    if float32_eval:
+        checks.insert(0, ('float32, TF32 off', torch.float32,
+                          dict(eval=FLOAT32_EQUALITY_TOLERANCE)))
     first, errors = None, {}
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, tf32_off():
         for impl, peer_model in peer_models:
             candidate = mmfish_from_peer(subject, impl, peer_model, tmp)
-            for m in (candidate, peer_model):
-                m.double()
-            errs = {}
-            for mode in ('eval', 'train'):  # eval first: a train forward moves running stats
+            for precision, dtype, limits in checks:
                 for m in (candidate, peer_model):
-                    set_mode(m, mode == 'train')
-                with torch.no_grad():
-                    errs[mode] = max_rel_error(outputs(candidate, x), outputs(peer_model, x))
+                    m.to(device, dtype)
+                errs = {}
+                for mode in limits:
+                    for m in (candidate, peer_model):
+                        set_mode(m, mode == 'train')
+                    with torch.no_grad():
+                        errs[mode] = max_rel_error(outputs(candidate, x.to(dtype)),
+                                                   outputs(peer_model, x.to(dtype)))
+                log(f'  {impl.name}: converted weights, max relative output error '
+                    f'({precision}, {device}) '
+                    + ', '.join(f'{mode} {err:.1e}' for mode, err in errs.items()))
+                for mode, err in errs.items():
+                    if err > limits[mode]:
+                        raise EqualityError(
+                            f'{subject.name}: mmfish and {impl.name} given the same weights '
+                            f'differ by {err:.2e} (> {limits[mode]:.0e}) in {precision} on '
+                            f'{device} in {mode} mode')
+                if dtype == torch.float64:
+                    errors[impl.name] = max(errs.values())
             for m in (candidate, peer_model):
                 m.float()
-            log(f'  {impl.name}: converted weights, max relative output error (float64) '
-                f'eval {errs["eval"]:.1e}, train {errs["train"]:.1e}')
-            for mode, err in errs.items():
-                limit = tolerance if mode == 'eval' else max(tolerance, train_tolerance)
-                if err > limit:
-                    raise EqualityError(
-                        f'{subject.name}: mmfish and {impl.name} given the same weights '
-                        f'differ by {err:.2e} (> {limit:.0e}) in float64 in {mode} mode')
-            errors[impl.name] = max(errs.values())
             first = first or candidate
     if first is None:
-        first = randomize_(subject.mmfish.build(), seed)
+        first = randomize_(subject.mmfish.build(), seed).to(device)
     return first, errors
 
 
 def benchmark_subject(subject: Subject, batch: int = 8, size: int = 224, repeats: int = 10,
                       warmup: int = 2, memory: bool = True, also: Sequence[str] = (),
                       official_fishnet: Optional[str] = None, seed: int = 0,
-                      breakdown_steps: int = 0,
+                      breakdown_steps: int = 0, device: str = 'cpu', amp: Optional[str] = None,
+                      peers_channels_last: bool = False,
                       log: Callable[[str], None] = print) -> List[Row]:
-    """Rows of every implementation of ``subject``; with ``breakdown_steps``, also where each
-    one's train step spends its time (``Row.train_ops``, the median of that many steps)."""
+    """Rows of every implementation of ``subject`` on ``device`` (``'cpu'``, ``'cuda'``), in
+    float32 or under autocast to ``amp`` (``'fp16'``, ``'bf16'``); with
+    ``peers_channels_last``, also every peer in the channels-last format (a row
+    ``'<peer> channels-last'``); with ``breakdown_steps`` (CPU only), also where each one's
+    train step spends its time (``Row.train_ops``, the median of that many steps)."""
+    amp_dtype = autocast_dtype(device, amp)
+    if breakdown_steps and device != 'cpu':
+        raise ValueError('the operator breakdown times kernels as they return, which only the '
+                         'CPU does (GPU kernels run asynchronously): use --device cpu')
     log(f'== {subject.name}')
     torch.manual_seed(seed)
     peer_models = build_peers(subject, seed, log)
     models: Dict[str, nn.Module] = {}
     rows: Dict[str, Row] = {}
-    build_kwargs: Dict[str, Optional[dict]] = {}
+    #: how the memory measurement rebuilds each row: (impl, mmfish kwargs, channels-last peer)
+    rebuild: Dict[str, tuple] = {}
     errors = {}
     if subject.mmfish is not None:
-        ours, errors = check_equality(subject, peer_models, size, seed, log=log)
-        models['mmfish'], build_kwargs['mmfish'] = ours, {}
+        ours, errors = check_equality(subject, peer_models, size, seed, device=device, log=log)
+        models['mmfish'], rebuild['mmfish'] = ours, ('mmfish', {}, False)
         for key in also:
             label, kwargs = ALSO[key]
             if key == 'compile':
@@ -284,45 +424,61 @@ def benchmark_subject(subject: Subject, batch: int = 8, size: int = 224, repeats
             else:
                 models[label] = subject.mmfish.build(**kwargs)
                 models[label].load_state_dict(ours.state_dict())
-            build_kwargs[label] = kwargs
+                models[label].to(device)
+            rebuild[label] = ('mmfish', kwargs, False)
+    notes = {}
     for impl, peer_model in peer_models:
-        models[impl.name], build_kwargs[impl.name] = peer_model, None
-    notes = {impl.name: impl.note for impl, _ in peer_models}
+        models[impl.name] = peer_model.to(device)
+        rebuild[impl.name] = (impl.name, {}, False)
+        notes[impl.name] = impl.note
+        if peers_channels_last:
+            label = f'{impl.name} channels-last'
+            models[label] = peers_mod.ChannelsLast(copy.deepcopy(peer_model))
+            rebuild[label], notes[label] = (impl.name, {}, True), impl.note
     for name, model in models.items():
         rows[name] = Row(subject.name, name, max_rel_err=errors.get(name),
                          note=notes.get(name, ''))
         if 'compiled' not in name:
             rows[name].params = sum(p.numel() for p in model.parameters())
             rows[name].flops = count_flops(model, size)
-    x = torch.rand(batch, 3, size, size, generator=torch.Generator().manual_seed(seed + 1))
-    log(f'  timing {", ".join(models)}: batch {batch}, {size}x{size}, {repeats} repeats')
+    x = torch.rand(batch, 3, size, size,
+                   generator=torch.Generator().manual_seed(seed + 1)).to(device)
+    log(f'  timing {", ".join(models)}: batch {batch}, {size}x{size}, {repeats} repeats, '
+        f'{device}, {amp or "fp32"}')
     for mode in ('eval', 'train'):
-        for name, t in time_interleaved(models, x, mode, repeats, warmup, log).items():
+        for name, t in time_interleaved(models, x, mode, repeats, warmup, log,
+                                        amp_dtype).items():
             setattr(rows[name], f'{mode}_s', t)
     if breakdown_steps:
         log(f'  operator breakdown of the train step: {breakdown_steps} steps')
         eager = {n: m for n, m in models.items() if 'compiled' not in n}
         for m in eager.values():
             set_mode(m, True)
-        ops = breakdown_mod.breakdown(eager, lambda m: train_step(m, x), breakdown_steps, log)
+        ops = breakdown_mod.breakdown(eager, lambda m: train_step(m, x, amp_dtype),
+                                      breakdown_steps, log)
         for name, seconds in ops.items():
             rows[name].train_ops = seconds
     if memory:
-        for name in models:
-            if 'compiled' in name:
+        for name, model in models.items():
+            if device == 'cuda':
+                rows[name].peak_mb = cuda_peak_memory_mb(model, x, amp_dtype)
+            elif 'compiled' in name:
                 continue
-            impl = 'mmfish' if build_kwargs[name] is not None else name
-            rows[name].peak_mb = peak_memory_mb(subject.name, impl, batch, size,
-                                                build_kwargs[name] or {}, official_fishnet)
+            else:
+                impl, kwargs, channels_last = rebuild[name]
+                rows[name].peak_mb = peak_memory_mb(subject.name, impl, batch, size, kwargs,
+                                                    official_fishnet, amp, channels_last)
             log(f'  {name}: peak training memory {rows[name].peak_mb:.0f} MB')
     return list(rows.values())
 
 
 def run(subjects: Sequence[str], official_fishnet: Optional[str] = None, **kwargs) -> List[Row]:
-    """Benchmark the named subjects (keys of :data:`SUBJECTS`)."""
+    """Benchmark the named subjects (keys of :data:`SUBJECTS`); ``kwargs`` go to
+    :func:`benchmark_subject`."""
     unknown = [s for s in subjects if s not in SUBJECTS]
     if unknown:
         raise KeyError(f'unknown model(s) {unknown}; valid: {", ".join(SUBJECTS)}')
+    autocast_dtype(kwargs.get('device', 'cpu'), kwargs.get('amp'))  # refuse before building
     peers_mod.OFFICIAL_FISHNET_DIR = official_fishnet
     rows = []
     for name in subjects:
@@ -330,17 +486,40 @@ def run(subjects: Sequence[str], official_fishnet: Optional[str] = None, **kwarg
     return rows
 
 
-def machine() -> dict:
-    """What the figures depend on."""
+def cpu_capability() -> str:
+    """The vector instruction set that PyTorch's CPU kernels use here (``'AVX2'``,
+    ``'AVX512'``, ``'DEFAULT'``, ...: ``torch.backends.cpu.get_cpu_capability()``)."""
+    return torch.backends.cpu.get_cpu_capability()
+
+
+def onednn_version() -> Optional[str]:
+    """The version of oneDNN (formerly MKL-DNN) that this torch was built with, from
+    ``torch.__config__.show()``; None when torch has no oneDNN."""
+    if not torch.backends.mkldnn.is_available():
+        return None
+    m = re.search(r'(?:oneDNN|MKL-DNN)\D*?v?(\d+(?:\.\d+)+)', torch.__config__.show())
+    return m.group(1) if m else None
+
+
+def machine(device: str = 'cpu') -> dict:
+    """What the figures depend on: the CPU and its vector ISA (``isa``) with the oneDNN
+    version, and on a GPU run the GPU, its CUDA and cuDNN versions."""
     cpu = platform.processor() or platform.machine()
     try:
         with open('/proc/cpuinfo') as f:
             cpu = next(ln.split(':', 1)[1].strip() for ln in f if ln.startswith('model name'))
     except (OSError, StopIteration):
         pass
-    return dict(cpu=cpu, cores=os.cpu_count(), threads=torch.get_num_threads(),
-                torch=torch.__version__, python=platform.python_version(),
-                date=time.strftime('%Y-%m-%d'))
+    info = dict(cpu=cpu, isa=cpu_capability(), onednn=onednn_version(), cores=os.cpu_count(),
+                threads=torch.get_num_threads(), torch=torch.__version__,
+                python=platform.python_version(), date=time.strftime('%Y-%m-%d'))
+    if device == 'cuda':
+        props = torch.cuda.get_device_properties(0)
+        info.update(gpu=torch.cuda.get_device_name(0),
+                    gpu_memory_gb=round(props.total_memory / 2**30, 1),
+                    capability=f'{props.major}.{props.minor}', cuda=torch.version.cuda,
+                    cudnn=torch.backends.cudnn.version())
+    return info
 
 
 def save_json(rows: List[Row], settings: dict, path: str) -> None:

@@ -12,6 +12,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional
 
+import torch
 import torch.nn as nn
 
 
@@ -59,6 +60,18 @@ class FeatureOutputs(nn.Module):
 
     def forward(self, x):
         return tuple(self.fn(self.module, x))
+
+
+class ChannelsLast(nn.Module):
+    """A peer run as its training scripts offer (timm's ``--channels-last``): weights and
+    input in the channels-last memory format; the outputs as the peer returns them."""
+
+    def __init__(self, module: nn.Module):
+        super().__init__()
+        self.module = module.to(memory_format=torch.channels_last)
+
+    def forward(self, x):
+        return self.module(x.contiguous(memory_format=torch.channels_last))
 
 
 class Logits(nn.Module):

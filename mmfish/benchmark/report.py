@@ -4,8 +4,6 @@ from typing import Dict, List, Optional
 from .breakdown import ORDER, budget, ceiling
 from .core import Row
 
-BEGIN, END = '<!-- benchmark:begin -->', '<!-- benchmark:end -->'
-
 
 def _fmt(value: Optional[float], spec: str, missing: str = '-') -> str:
     return missing if value is None else format(value, spec)
@@ -34,15 +32,83 @@ def speedups(rows: List[Row], batch: int) -> Dict[str, dict]:
     return out
 
 
+def isa(settings: dict) -> str:
+    """The CPU vector ISA a run recorded, or ``'ISA not recorded'`` (runs made before the
+    benchmark logged it)."""
+    return settings['machine'].get('isa') or 'ISA not recorded'
+
+
+def run_label(settings: dict) -> str:
+    """Where and in what precision a run measured, e.g. ``'CPU AVX2, fp32'`` or
+    ``'GPU NVIDIA H100 80GB HBM3, AMP fp16'``."""
+    precision = f'AMP {settings["amp"]}' if settings.get('amp') else 'fp32'
+    if settings.get('device', 'cpu') == 'cuda':
+        return f'GPU {settings["machine"].get("gpu", "(unnamed)")}, {precision}'
+    return f'CPU {isa(settings)}, {precision}'
+
+
+def section_key(settings: dict) -> str:
+    """The name of the run's section in a markdown file (its markers are
+    ``<!-- benchmark:KEY:begin -->`` and ``<!-- benchmark:KEY:end -->``): ``cpu-avx2-fp32``,
+    ``cpu-avx512-fp32``, ``cuda-fp32``, ``cuda-fp16``, ...; ``cpu-isa-not-recorded-fp32``
+    for a run that did not record its ISA."""
+    precision = settings.get('amp') or 'fp32'
+    if settings.get('device', 'cpu') == 'cuda':
+        return f'cuda-{precision}'
+    cpu_isa = settings['machine'].get('isa') or 'isa-not-recorded'
+    return f'cpu-{cpu_isa.lower()}-{precision}'
+
+
+def markers(key: str) -> tuple:
+    """The begin and end markers of section ``key`` (see :func:`section_key`)."""
+    return f'<!-- benchmark:{key}:begin -->', f'<!-- benchmark:{key}:end -->'
+
+
+def _machine_line(settings: dict) -> str:
+    m = settings['machine']
+    onednn = f'oneDNN {m["onednn"]}' if m.get('onednn') else (
+        'oneDNN version not recorded' if 'onednn' not in m else 'no oneDNN')
+    if m.get('isa'):
+        cpu = (f'vector ISA {m["isa"]} (`torch.backends.cpu.get_cpu_capability()`), '
+               f'{onednn}; {m["cpu"]}')
+    else:
+        cpu = (f'vector ISA not recorded (the run predates the benchmark recording it), '
+               f'{onednn}; {m["cpu"]}')
+    software = f'torch {m["torch"]}, Python {m["python"]}; {m["date"]}'
+    if settings.get('device', 'cpu') == 'cuda':
+        return (f'GPU: {m.get("gpu")} ({m.get("gpu_memory_gb")} GB, compute capability '
+                f'{m.get("capability")}), CUDA {m.get("cuda")}, cuDNN {m.get("cudnn")}; '
+                f'host CPU: {cpu}, {m["cores"]} cores; {software}.')
+    return f'CPU: {cpu}, {m["cores"]} cores, {m["threads"]} torch threads; {software}.'
+
+
+def _method_line(settings: dict) -> str:
+    """How the run timed and measured memory, after its settings."""
+    if settings.get('device', 'cpu') == 'cuda':
+        tf32 = 'on' if settings.get('cudnn_tf32', True) else 'off'
+        return (f'cuDNN autotuning (`cudnn.benchmark`) '
+                f'{"on" if settings.get("cudnn_benchmark") else "off"}, TF32 convolutions '
+                f'{tf32} (PyTorch\'s default) in the timed steps; the equality check ran on '
+                f'the GPU, in float64 (eval and train) and in float32 with TF32 off (eval). '
+                f'Peak train memory: CUDA\'s allocator (`max_memory_allocated`, reset for '
+                f'each implementation) during two train steps, less what was allocated before '
+                f'them.')
+    return 'Peak train memory: resident set of a fresh process.'
+
+
 def markdown(rows: List[Row], settings: dict) -> str:
     batch = settings['batch']
-    m = settings['machine']
+    precision = (f'AMP {settings["amp"]} (autocast; the loss and its backward start in '
+                 f'float32)' if settings.get('amp') else 'fp32')
+    peers_cl = (' Rows "<peer> channels-last": that peer with its weights and input in the '
+                'channels-last format, as its training scripts offer.'
+                if any(r.impl.endswith(' channels-last') for r in rows) else '')
     lines = [
-        f'Machine: {m["cpu"]}, {m["cores"]} cores, {m["threads"]} torch threads; '
-        f'torch {m["torch"]}, Python {m["python"]}; {m["date"]}. '
-        f'fp32, batch {batch}, {settings["size"]}x{settings["size"]}, '
+        f'**{run_label(settings)}.** {_machine_line(settings)} '
+        f'{precision}, batch {batch}, {settings["size"]}x{settings["size"]}, '
         f'{settings["repeats"]} interleaved repeats (median), {settings["warmup"]} warm-up '
-        f'steps. Train step = forward + backward of the mean of every output.',
+        f'steps. Train step = forward + backward of the mean of every output. '
+        f'{_method_line(settings)}{peers_cl}',
         '',
         '| model | implementation | params (M) | GFLOPs | eval img/s | train img/s '
         '| train GFLOP/s | peak train MB | mmfish speed-up (eval / train) | max rel. error |',
@@ -62,12 +128,14 @@ def markdown(rows: List[Row], settings: dict) -> str:
                 ratio = ''
             err = _fmt(r.max_rel_err, '.1e', '')
             name = r.impl + (f' ({r.note})' if r.note else '')
-            lines.append(f'| {subject} | {name} | {r.params / 1e6:.2f} | {_fmt(gflops, ".2f")} '
+            params = f'{r.params / 1e6:.2f}' if r.params else '-'
+            lines.append(f'| {subject} | {name} | {params} | {_fmt(gflops, ".2f")} '
                          f'| {_fmt(ev, ".1f")} | {_fmt(tr, ".2f")} | {_fmt(rate, ".1f")} '
                          f'| {_fmt(r.peak_mb, ".0f")} | {ratio} | {err} |')
+    label = run_label(settings)
     best = speedups(rows, batch)
     if best:
-        lines += ['', 'mmfish against the fastest peer (throughput ratio):', '']
+        lines += ['', f'mmfish against the fastest peer (throughput ratio; {label}):', '']
         for subject, modes in best.items():
             lines.append(f'- {subject}: eval {modes["eval"][0]:.2f}x ({modes["eval"][1]}), '
                          f'train {modes["train"][0]:.2f}x ({modes["train"][1]})')
@@ -83,9 +151,62 @@ def markdown(rows: List[Row], settings: dict) -> str:
                          f'{base.peak_mb:.0f} MB of peak training memory '
                          f'({abs(change):.0%} {"less" if change >= 0 else "more"}) at '
                          f'{speed:.2f}x the train throughput')
+    layouts = layout_ratios(rows, batch)
+    if layouts:
+        lines += ['', f'mmfish\'s default layout (channels-last) against '
+                      f'`channels_last=False` (NCHW), throughput ratio ({label}):', '']
+        for subject, modes in layouts.items():
+            slower = [m for m, v in modes.items() if v < 1]
+            verdict = (f': NCHW is faster in {" and ".join(slower)} here' if slower
+                       else ': the default is the faster layout here')
+            lines.append(f'- {subject}: eval {modes["eval"]:.2f}x, train '
+                         f'{modes["train"]:.2f}x{verdict}')
+    if any(r.impl == 'mmfish' for r in rows) and any(
+            not r.impl.startswith('mmfish') for r in rows):
+        behind = slower_than_peers(rows, batch)
+        if behind:
+            lines += ['', f'Where mmfish in its default configuration is slower than a peer '
+                          f'({label}; mmfish\'s throughput over the peer\'s):', '']
+            lines += [f'- {subject} {mode}: {ratio:.3f}x {peer}'
+                      for subject, mode, peer, ratio in behind]
+        else:
+            lines += ['', f'mmfish in its default configuration is at least as fast as every '
+                          f'peer in eval and train in this run ({label}).']
     if any(r.train_ops for r in rows):
         lines += ['', breakdown_markdown(rows, batch)]
     return '\n'.join(lines)
+
+
+def layout_ratios(rows: List[Row], batch: int) -> Dict[str, Dict[str, float]]:
+    """Per subject with an ``mmfish NCHW`` row: mmfish's (channels-last) throughput over the
+    NCHW layout's, in eval and train."""
+    out = {}
+    for subject, group in _groups(rows).items():
+        ours = next((r for r in group if r.impl == 'mmfish'), None)
+        nchw = next((r for r in group if r.impl == 'mmfish NCHW'), None)
+        if ours is None or nchw is None:
+            continue
+        out[subject] = {mode: ours.throughput(mode, batch) / nchw.throughput(mode, batch)
+                        for mode in ('eval', 'train')}
+    return out
+
+
+def slower_than_peers(rows: List[Row], batch: int) -> List[tuple]:
+    """``(subject, mode, peer, ratio)`` wherever mmfish in its default configuration has a
+    lower throughput than a peer (``ratio`` < 1: mmfish's throughput over the peer's)."""
+    out = []
+    for subject, group in _groups(rows).items():
+        ours = next((r for r in group if r.impl == 'mmfish'), None)
+        if ours is None:
+            continue
+        for mode in ('eval', 'train'):
+            for peer in group:
+                if peer.impl.startswith('mmfish'):
+                    continue
+                ratio = ours.throughput(mode, batch) / peer.throughput(mode, batch)
+                if ratio < 1:
+                    out.append((subject, mode, peer.impl, ratio))
+    return out
 
 
 #: the train-step speed-up over the fastest peer that the breakdown's budget line refers to

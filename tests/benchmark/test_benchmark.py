@@ -26,7 +26,10 @@ import benchmark as tool  # noqa: E402
 
 def test_tool_runs_and_writes_table_json_plot_and_doc(tmp_path, capsys):
     doc = tmp_path / 'bench.md'
-    doc.write_text('before\n<!-- benchmark:begin -->\nold\n<!-- benchmark:end -->\nafter\n')
+    # the run's section: device, the CPU's vector ISA, precision
+    key = f'cpu-{torch.backends.cpu.get_cpu_capability().lower()}-fp32'
+    begin, end = f'<!-- benchmark:{key}:begin -->', f'<!-- benchmark:{key}:end -->'
+    doc.write_text(f'before\n{begin}\nold\n{end}\nafter\n')
     out_json, out_png = tmp_path / 'b.json', tmp_path / 'b.png'
     code = tool.main(['--models', 'res2net50-w26-s4', 'resnet50', '--batch', '1', '--size', '64',
                       '--repeats', '2', '--warmup', '0', '--also', 'with_cp', '--breakdown', '1',
@@ -53,11 +56,14 @@ def test_tool_runs_and_writes_table_json_plot_and_doc(tmp_path, capsys):
     text = doc.read_text()
     assert text.startswith('before\n') and text.endswith('after\n') and 'old' not in text
     assert '| res2net50-w26-s4 | mmfish |' in text and 'torch 2.' in text
+    isa = torch.backends.cpu.get_cpu_capability()
+    assert data['settings']['machine']['isa'] == isa and data['settings']['device'] == 'cpu'
+    assert f'**CPU {isa}, fp32.** CPU: vector ISA {isa}' in text and 'oneDNN ' in text
     assert 'with_cp uses' in text
     assert '| res2net50-w26-s4 | mmfish | ' in text.split("Where a train step's time goes")[1]
     assert 'Convolutions set the ceiling' in text
     # a saved run renders to the same table without measuring anything
-    doc.write_text('<!-- benchmark:begin -->\n<!-- benchmark:end -->\n')
+    doc.write_text(f'{begin}\n{end}\n')
     assert tool.main(['--from-json', str(out_json), '--doc', str(doc)]) == 0
     assert doc.read_text() == text[len('before\n'):-len('after\n')]
 
@@ -96,7 +102,7 @@ def test_equality_check_fails_on_frozen_norms():
         type='ResNeSt', depth=50, stem_channels=64, radix=2, reduction_factor=4,
         avg_down_stride=True)), peers_mod._openmmlab_checkpoint)
     subject = dataclasses.replace(base, peers=[frozen])
-    with pytest.raises(EqualityError, match='in float64 in train mode'):
+    with pytest.raises(EqualityError, match='in float64 on cpu in train mode'):
         check_equality(subject, [(frozen, randomize_(frozen.build()))], size=64,
                        log=lambda s: None)
 

@@ -1,0 +1,13 @@
+"""One tiny twin per toolbox trained by ``mim train ... --gpus 1`` on the GPU."""
+import pytest
+
+from mmfish.benchmark.gpu_check import TWIN_ITERS, train_twins
+
+pytestmark = pytest.mark.gpu
+
+
+def test_tiny_twins_train_on_the_gpu_through_mim(workspace):
+    results = train_twins(str(workspace), iters=TWIN_ITERS)
+    assert len(results) == 3
+    for r in results:
+        assert len(r['losses']) == TWIN_ITERS and r['memory_mb'] > 0
