@@ -8,6 +8,8 @@ import torch
 import mmfish  # noqa: F401  (registers the models, allows MMEngine checkpoints)
 
 DATA = Path(__file__).parent / 'data'
+#: the source checkout the tests run in (configs/, tools/, docs/)
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)
@@ -34,7 +36,7 @@ def build_in_scope(scope: str, cfg: dict):
 def workspace(tmp_path_factory):
     """A working directory with the tiny datasets in data/tiny/, where the tiny twins'
     configs look for them (one per test module)."""
-    from mmfish.data import make_tiny_datasets
+    from mmfish.tooling.tiny_data import make_tiny_datasets
     root = tmp_path_factory.mktemp('workspace')
     make_tiny_datasets(str(root / 'data' / 'tiny'), log=lambda s: None)
     return root

@@ -1,5 +1,5 @@
 """Distributed training of the tiny twins on 2 CPU processes: MMEngine's ``pytorch`` launcher
-under ``torchrun``, ``gloo``, MMDistributedDataParallel, SyncBN (``mmfish.utils.dist_train``),
+under ``torchrun``, ``gloo``, MMDistributedDataParallel, SyncBN (``mmfish.engine.dist_train``),
 compared with one process on the same total batch.
 
 Same data in both: the sampler does not shuffle, so rank r takes samples r, r + 2, ... and the
@@ -19,8 +19,10 @@ ranks' losses is not the whole-batch loss.
 import pytest
 import torch
 
-from mmfish.utils.mim_runs import last_checkpoint, run_distributed_train, run_mim, train_history
-from mmfish.utils.tiny_twins import ROOT, twin_by_name
+from mmfish.tooling.mim_runs import last_checkpoint, run_distributed_train, run_mim, train_history
+from mmfish.tooling.tiny_twins import twin_by_name
+
+from .conftest import REPO
 
 COMMON = ['train_cfg.val_begin=1000', 'default_hooks.logger.interval=1',
           'train_dataloader.sampler.shuffle=False']
@@ -46,7 +48,7 @@ CASES = {
 
 def _train_both(toolbox, workspace):
     name, batch, iters, options = CASES[toolbox]
-    config = str(ROOT / twin_by_name(name).config)
+    config = str(REPO / twin_by_name(name).config)
     common = ['--cfg-options', f'train_cfg.max_iters={iters}', *COMMON, *options]
     quiet = dict(log=lambda s: None, cwd=str(workspace))
     run_mim('train', toolbox, config, f'{toolbox}/single',

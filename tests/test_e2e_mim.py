@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from mmfish.utils.tiny_twins import TWINS, demo_twins, run_twin
+from mmfish.tooling.tiny_twins import TWINS, demo_twins, run_twin
+
+from .conftest import REPO
 
 FEW_ITERS = ['train_cfg.max_iters=2', 'train_cfg.val_interval=2',
              'default_hooks.checkpoint.interval=2', 'default_hooks.logger.interval=1']
@@ -15,7 +17,7 @@ FEW_ITERS = ['train_cfg.max_iters=2', 'train_cfg.val_interval=2',
 @pytest.mark.parametrize('twin', demo_twins(), ids=[t.toolbox for t in demo_twins()])
 def test_mim_train_and_test(twin, workspace):
     lines = []
-    result = run_twin(twin, 'work_dirs', log=lines.append, cfg_options=FEW_ITERS,
+    result = run_twin(twin, 'work_dirs', log=lines.append, cfg_options=FEW_ITERS, root=REPO,
                       cwd=str(workspace))
     work_dir = Path(result['work_dir'])
     # what the toolboxes write: config dump, text and json logs, checkpoints
@@ -35,10 +37,9 @@ def test_every_tiny_twin_inherits_its_full_config(twin):
     config's, but for the ImageNet weights (not available here) and the class count."""
     from mmengine.config import Config
 
-    from mmfish.utils.tiny_twins import ROOT
-    config = Config.fromfile(str(ROOT / twin.config))
-    bases = Path(ROOT / twin.config).read_text().split("'../../", 1)[1].split("'", 1)[0]
-    full = Config.fromfile(str(ROOT / 'configs' / bases))
+    config = Config.fromfile(str(REPO / twin.config))
+    bases = Path(REPO / twin.config).read_text().split("'../../", 1)[1].split("'", 1)[0]
+    full = Config.fromfile(str(REPO / 'configs' / bases))
     ours, theirs = config.model.backbone.to_dict(), full.model.backbone.to_dict()
     # trained from scratch: no ImageNet weights, and so nothing frozen
     assert 'Pretrained' not in str(ours.pop('init_cfg', None))

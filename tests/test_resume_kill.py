@@ -16,8 +16,10 @@ segmentation) keep the file at a few minutes on 2 cores.
 """
 import pytest
 
-from mmfish.utils.resume_check import check_resume
-from mmfish.utils.tiny_twins import ROOT, demo_twins
+from mmfish.tooling.resume_check import check_resume
+from mmfish.tooling.tiny_twins import demo_twins
+
+from .conftest import REPO
 
 SCHEDULE = ['train_cfg.max_iters=4', 'train_cfg.val_begin=1000',
             'default_hooks.checkpoint.interval=2', 'default_hooks.logger.interval=1']
@@ -33,7 +35,7 @@ SMALLER = {
 @pytest.mark.parametrize('twin', demo_twins(), ids=[t.toolbox for t in demo_twins()])
 def test_killed_and_resumed_run_ends_like_the_uninterrupted_one(twin, workspace):
     lines = []
-    result = check_resume(twin.toolbox, str(ROOT / twin.config), f'work_dirs/{twin.toolbox}',
+    result = check_resume(twin.toolbox, str(REPO / twin.config), f'work_dirs/{twin.toolbox}',
                           kill_at=2, args=['--cfg-options', *SCHEDULE, *SMALLER[twin.toolbox]],
                           log=lines.append, cwd=str(workspace))
     # killed after saving iteration 2, before the end; resumed at iteration 3

@@ -1,5 +1,5 @@
 """Benchmark mmfish's backbones against every installed peer implementation, side by side
-(``python tools/benchmark.py --help``; the code is :mod:`mmfish.benchmark.cli`).
+(``python tools/benchmark.py --help``; the code is :mod:`mmfish.tooling.benchmark.cli`).
 
     python tools/benchmark.py                                 # every model, batch 8, 224
     python tools/benchmark.py --also nchw --json run.json --doc docs/benchmarks.md
@@ -7,7 +7,7 @@
 """
 import sys
 
-from mmfish.benchmark.cli import main
+from mmfish.tooling.benchmark.cli import main
 
 if __name__ == '__main__':
     sys.exit(main())

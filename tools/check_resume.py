@@ -13,7 +13,7 @@ kernels and ``mmfish.StepSeedHook`` (the tiny twins have them; see docs/training
 import argparse
 import sys
 
-from mmfish.utils.resume_check import check_resume
+from mmfish.tooling.resume_check import check_resume
 
 
 def main() -> int:

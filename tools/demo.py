@@ -4,10 +4,13 @@ and print the metrics with where the checkpoints and logs are."""
 import argparse
 import sys
 import time
+from pathlib import Path
 
-from mmfish.data import make_tiny_datasets
-from mmfish.utils.mim_runs import MimError
-from mmfish.utils.tiny_twins import demo_twins, run_twin, twin_by_name
+from mmfish.tooling.mim_runs import MimError
+from mmfish.tooling.tiny_data import make_tiny_datasets
+from mmfish.tooling.tiny_twins import demo_twins, results_table, run_twin, twin_by_name
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> int:
@@ -26,19 +29,13 @@ def main() -> int:
     for twin in (t for t in demo_twins() if t.toolbox in args.toolboxes):
         print(f'\n== {twin.toolbox}: {twin.name}')
         try:
-            rows.append(run_twin(twin, args.work_dir, log=lambda s: print('  ' + s, flush=True)))
+            rows.append(run_twin(twin, args.work_dir, root=ROOT,
+                                 log=lambda s: print('  ' + s, flush=True)))
         except MimError as exc:
             print(f'error: {exc}', file=sys.stderr)
             return 1
     print(f'\n== results ({time.perf_counter() - start:.0f} s)\n')
-    print('| toolbox | config | loss first -> last | metrics (chance) | train / test s |')
-    print('|---|---|---|---|---|')
-    for r in rows:
-        twin = twin_by_name(r['twin'])
-        metrics = ', '.join(f'{k} {v:.3f} ({twin.chance[k]:.1f})' for k, v in r['metrics'].items())
-        loss = f'{r["losses"][0]:.3f} -> {r["losses"][-1]:.3f}' if r['losses'] else '-'
-        print(f'| {twin.toolbox} | {twin.name} | {loss} | {metrics} | '
-              f'{r["train_seconds"]:.0f} / {r["test_seconds"]:.0f} |')
+    print(results_table(rows))
     print('\nCheckpoints and logs:')
     for r in rows:
         logs = (f'{r["work_dir"]}/<timestamp>/<timestamp>.log, {r["work_dir"]}/mim_train.log, '

@@ -2,7 +2,7 @@
 and print a table of their parameters and pyramid shapes."""
 import argparse
 
-from mmfish.utils.inventory import ALL_BACKBONES, format_table, inventory
+from mmfish.tooling.inventory import ALL_BACKBONES, format_table, inventory
 
 
 def main():

@@ -1,5 +1,5 @@
 """Write tiny, learnable synthetic datasets in the COCO (mmdet), ADE20K (mmseg) and ImageNet
-(mmpretrain) formats; see mmfish/data/tiny.py for their content and layouts.
+(mmpretrain) formats; see mmfish/tooling/tiny_data.py for their content and layouts.
 
     python tools/make_tiny_datasets.py [--root data/tiny] [--which coco ade20k imagenet]
                                        [--seed 0] [--num-classes 3] [--force]
@@ -10,7 +10,7 @@ leaves no half-written dataset behind.
 import argparse
 import time
 
-from mmfish.data import DATASETS, SHAPES, make_tiny_datasets
+from mmfish.tooling.tiny_data import DATASETS, SHAPES, make_tiny_datasets
 
 
 def main():

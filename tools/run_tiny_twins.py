@@ -11,29 +11,25 @@ import argparse
 import os
 import platform
 import sys
+from pathlib import Path
 
 import torch
 
-from mmfish.data import make_tiny_datasets
-from mmfish.utils.mim_runs import MimError
-from mmfish.utils.model_table import update_doc
-from mmfish.utils.tiny_twins import TWINS, collect_results, run_twin, twin_by_name
+from mmfish.tooling.docs import update_doc
+from mmfish.tooling.mim_runs import MimError
+from mmfish.tooling.tiny_data import make_tiny_datasets
+from mmfish.tooling.tiny_twins import TWINS, collect_results, results_table, run_twin
+
+ROOT = Path(__file__).resolve().parents[1]
 
 MARKERS = ('<!-- tiny-runs:begin -->', '<!-- tiny-runs:end -->')
 
 
 def format_rows(rows) -> str:
-    lines = [f'Measured on {platform.machine()} with {os.cpu_count()} CPU threads, torch '
-             f'{torch.__version__}, no GPU.', '',
-             '| toolbox | tiny twin | iterations | loss first -> last | test metrics (chance) '
-             '| train s | test s |', '|---|---|---:|---|---|---:|---:|']
-    for r in rows:
-        twin = twin_by_name(r['twin'])
-        metrics = ', '.join(f'{k} {v:.3f} ({twin.chance[k]:.1f})' for k, v in r['metrics'].items())
-        lines.append(f'| {twin.toolbox} | [{twin.name}](../{twin.config}) | {r["iters"]} | '
-                     f'{r["losses"][0]:.3f} -> {r["losses"][-1]:.3f} | {metrics} | '
-                     f'{r["train_seconds"]:.0f} | {r["test_seconds"]:.0f} |')
-    return '\n'.join(lines)
+    return '\n'.join([f'Measured on {platform.machine()} with {os.cpu_count()} CPU threads, torch '
+                      f'{torch.__version__} (CPU capability '
+                      f'{torch.backends.cpu.get_cpu_capability()}), no GPU.', '',
+                      results_table(rows, links=True)])
 
 
 def main() -> int:
@@ -52,7 +48,7 @@ def main() -> int:
     for twin in (t for t in TWINS if t.name in args.twins and not args.collect):
         print(f'\n== {twin.toolbox}: {twin.name}', flush=True)
         try:
-            run_twin(twin, args.work_dir, log=lambda s: print('  ' + s, flush=True))
+            run_twin(twin, args.work_dir, log=lambda s: print('  ' + s, flush=True), root=ROOT)
         except MimError as exc:
             print(f'error: {exc}', file=sys.stderr)
             return 1

@@ -89,8 +89,10 @@ def test_stand_in_resolves_only_the_history_buffer_methods():
 def test_mim_train_resume_names_an_unreadable_checkpoint(kind, workspace, tmp_path):
     """``mim train ... --resume`` with ``last_checkpoint`` naming a crafted, 0-byte or
     truncated file stops with an error that names the file; the crafted one runs nothing."""
-    from mmfish.utils.mim_runs import MimError, run_mim
-    from mmfish.utils.tiny_twins import ROOT, demo_twins
+    from mmfish.tooling.mim_runs import MimError, run_mim
+    from mmfish.tooling.tiny_twins import demo_twins
+
+    from ..conftest import REPO
     twin = next(t for t in demo_twins() if t.toolbox == 'mmpretrain')
     work_dir = workspace / 'work_dirs' / f'resume-{kind}'
     work_dir.mkdir(parents=True)
@@ -104,7 +106,7 @@ def test_mim_train_resume_names_an_unreadable_checkpoint(kind, workspace, tmp_pa
         ckpt.write_bytes(ckpt.read_bytes()[:1500])
     (work_dir / 'last_checkpoint').write_text(str(ckpt))
     with pytest.raises(MimError) as info:
-        run_mim('train', 'mmpretrain', str(ROOT / twin.config), str(work_dir),
+        run_mim('train', 'mmpretrain', str(REPO / twin.config), str(work_dir),
                 args=['--resume'], log=lambda s: None, cwd=str(workspace))
     output = (work_dir / 'mim_train.log').read_text()
     assert 'CheckpointError' in output and str(ckpt) in output, str(info.value)[-2000:]

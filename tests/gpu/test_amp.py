@@ -2,7 +2,7 @@
 benchmarked backbone (ResNeSt's split-attention softmax, FishNet's deep concatenations)."""
 import pytest
 
-from mmfish.benchmark.gpu_check import AMP_MODELS, amp_check
+from mmfish.tooling.benchmark.gpu_check import AMP_MODELS, amp_check
 
 pytestmark = pytest.mark.gpu
 

@@ -1,13 +1,15 @@
 """One tiny twin per toolbox trained by ``mim train ... --gpus 1`` on the GPU."""
 import pytest
 
-from mmfish.benchmark.gpu_check import TWIN_ITERS, train_twins
+from mmfish.tooling.benchmark.gpu_check import TWIN_ITERS, train_twins
+
+from ..conftest import REPO
 
 pytestmark = pytest.mark.gpu
 
 
 def test_tiny_twins_train_on_the_gpu_through_mim(workspace):
-    results = train_twins(str(workspace), iters=TWIN_ITERS)
+    results = train_twins(str(workspace), iters=TWIN_ITERS, root=str(REPO))
     assert len(results) == 3
     for r in results:
         assert len(r['losses']) == TWIN_ITERS and r['memory_mb'] > 0

@@ -151,16 +151,18 @@ def _torchvision_resnet50() -> nn.Module:
 
 def _mmfish_backbone(cfg: dict):
     def build(**kwargs) -> nn.Module:
-        from ..registry import MODELS
+        from ...registry import MODELS
         return MODELS.build(dict(cfg, **kwargs))
     return build
 
 
 def _mmfish_classifier(variant: str):
     def build(**kwargs) -> nn.Module:
-        from ..utils.model_table import build_classifier
-        from ..variants import VARIANTS
-        return Logits(build_classifier(VARIANTS[variant].config, backbone=kwargs))
+        from ...variants import VARIANTS
+        from .. import checkout_root
+        from ..model_table import build_classifier
+        config = str(checkout_root() / VARIANTS[variant].config)
+        return Logits(build_classifier(config, backbone=kwargs))
     return build
 
 

@@ -1,7 +1,7 @@
 """Distributed training on CPUs: run a toolbox's own ``tools/train.py`` under ``torchrun``
 with MMEngine's ``pytorch`` launcher and the ``gloo`` backend::
 
-    torchrun --nproc_per_node 2 -m mmfish.utils.dist_train mmpretrain CONFIG \\
+    torchrun --nproc_per_node 2 -m mmfish.engine.dist_train mmpretrain CONFIG \\
         --work-dir work_dirs/x [--cfg-options ...]
 
 (any ``train.py`` argument; ``--launcher pytorch`` is added when missing). On GPUs use
@@ -81,7 +81,7 @@ def prepare_cpu_distributed() -> None:
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args: List[str] = list(sys.argv[1:] if argv is None else argv)
     if len(args) < 2 or args[0] not in TOOLBOXES:
-        raise SystemExit('usage: torchrun --nproc_per_node N -m mmfish.utils.dist_train '
+        raise SystemExit('usage: torchrun --nproc_per_node N -m mmfish.engine.dist_train '
                          f'{{{",".join(TOOLBOXES)}}} CONFIG [train.py arguments]')
     if 'WORLD_SIZE' not in os.environ:
         raise SystemExit('run this module under torchrun (python -m torch.distributed.run)')
@@ -98,7 +98,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     prepare_cpu_distributed()
     if not torch.cuda.is_available() and int(os.environ.get('RANK', 0)) == 0:
         import torch.distributed as dist
-        print(f'mmfish.utils.dist_train: {dist.get_world_size()} processes, backend '
+        print(f'mmfish.engine.dist_train: {dist.get_world_size()} processes, backend '
               f'{dist.get_backend()}', flush=True)
     script = train_script(toolbox)
     sys.argv = [script, *rest]

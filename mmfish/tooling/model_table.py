@@ -1,12 +1,12 @@
 """The model table of ``docs/models.md``: for every published variant, the parameters and
 FLOPs measured on mmfish's in1k model at the official input size, beside the official figures."""
-import re
 from pathlib import Path
 from typing import Callable, Iterable, List, Optional
 
 import torch
 
 from ..variants import VARIANTS
+from . import checkout_root
 
 BEGIN, END = '<!-- model-table:begin -->', '<!-- model-table:end -->'
 
@@ -25,12 +25,15 @@ def build_classifier(config: str, backbone: Optional[dict] = None):
         return MODELS.build(cfg)
 
 
-def measure(names: Iterable[str] = VARIANTS, log: Callable[[str], None] = print) -> List[dict]:
+def measure(names: Iterable[str] = VARIANTS, log: Callable[[str], None] = print,
+            root: Optional[str] = None) -> List[dict]:
+    """Parameters and FLOPs (MMEngine's FlopAnalyzer, at the official input size) of the in1k
+    classifier of each variant, from the configs of the checkout ``root``."""
     from mmengine.analysis import FlopAnalyzer
     rows = []
     for name in names:
         variant = VARIANTS[name]
-        model = build_classifier(variant.config).eval()
+        model = build_classifier(str(checkout_root(root) / variant.config)).eval()
         size = variant.input_size
         with torch.no_grad():
             analyzer = FlopAnalyzer(model, (torch.rand(1, 3, size, size), ))
@@ -53,13 +56,3 @@ def format_rows(rows: List[dict]) -> str:
             f'| {r["flops"] / 1e9:.2f} | {v.input_size} | {v.top1:.2f} | [{Path(v.config).name}]'
             f'(../{v.config}) | `{v.convert_command()}` |')
     return '\n'.join(lines)
-
-
-def update_doc(path: str, table: str, begin: str = BEGIN, end: str = END) -> None:
-    """Replace the text between the ``begin`` and ``end`` markers of ``path``."""
-    text = Path(path).read_text()
-    if begin not in text or end not in text:
-        raise ValueError(f'{path} has no {begin} ... {end} markers')
-    new = re.sub(re.escape(begin) + '.*?' + re.escape(end),
-                 lambda _: f'{begin}\n{table}\n{end}', text, flags=re.S)
-    Path(path).write_text(new)

@@ -5,16 +5,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
 
+from . import checkout_root
 from .mim_runs import last_checkpoint, run_mim, test_metrics, train_history
 
-ROOT = Path(__file__).resolve().parents[2]
 RESULT_FILE = 'tiny_run.json'  #: what run_twin leaves in a work dir
 
 
 @dataclass(frozen=True)
 class TinyTwin:
     toolbox: str  #: mmdet, mmseg or mmpretrain
-    config: str  #: path relative to the repository root
+    config: str  #: path relative to the checkout's root
     metrics: Sequence[str]  #: the metrics to report, as the toolbox names them
     chance: Dict[str, float]  #: what each metric is at chance level
 
@@ -58,14 +58,16 @@ def demo_twins() -> List[TinyTwin]:
 
 
 def run_twin(twin: TinyTwin, work_root: str = 'work_dirs', log: Callable = print,
-             cfg_options: Optional[Sequence[str]] = None, cwd: Optional[str] = None) -> dict:
-    """``mim train`` then ``mim test`` one twin; return its metrics, losses and timings.
+             cfg_options: Optional[Sequence[str]] = None, cwd: Optional[str] = None,
+             root: Optional[str] = None) -> dict:
+    """``mim train`` then ``mim test`` one twin of the checkout ``root`` (default: the current
+    directory); return its metrics, losses and timings.
 
     Run in ``cwd`` (default: the current directory), where ``data/tiny`` must exist.
     """
     work_dir = str(Path(cwd or '.') / twin.work_dir(work_root))
     extra = ['--cfg-options', *cfg_options] if cfg_options else []
-    config = str(ROOT / twin.config)
+    config = str(checkout_root(root) / twin.config)
     train_seconds = run_mim('train', twin.toolbox, config, work_dir, extra, log=log, cwd=cwd)
     checkpoint = last_checkpoint(work_dir)
     test_seconds = run_mim('test', twin.toolbox, config, work_dir,
@@ -93,3 +95,19 @@ def collect_results(work_root: str = 'work_dirs') -> List[dict]:
 
 def twin_by_name(name: str) -> TinyTwin:
     return next(t for t in TWINS if t.name == name)
+
+
+def results_table(rows: List[dict], links: bool = False) -> str:
+    """The markdown table of :func:`run_twin` results: iterations, the loss at the first and
+    last logged iterations, the test metrics beside their chance level and the wall times
+    (``links``: the twin's name links to its config, from ``docs/``)."""
+    lines = ['| toolbox | tiny twin | iterations | loss first -> last | test metrics (chance) '
+             '| train s | test s |', '|---|---|---:|---|---|---:|---:|']
+    for r in rows:
+        twin = twin_by_name(r['twin'])
+        name = f'[{twin.name}](../{twin.config})' if links else twin.name
+        metrics = ', '.join(f'{k} {v:.3f} ({twin.chance[k]:.1f})' for k, v in r['metrics'].items())
+        loss = f'{r["losses"][0]:.3f} -> {r["losses"][-1]:.3f}' if r['losses'] else '-'
+        lines.append(f'| {twin.toolbox} | {name} | {r["iters"]} | {loss} | {metrics} | '
+                     f'{r["train_seconds"]:.0f} | {r["test_seconds"]:.0f} |')
+    return '\n'.join(lines)

@@ -8,18 +8,19 @@ from pathlib import Path
 import pytest
 import torch
 
-from mmfish.benchmark import (
+from mmfish.models import ResNeSt
+from mmfish.testing import randomize_norms
+from mmfish.tooling.benchmark import (
     SUBJECTS,
     TRAIN_EQUALITY_TOLERANCE,
     EqualityError,
     Impl,
 )
-from mmfish.benchmark import peers as peers_mod
-from mmfish.benchmark.breakdown import ORDER, OpTimer, category
-from mmfish.benchmark.core import build_peers, check_equality, randomize_
-from mmfish.models import ResNeSt
+from mmfish.tooling.benchmark import peers as peers_mod
+from mmfish.tooling.benchmark.breakdown import ORDER, OpTimer, category
+from mmfish.tooling.benchmark.core import build_peers, check_equality
 
-ROOT = Path(__file__).parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT / 'tools'))
 import benchmark as tool  # noqa: E402
 
@@ -103,7 +104,7 @@ def test_equality_check_fails_on_frozen_norms():
         avg_down_stride=True)), peers_mod._openmmlab_checkpoint)
     subject = dataclasses.replace(base, peers=[frozen])
     with pytest.raises(EqualityError, match='in float64 on cpu in train mode'):
-        check_equality(subject, [(frozen, randomize_(frozen.build()))], size=64,
+        check_equality(subject, [(frozen, randomize_norms(frozen.build()))], size=64,
                        log=lambda s: None)
 
 

@@ -1,6 +1,6 @@
-"""The tiny synthetic datasets of ``mmfish.data``: they load with the toolboxes' own dataset
-classes and COCO evaluator, are deterministic and class-balanced, their masks agree with their
-boxes and pixels, and their generation is idempotent and atomic."""
+"""The tiny synthetic datasets of ``mmfish.tooling.tiny_data``: they load with the toolboxes'
+own dataset classes and COCO evaluator, are deterministic and class-balanced, their masks agree
+with their boxes and pixels, and their generation is idempotent and atomic."""
 import json
 import runpy
 import sys
@@ -11,7 +11,8 @@ import pytest
 from mmengine.registry import DefaultScope
 from PIL import Image
 
-from mmfish.data import (
+from mmfish.tooling import tiny_data as tiny
+from mmfish.tooling.tiny_data import (
     CLASSES,
     MARKER,
     ade20k_dataset_kwargs,
@@ -20,14 +21,14 @@ from mmfish.data import (
     make_coco,
     make_tiny_datasets,
     polygon_mask,
-    tiny,
     tiny_metainfo,
 )
+
+from ..conftest import REPO
 
 # pycocotools with numpy 2, outside mmfish
 pytestmark = pytest.mark.filterwarnings('ignore:__array__ implementation:DeprecationWarning')
 
-REPO = Path(__file__).parent.parent
 SIZES = dict(train=48, val=16)  # COCO and ADE20K images
 PER_CLASS = dict(train=32, val=8)  # ImageNet images per class
 

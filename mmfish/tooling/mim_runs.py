@@ -137,13 +137,13 @@ def run_distributed_train(toolbox: str, config: str, work_dir: str, nproc: int,
                           env: Optional[Dict[str, str]] = None,
                           cwd: Optional[str] = None) -> float:
     """Train with ``nproc`` CPU processes: ``torchrun --standalone --nproc_per_node <nproc>
-    -m mmfish.utils.dist_train <toolbox> <config> --work-dir <work_dir> [args]`` (MMEngine's
-    ``pytorch`` launcher, ``gloo``; see :mod:`mmfish.utils.dist_train`). The output goes to
+    -m mmfish.engine.dist_train <toolbox> <config> --work-dir <work_dir> [args]`` (MMEngine's
+    ``pytorch`` launcher, ``gloo``; see :mod:`mmfish.engine.dist_train`). The output goes to
     ``<work_dir>/torchrun_train.log``; returns the wall time, raises :class:`MimError` when the
     run fails."""
     os.makedirs(os.path.join(cwd or '.', work_dir), exist_ok=True)
     cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone',
-           f'--nproc_per_node={nproc}', '-m', 'mmfish.utils.dist_train', toolbox, config,
+           f'--nproc_per_node={nproc}', '-m', 'mmfish.engine.dist_train', toolbox, config,
            '--work-dir', work_dir, *args]
     run = _Run(cmd, Path(cwd or '.') / work_dir / 'torchrun_train.log', log, env, cwd,
                own_group=True)

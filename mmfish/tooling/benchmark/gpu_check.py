@@ -38,20 +38,19 @@ from typing import Callable, Dict, List, Optional, Sequence
 import torch
 import torch.nn as nn
 
+from ...testing import randomize_norms
+from .. import checkout_root
 from .core import (
     AMP_DTYPES,
     autocast,
     autocast_dtype,
     no_cuda_reason,
     outputs,
-    randomize_,
     set_mode,
     synchronize,
     tf32_off,
 )
 from .peers import SUBJECTS
-
-ROOT = Path(__file__).resolve().parents[2]
 
 #: the backbones whose mixed precision :func:`amp_check` checks (FishNet: the classifier)
 AMP_MODELS = ('resnest50', 'resnest101', 'res2net50-w26-s4', 'res2net50-v1b-w26-s4',
@@ -101,7 +100,7 @@ def amp_check(names: Sequence[str] = AMP_MODELS, device: str = 'cuda',
               dtypes: Sequence[str] = ('fp16', 'bf16'), batch: int = 8, size: int = 224,
               seed: int = 0, log: Callable[[str], None] = print) -> List[dict]:
     """Forward and backward of mmfish's models ``names`` (keys of
-    :data:`~mmfish.benchmark.SUBJECTS`) under autocast to each of ``dtypes`` on ``device``.
+    :data:`~mmfish.tooling.benchmark.SUBJECTS`) under autocast to each of ``dtypes`` on ``device``.
 
     Per model and dtype, returns: whether the eval outputs, the train outputs and every
     parameter gradient are finite, and the cosine similarity of the eval outputs with
@@ -114,7 +113,7 @@ def amp_check(names: Sequence[str] = AMP_MODELS, device: str = 'cuda',
     gen = torch.Generator().manual_seed(seed)
     x = torch.rand(batch, 3, size, size, generator=gen).to(device)
     for name in names:
-        model = randomize_(SUBJECTS[name].mmfish.build(), seed).to(device)
+        model = randomize_norms(SUBJECTS[name].mmfish.build(), seed).to(device)
         with tf32_off():
             calibrate_norms_(model, x)
             set_mode(model, False)
@@ -194,7 +193,7 @@ def cuda_ops_check(device: str = 'cuda', size: int = 224, batch: int = 2, seed: 
     """
     from mmcv.ops import RoIAlign, nms
     gen = torch.Generator().manual_seed(seed)
-    model = randomize_(SUBJECTS['resnest50'].mmfish.build(), seed).to(device)
+    model = randomize_norms(SUBJECTS['resnest50'].mmfish.build(), seed).to(device)
     set_mode(model, False)
     with torch.no_grad():
         feats = outputs(model, torch.rand(batch, 3, size, size, generator=gen).to(device))
@@ -254,14 +253,14 @@ def syncbn_ddp_check(device: str = 'cuda', size: int = 224, batch: int = 4, seed
     import torch.distributed as dist
     from torch.nn.parallel import DistributedDataParallel
 
-    from ..engine import SyncBatchNorm
-    from ..models import ResNeSt
+    from ...engine import SyncBatchNorm
+    from ...models import ResNeSt
     if dist.is_initialized():
         raise GpuCheckError('a process group exists already; run this check in a process '
                             'of its own')
     gen = torch.Generator().manual_seed(seed)
     x = torch.rand(batch, 3, size, size, generator=gen).to(device)
-    reference = randomize_(ResNeSt(50, stem_channels=base_channels,
+    reference = randomize_norms(ResNeSt(50, stem_channels=base_channels,
                                    base_channels=base_channels), seed).to(device)
     variants = {'mmfish SyncBN': lambda: _with_norm(reference, SyncBatchNorm)}
     if device != 'cpu':
@@ -330,7 +329,7 @@ def twin_train_command(config: str, toolbox: str, work_dir: str, iters: int = TW
     ``iters`` iterations, a log line each, no validation, and ``randomness.deterministic=False``
     (torch has no deterministic CUDA kernel for some backward passes the twins use, e.g.
     bilinear up-sampling's, see docs/training.md)."""
-    from ..utils.mim_runs import mim_executable
+    from ..mim_runs import mim_executable
     return [mim_executable(), 'train', toolbox, config, '--gpus', str(gpus), '--work-dir',
             work_dir, '--cfg-options', f'train_cfg.max_iters={iters}',
             'train_cfg.val_begin=100000', 'default_hooks.logger.interval=1',
@@ -338,7 +337,7 @@ def twin_train_command(config: str, toolbox: str, work_dir: str, iters: int = TW
 
 
 def train_twins(workspace: str, iters: int = TWIN_ITERS,
-                log: Callable[[str], None] = print) -> List[dict]:
+                log: Callable[[str], None] = print, root: Optional[str] = None) -> List[dict]:
     """Train one tiny twin per toolbox (``make demo``'s) with ``mim train ... --gpus 1`` for
     ``iters`` iterations in ``workspace`` (where ``data/tiny`` is made if missing).
 
@@ -346,15 +345,16 @@ def train_twins(workspace: str, iters: int = TWIN_ITERS,
     when it trains on a CUDA device); raises :class:`GpuCheckError` when a run fails, a loss
     is not finite, or no GPU memory was logged.
     """
-    from ..data import make_tiny_datasets
-    from ..utils.mim_runs import train_history
-    from ..utils.tiny_twins import demo_twins
+    from ..mim_runs import train_history
+    from ..tiny_data import make_tiny_datasets
+    from ..tiny_twins import demo_twins
+    root = checkout_root(root)
     make_tiny_datasets(os.path.join(workspace, 'data', 'tiny'), log=lambda s: None)
     results = []
     for twin in demo_twins():
         work_dir = os.path.join(workspace, 'gpu_twins', twin.name)
         os.makedirs(work_dir, exist_ok=True)
-        cmd = twin_train_command(str(ROOT / twin.config), twin.toolbox, work_dir, iters)
+        cmd = twin_train_command(str(root / twin.config), twin.toolbox, work_dir, iters)
         log(f'  $ {" ".join(cmd[1:])}')
         start = time.perf_counter()
         with open(os.path.join(work_dir, 'mim_train.log'), 'w') as out:
@@ -444,13 +444,18 @@ def main(argv=None) -> int:
     parser.add_argument('--official-fishnet', metavar='DIR',
                         help='a clone of github.com/kevin-ssy/FishNet: FishNet-150\'s peer in '
                              'the GPU benchmark')
-    parser.add_argument('--doc', default=str(ROOT / 'docs' / 'benchmarks.md'),
+    parser.add_argument('--root', default='.',
+                        help='the source checkout (default: the current directory)')
+    parser.add_argument('--doc', default=None,
                         help='the markdown file whose GPU sections the benchmark replaces '
                              '(default: docs/benchmarks.md)')
-    parser.add_argument('--out-dir', default=str(ROOT / 'docs' / 'benchmarks'),
+    parser.add_argument('--out-dir', default=None,
                         help='where the benchmark\'s JSON and plots go (default: '
                              'docs/benchmarks/)')
     args = parser.parse_args(argv)
+    root = checkout_root(args.root)
+    args.doc = args.doc or str(root / 'docs' / 'benchmarks.md')
+    args.out_dir = args.out_dir or str(root / 'docs' / 'benchmarks')
     if not torch.cuda.is_available():
         print(f'gpu-check: no CUDA device is available: {no_cuda_reason()}. Nothing was run. '
               f'{plan()}', file=sys.stderr)
@@ -462,7 +467,7 @@ def main(argv=None) -> int:
     if not args.skip_tests:
         t = time.perf_counter()
         code = subprocess.run([sys.executable, '-m', 'pytest', 'tests/gpu', '-m', 'gpu', '-rs',
-                               '-v'], cwd=ROOT).returncode
+                               '-v'], cwd=root).returncode
         stages['GPU tests (pytest -m gpu tests/gpu)'] = (code, time.perf_counter() - t)
     if not args.skip_benchmark:
         t = time.perf_counter()

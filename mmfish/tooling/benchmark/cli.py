@@ -25,7 +25,7 @@ import sys
 
 import torch
 
-from ..utils.model_table import update_doc
+from ..docs import update_doc
 from .core import (
     ALSO,
     AMP_DTYPES,

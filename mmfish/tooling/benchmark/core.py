@@ -28,6 +28,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 import torch
 import torch.nn as nn
 
+from ...testing import max_rel_error, randomize_norms
 from . import breakdown as breakdown_mod
 from . import peers as peers_mod
 from .peers import SUBJECTS, Impl, PeerUnavailable, Subject
@@ -149,38 +150,9 @@ class Row:
 
 
 # -- models -----------------------------------------------------------------------------------
-def randomize_(model: nn.Module, seed: int = 0) -> nn.Module:
-    """Give every norm layer random affine parameters and running statistics (in place), so
-    that equality checks in eval mode exercise them; convolutions keep their random init."""
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, nn.modules.batchnorm._BatchNorm):
-                c = m.num_features
-                m.running_mean.copy_(torch.randn(c, generator=gen) * 0.1)
-                m.running_var.copy_(torch.rand(c, generator=gen) + 0.5)
-                m.weight.copy_(torch.rand(c, generator=gen) + 0.5)
-                m.bias.copy_(torch.randn(c, generator=gen) * 0.1)
-    return model
-
-
 def outputs(model: nn.Module, x: torch.Tensor) -> tuple:
     out = model(x)
     return tuple(out) if isinstance(out, (tuple, list)) else (out, )
-
-
-def max_rel_error(ours: Sequence[torch.Tensor], theirs: Sequence[torch.Tensor]) -> float:
-    """Largest absolute difference of each output, relative to the largest magnitude of the
-    reference output; the maximum over outputs."""
-    if len(ours) != len(theirs):
-        raise EqualityError(f'{len(ours)} outputs against {len(theirs)}')
-    errs = []
-    for a, b in zip(ours, theirs):
-        if a.shape != b.shape:
-            raise EqualityError(f'output shapes differ: {tuple(a.shape)} vs {tuple(b.shape)}')
-        errs.append(((a.float() - b.float()).abs().max()
-                     / b.float().abs().max().clamp_min(1e-12)).item())
-    return max(errs)
 
 
 def set_mode(model: nn.Module, train: bool) -> None:
@@ -192,7 +164,7 @@ def mmfish_from_peer(subject: Subject, peer: Impl, peer_model: nn.Module, workdi
                      **kwargs) -> nn.Module:
     """Save the peer's weights as its users would, convert them with mmfish's converter and
     load the result strictly into mmfish's model."""
-    from ..converters import convert_checkpoint
+    from ...converters import convert_checkpoint
     src, dst = os.path.join(workdir, 'peer.pth'), os.path.join(workdir, 'mmfish.pth')
     torch.save(peer.checkpoint(peer_model), src)
     convert_checkpoint(subject.family, src, dst, log=lambda s: None)
@@ -268,10 +240,10 @@ def peak_memory_mb(subject: str, impl: str, batch: int, size: int, kwargs: dict,
                    official_fishnet: Optional[str] = None, amp: Optional[str] = None,
                    channels_last: bool = False) -> float:
     """Peak resident memory added by training steps on the CPU, measured in a fresh Python
-    process (``python -m mmfish.benchmark.memory``): the high-water mark of the process during
-    two train steps minus its resident size after the model and the input were built.
+    process (``python -m mmfish.tooling.benchmark.memory``): the high-water mark of the process
+    during two train steps minus its resident size after the model and the input were built.
     ``channels_last`` runs a peer in the channels-last format (:class:`.peers.ChannelsLast`)."""
-    cmd = [sys.executable, '-m', 'mmfish.benchmark.memory', subject, impl, str(batch),
+    cmd = [sys.executable, '-m', 'mmfish.tooling.benchmark.memory', subject, impl, str(batch),
            str(size), json.dumps(kwargs)]
     if official_fishnet:
         cmd += ['--official-fishnet', official_fishnet]
@@ -326,7 +298,7 @@ def build_peers(subject: Subject, seed: int = 0, log: Callable[[str], None] = pr
         except PeerUnavailable as exc:
             log(f'  {impl.name}: skipped, {exc}')
             continue
-        built.append((impl, randomize_(model, seed)))
+        built.append((impl, randomize_norms(model, seed)))
     return built
 
 
@@ -370,8 +342,11 @@ def check_equality(subject: Subject, peer_models: list, size: int = 224, seed: i
                     for m in (candidate, peer_model):
                         set_mode(m, mode == 'train')
                     with torch.no_grad():
-                        errs[mode] = max_rel_error(outputs(candidate, x.to(dtype)),
-                                                   outputs(peer_model, x.to(dtype)))
+                        try:
+                            errs[mode] = max_rel_error(outputs(candidate, x.to(dtype)),
+                                                       outputs(peer_model, x.to(dtype)))
+                        except ValueError as exc:  # other output counts or shapes
+                            raise EqualityError(str(exc)) from None
                 log(f'  {impl.name}: converted weights, max relative output error '
                     f'({precision}, {device}) '
                     + ', '.join(f'{mode} {err:.1e}' for mode, err in errs.items()))
@@ -387,7 +362,7 @@ def check_equality(subject: Subject, peer_models: list, size: int = 224, seed: i
                 m.float()
             first = first or candidate
     if first is None:
-        first = randomize_(subject.mmfish.build(), seed).to(device)
+        first = randomize_norms(subject.mmfish.build(), seed).to(device)
     return first, errors
 
 

@@ -486,8 +486,9 @@ def _generate(root: PathLike, params: dict, write: Callable[[Path, dict], dict],
         return TinyDataset(name, target, params, marker['counts'], True,
                            time.perf_counter() - start)
     if marker is None and target.exists():
-        raise FileExistsError(f'{target} exists but was not written by mmfish.data.tiny (it has '
-                              f'no {MARKER}): move it away or choose another root')
+        raise FileExistsError(f'{target} exists but was not written by '
+                              f'mmfish.tooling.tiny_data (it has no {MARKER}): move it away or '
+                              f'choose another root')
     if log:
         log(f'{name}: writing {what} to {target}')
     staging = target.with_name(f'.{name}.tmp-{os.getpid()}')

@@ -1,0 +1,25 @@
+"""Tooling of a source checkout: what ``tools/``, the tests and ``make demo`` use, kept apart
+from the library (which never imports it).
+
+- :mod:`.tiny_data`: tiny synthetic datasets in the toolboxes' real on-disk formats;
+- :mod:`.tiny_twins`, :mod:`.mim_runs`, :mod:`.resume_check`: running ``mim`` on the tiny twins
+  (the demo, the end-to-end, resume and distributed tests);
+- :mod:`.docs`, :mod:`.model_table`, :mod:`.inventory`: tables generated into the docs;
+- :mod:`.check_env`: the stack check at the end of ``make install``;
+- :mod:`.benchmark`: the side-by-side benchmark and the GPU check.
+
+Whatever reads ``configs/`` or writes ``docs/`` takes the checkout's root as an argument
+(:func:`checkout_root`): the scripts in ``tools/`` pass their own checkout, the tests theirs.
+"""
+from pathlib import Path
+from typing import Optional, Union
+
+
+def checkout_root(root: Optional[Union[str, Path]] = None) -> Path:
+    """``root``, or the current directory: a source checkout of mmfish (it must hold
+    ``configs/``)."""
+    path = Path(root) if root is not None else Path.cwd()
+    if not (path / 'configs').is_dir():
+        raise FileNotFoundError(f'{path.resolve()} is not a source checkout of mmfish (no '
+                                f'configs/ folder): run from the checkout, or pass its root')
+    return path.resolve()
