@@ -22,7 +22,7 @@ $(STAMP): $(REQS)
 	$(PIP) $(PINS) --no-deps openmim==0.3.9
 	$(PIP) $(PINS) -r requirements/tests.txt
 	$(PIP) $(PINS) --no-build-isolation --no-deps -e .
-	$(PY) -m mmfish.utils.check_env
+	$(PY) -m mmfish.tooling.check_env
 	@touch $(STAMP)
 
 test: install
