@@ -209,3 +209,17 @@ def test_command_line(family, tmp_path):
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert f'variant: {name}' in result.stdout and VARIANTS[name].config in result.stdout
+
+
+def test_python_m_mmfish_convert_detects_the_family(tmp_path):
+    src, dst = tmp_path / 'resnest50-528c19ca.pth', tmp_path / 'checkpoints' / 'out.pth'
+    _random_official_checkpoint(VARIANTS['resnest50'], src)
+    run = [sys.executable, '-m', 'mmfish.convert', str(src), str(dst)]
+    result = subprocess.run(run, capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert 'family: ResNeSt (detected from the keys)' in result.stdout
+    assert 'variant: resnest50' in result.stdout and dst.is_file()
+    forced = subprocess.run(run[:-1] + [str(tmp_path / 'other.pth'), '--family', 'res2net'],
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert forced.returncode == 1 and 'belong to a ResNeSt checkpoint' in forced.stderr
+    assert '--family resnest' in forced.stderr and 'nothing was written' in forced.stderr
