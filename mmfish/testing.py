@@ -29,10 +29,11 @@ def max_rel_error(ours: Tensors, theirs: Tensors) -> float:
     return max(errs)
 
 
-def randomize_norms(model: nn.Module, seed: Optional[int] = 0) -> nn.Module:
+def randomize_norms(model: nn.Module, seed: Optional[int] = None) -> nn.Module:
     """Give every BatchNorm random running statistics and affine parameters (in place), so
     that eval-mode comparisons exercise them: means ~ N(0, 0.1), variances and weights
-    ~ U(0.5, 1.5), biases ~ N(0, 0.1). With ``seed=None`` the global generator is used."""
+    ~ U(0.5, 1.5), biases ~ N(0, 0.1), drawn from a generator seeded with ``seed``, or from
+    torch's global generator when ``seed`` is None (as ``torch.rand`` draws)."""
     gen = None if seed is None else torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for m in model.modules():

@@ -126,10 +126,8 @@ def test_mmpretrain_classifier_checkpoint(tmp_path):
 
 
 def test_detector_checkpoint_keeps_the_backbone_and_reports_the_rest(tmp_path, capsys):
-    import mmdet.models  # noqa: F401
-    from mmdet.registry import MODELS as MMDET_MODELS
-    backbone = MMDET_MODELS.build(dict(type='ResNeSt', depth=50, stem_channels=64, radix=2,
-                                       reduction_factor=4, avg_down_stride=True))
+    backbone = build_in_scope('mmdet', dict(type='ResNeSt', depth=50, stem_channels=64,
+                                            radix=2, reduction_factor=4, avg_down_stride=True))
     state = {f'backbone.{k}': v for k, v in backbone.state_dict().items()}
     state['neck.lateral_convs.0.conv.weight'] = torch.zeros(256, 256, 1, 1)
     state['rpn_head.rpn_conv.weight'] = torch.zeros(256, 256, 3, 3)
