@@ -94,8 +94,7 @@ def _describe(module, cfg: Optional[dict]) -> str:
 
 
 def _fits(keys, expected) -> bool:
-    keys = {k for k in keys if not k.endswith('num_batches_tracked')}
-    return keys == {k for k in expected if not k.endswith('num_batches_tracked')}
+    return {k for k in keys if not is_optional(k)} == {k for k in expected if not is_optional(k)}
 
 
 def _likely_causes(adviser, module, state, whole, missing, unexpected, shapes, prefix,
@@ -213,10 +212,11 @@ def pretrained_state(module: torch.nn.Module, checkpoint,
             raise CheckpointMismatchError(f"{checkpoint}: no key starts with prefix='{prefix}'; "
                                           f'{hint}. Nothing was loaded.')
     check_state_dict(module, state, str(checkpoint), whole, prefix)
+    expected = module.state_dict()
     check_values(state, f'{checkpoint}: nothing was loaded:', CheckpointMismatchError,
-                 expected=module.state_dict())
+                 expected=expected)
     state = OrderedDict(state)
-    for key, value in module.state_dict().items():  # counters the checkpoint may lack
-        if key.endswith('num_batches_tracked') and key not in state:
+    for key, value in expected.items():  # counters the checkpoint may lack keep their value
+        if is_optional(key) and key not in state:
             state[key] = value
     return state
