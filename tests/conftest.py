@@ -1,3 +1,5 @@
+import gzip
+import json
 import random
 from pathlib import Path
 
@@ -8,6 +10,16 @@ import torch
 import mmfish  # noqa: F401  (registers the models, allows MMEngine checkpoints)
 
 DATA = Path(__file__).parent / 'data'
+
+
+def official_layouts() -> dict:
+    """Key names, shapes and dtypes of the official models' state dicts, as written by the
+    official code, by official model name: every ``data/official/state_dict_layouts*.json.gz``."""
+    layouts = {}
+    for path in sorted((DATA / 'official').glob('state_dict_layouts*.json.gz')):
+        with gzip.open(path, 'rt') as f:
+            layouts.update(json.load(f))
+    return layouts
 #: the source checkout the tests run in (configs/, tools/, docs/)
 REPO = Path(__file__).resolve().parents[1]
 

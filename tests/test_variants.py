@@ -1,25 +1,20 @@
 """Every published variant: exact parameter count of the official model, and its in1k config
 builds and classifies."""
-import gzip
-import json
-
 import pytest
 import torch
 from mmengine.config import Config
 
 from mmfish.variants import VARIANTS
 
-from .conftest import DATA, build_in_scope
+from .conftest import DATA, build_in_scope, official_layouts
 
 REPO = DATA.parent.parent
 BUFFERS = ('running_mean', 'running_var', 'num_batches_tracked')
 
 
 def _official_param_counts():
-    with gzip.open(DATA / 'official' / 'state_dict_layouts.json.gz', 'rt') as f:
-        layouts = json.load(f)
     counts = {}
-    for name, entries in layouts.items():
+    for name, entries in official_layouts().items():
         counts[name] = sum(torch.Size(shape).numel() for key, shape, _ in entries
                            if not key.endswith(BUFFERS))
     return counts

@@ -1,6 +1,4 @@
 """The converters on checkpoints in every source layout, and their failure modes."""
-import gzip
-import json
 import os
 import subprocess
 import sys
@@ -14,24 +12,17 @@ from mmfish.converters import ConversionError, convert_checkpoint
 from mmfish.testing import max_rel_error, randomize_norms
 from mmfish.variants import VARIANTS
 
-from ..conftest import DATA, build_in_scope
+from ..conftest import DATA, build_in_scope, official_layouts
 
 OFFICIAL = DATA / 'official'
 REPO = DATA.parent.parent
-
-
-def _layouts():
-    """Key names, shapes and dtypes of the official models' state dicts, as written by the
-    official code (kevin-ssy/FishNet, Res2Net/Res2Net-PretrainedModels, zhanghang1989/ResNeSt)."""
-    with gzip.open(OFFICIAL / 'state_dict_layouts.json.gz', 'rt') as f:
-        return json.load(f)
 
 
 def _random_official_checkpoint(variant, path):
     """A checkpoint with exactly the official keys and shapes and random values, saved in the
     official release format of its family."""
     state = {}
-    for key, shape, dtype in _layouts()[variant.official]:
+    for key, shape, dtype in official_layouts()[variant.official]:
         state[key] = (torch.randint(0, 5, shape) if dtype == 'int64' else torch.randn(shape))
     if variant.family == 'fishnet':  # training checkpoint of a DataParallel model
         torch.save({'epoch': 100, 'arch': variant.official, 'best_prec1': 78.1,
