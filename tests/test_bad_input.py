@@ -40,7 +40,9 @@ def _official_resnest(path, **changes):
 
 
 def _convert(src, dst, family='resnest'):
-    return convert_checkpoint(family, str(src), str(dst), log=lambda s: None)
+    # ResNeSt-50's shapes are also those of resnest50-fast-2s1x64d: name the variant
+    return convert_checkpoint(family, str(src), str(dst), log=lambda s: None,
+                              variant='resnest50' if family == 'resnest' else None)
 
 
 # -- silently wrong: refused instead ----------------------------------------------------------
@@ -161,7 +163,7 @@ def test_plain_resnet_checkpoints_are_named_as_resnet(tmp_path, family):
     """A torchvision ResNet-50 and an mmdet ResNet-50 Mask R-CNN (whose mask head has
     ``convs.0`` layers, as Res2Net blocks do) are ResNets, not a family mmfish converts."""
     import torchvision
-    tv, det = tmp_path / 'resnet50-0676ba61.pth', tmp_path / 'mask_rcnn_r50.pth'
+    tv, det = tmp_path / 'resnet50.pth', tmp_path / 'mask_rcnn_r50.pth'
     torch.save(torchvision.models.resnet50().state_dict(), tv)
     _mmdet_resnet_mask_rcnn(det)
     for src in (tv, det):
@@ -220,7 +222,7 @@ def test_missing_output_folder_is_created(tmp_path):
     _official_resnest(src)
     lines = []
     convert_checkpoint('resnest', str(src), str(tmp_path / 'checkpoints' / 'out.pth'),
-                       log=lines.append)
+                       log=lines.append, variant='resnest50')
     assert (tmp_path / 'checkpoints' / 'out.pth').is_file()
     assert f'created {tmp_path / "checkpoints"}' in lines
 

@@ -38,3 +38,12 @@ def test_documented_commands_write_what_the_configs_load():
     assert loaded and loaded <= written | expected
     missing = sorted(loaded - written)
     assert not missing, f'configs load {missing}, which no documented command writes'
+
+
+def test_released_files_table_is_current():
+    """docs/converters.md's table of released files is the one ``tools/model_table.py
+    --files-only`` writes from mmfish/variants.py."""
+    from mmfish.tooling.model_table import FILES_BEGIN, FILES_END, format_files
+    text = (REPO / 'docs' / 'converters.md').read_text()
+    current = text.split(FILES_BEGIN)[1].split(FILES_END)[0].strip()
+    assert current == format_files(), 'run python tools/model_table.py --files-only'

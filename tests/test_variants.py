@@ -34,7 +34,10 @@ def test_in1k_config_matches_the_official_model(name, official_counts):
     model = build_in_scope('mmpretrain', cfg.model)
     params = sum(p.numel() for p in model.parameters())
     assert params == official_counts[variant.official]
-    assert abs(params / 1e6 - variant.params_m) <= 0.01  # the published, rounded figure
+    # the published figure, to its number of digits (one unit of its last digit: ablation.md
+    # gives 26.3M for resnest50_fast_1s1x64d's 26.22M)
+    digits = len(repr(variant.params_m).partition('.')[2])
+    assert abs(params / 1e6 - variant.params_m) <= 10**-digits + 1e-9
     model.eval()
     with torch.no_grad():
         logits = model(torch.rand(1, 3, 64, 64), mode='tensor')

@@ -1,6 +1,8 @@
-"""Measure params and FLOPs of every published variant and write the table of docs/models.md.
+"""Measure params and FLOPs of every published variant and write the table of docs/models.md,
+and write the table of released files of docs/converters.md.
 
     python tools/model_table.py [--variants NAME ...] [--doc docs/models.md] [--print-only]
+    python tools/model_table.py --files-only      # docs/converters.md's table (no measuring)
 """
 import argparse
 import platform
@@ -8,6 +10,7 @@ from pathlib import Path
 
 import torch
 
+from mmfish.tooling import model_table as table_tool
 from mmfish.tooling.docs import update_doc
 from mmfish.tooling.model_table import BEGIN, END, format_rows, measure
 from mmfish.variants import VARIANTS
@@ -21,7 +24,16 @@ def main():
     parser.add_argument('--variants', nargs='*', default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument('--doc', default=str(ROOT / 'docs' / 'models.md'))
     parser.add_argument('--print-only', action='store_true', help='do not update --doc')
+    parser.add_argument('--files-doc', default=str(ROOT / 'docs' / 'converters.md'))
+    parser.add_argument('--files-only', action='store_true',
+                        help='only write the released-files table of --files-doc')
     args = parser.parse_args()
+    files = table_tool.format_files()
+    if not args.print_only:
+        update_doc(args.files_doc, files, table_tool.FILES_BEGIN, table_tool.FILES_END)
+        print(f'updated {args.files_doc}')
+    if args.files_only:
+        return
     print(f'Measuring {len(args.variants)} variants (torch {torch.__version__}, '
           f'{platform.machine()}) ...')
     table = format_rows(measure(args.variants, root=ROOT))

@@ -15,7 +15,10 @@ TASK_PREFIXES = ('neck.', 'rpn_head.', 'roi_head.', 'bbox_head.', 'mask_head.', 
 FAMILY_MARKERS = {
     'FishNet': ('fish.fish.', '.transfer.', 'bridge.'),
     'ResNeSt': ('.conv2.fc1.', '.conv2.conv.'),
-    'Res2Net': ('.convs.0.', '.bns.0.'),
+    # before Res2Net: Res2Net-DLA's blocks (level<i>.tree1/tree2) have Res2Net's convs.0 too
+    'Res2NetDLA': ('.tree1.convs.0.', '.tree2.convs.0.'),
+    # PaddleClas' Res2Net_vd: res2a_branch2b_1._conv.weight, res2a_branch2b_1_weights, ...
+    'Res2Net': ('.convs.0.', '.bns.0.', '_branch2b_1.', '_branch2b_1_'),
 }
 
 #: what a plain ResNet / ResNeXt bottleneck has, and none of the three families

@@ -23,6 +23,8 @@ from typing import Callable, Dict, Optional, Tuple
 
 import torch
 
+from .paddle import describe_unreadable_pdparams, is_paddle_pickle, read_pdparams
+
 
 class CheckpointError(ValueError):
     """A checkpoint that cannot be read, or whose weights do not fit; the message says why
@@ -58,13 +60,20 @@ def describe_unreadable(path: str, exc: BaseException) -> str:
 
 
 def load_checkpoint(path: str, error: type = CheckpointError):
-    """``torch.load(path, weights_only=True)`` on the CPU; any failure raises ``error`` with a
-    message naming the file and the likely cause."""
+    """``torch.load(path, weights_only=True)`` on the CPU, or for a bare pickle (PaddlePaddle's
+    ``.pdparams``) :func:`~mmfish.checkpoint.paddle.read_pdparams`, which builds numpy arrays
+    and nothing else; any failure raises ``error`` with a message naming the file and the
+    likely cause."""
     path = str(path)
     if not osp.exists(path):
         raise error(f'{path}: no such file')
     if not osp.isfile(path):
         raise error(f'{path} is not a file (a directory?): give the checkpoint file')
+    if is_paddle_pickle(path):  # a bare pickle, not torch's format: Paddle's .pdparams
+        try:
+            return read_pdparams(path)
+        except Exception as exc:
+            raise error(describe_unreadable_pdparams(path, exc)) from None
     try:
         return torch.load(path, map_location='cpu', weights_only=True)
     except Exception as exc:

@@ -1,49 +1,26 @@
 """Converting a checkpoint: read it, detect its family and variant, check every tensor
 against the model it describes, write it atomically; and the command line."""
-import inspect
 import os
 from typing import Callable, Optional
 
 from ..checkpoint.diff import check_values
 from ..checkpoint.families import converter_hint, guess_family
+from ..checkpoint.integrity import check_name_hash
 from ..checkpoint.io import ConversionError, check_destination, load_state_dict, save_atomic
 from ..models.necks import FishScore
 from ..variants import VARIANTS, classifier_parts
+from . import decide as _decide
 from .common import check_family, check_keys, expected_state, fill_counters
+from .decide import decide, minimal, released_variant
 from .families import FAMILIES
 
 __all__ = ['convert_checkpoint', 'detect_family', 'find_variant', 'main']
 
 
-def _init_defaults(cls) -> dict:
-    defaults = {}
-    for klass in reversed(cls.__mro__):
-        init = klass.__dict__.get('__init__')
-        if init is None:
-            continue
-        for name, p in inspect.signature(init).parameters.items():
-            if p.default is not inspect.Parameter.empty:
-                defaults[name] = p.default
-    return defaults
-
-
-def _minimal(cfg: dict, cls) -> dict:
-    """``cfg`` without the arguments that equal the class defaults."""
-    defaults = _init_defaults(cls)
-    return {k: v for k, v in cfg.items() if k == 'depth' or defaults.get(k, object()) != v}
-
-
 def find_variant(backbone: dict) -> Optional[str]:
-    """The name of the published variant with this backbone config, if any."""
+    """The name of the published variant with exactly this backbone config, if any."""
     fam = next((f for f in FAMILIES.values() if f.FAMILY == backbone.get('type')), None)
-    if fam is None:
-        return None
-    target = _minimal({k: v for k, v in backbone.items() if k != 'type'}, fam.MODEL)
-    for name, variant in VARIANTS.items():
-        ref = dict(variant.backbone)
-        if ref.pop('type') == fam.FAMILY and _minimal(ref, fam.MODEL) == target:
-            return name
-    return None
+    return _decide.find_variant(backbone, fam) if fam is not None else None
 
 
 def _detect(fam, state, source):
@@ -61,25 +38,52 @@ def _detect(fam, state, source):
 
 
 def convert_checkpoint(family: Optional[str], src: str, dst: str,
-                       log: Callable[[str], None] = print) -> dict:
+                       log: Callable[[str], None] = print, variant: Optional[str] = None,
+                       settings: Optional[dict] = None, check_hash: bool = True) -> dict:
     """Convert ``src`` to an mmfish checkpoint at ``dst``; return the written ``meta``.
 
-    ``family`` is ``'fishnet'``, ``'res2net'``, ``'resnest'`` or None (detected from the
-    keys: :func:`detect_family`)."""
+    Args:
+        family (str, optional): ``'fishnet'``, ``'res2net'``, ``'resnest'`` or None
+            (detected from the keys: :func:`detect_family`).
+        src (str): The checkpoint to convert.
+        dst (str): The mmfish checkpoint to write (atomically).
+        log (callable): Where progress lines go. Defaults to ``print``.
+        variant (str, optional): The released variant (a name of
+            :data:`mmfish.variants.VARIANTS`) when the weights fit several. Defaults to None.
+        settings (dict, optional): Backbone arguments the weights cannot show, e.g.
+            ``{'avd_first': True}`` for ResNeSt. Defaults to None.
+        check_hash (bool): Check the file's sha256 against the prefix its name carries
+            (``resnest50-528c19ca.pth``). Defaults to True.
+    """
     if family is not None and family not in FAMILIES:
         raise ConversionError(f'unknown family {family!r}; valid: {", ".join(FAMILIES)}')
     check_destination(dst, src, ConversionError, log)
+    digest = check_name_hash(src, ConversionError) if check_hash else None
+    released = released_variant(src) if digest else None
+    if digest:
+        log(f'sha256 {digest}: matches the prefix in the file name'
+            + (f' (the released file of {released.name})' if released else ''))
     log(f'reading {src}')
-    state, _ = load_state_dict(src)
+    state, rest = load_state_dict(src)
     if family is None:
         family = detect_family(state, src)
         log(f'family: {FAMILIES[family].FAMILY} (detected from the keys)')
     fam = FAMILIES[family]
     check_family(state, fam.FAMILY, src)
+    # layers the file lacks that the converter fills (where that computes the same function)
+    layers_filled = fam.filled_layers(state, src) if hasattr(fam, 'filled_layers') else []
     state, layout, dropped, detected = _detect(fam, state, src)
-    cfg = _minimal(detected, fam.MODEL)
+    if released is not None and released.backbone['type'] != fam.FAMILY:
+        released = None  # the name of another family's file: the keys decide
+    full, variant, decisions = decide(
+        fam, detected, src, rest, variant=variant, settings=settings, released=released,
+        released_by=f'the released file name {os.path.basename(src)} (sha256 verified)')
+    cfg = minimal(full, fam.MODEL)
     backbone = dict(type=fam.FAMILY, **cfg)
     log(f'layout: {layout}; backbone: {backbone}')
+    for name, decision in decisions.items():
+        if name != 'variant':
+            log(f'{name}={decision["value"]} (not visible in the weights): {decision["by"]}')
 
     backbone_state = {k[len('backbone.'):]: v for k, v in state.items()
                       if k.startswith('backbone.')}
@@ -117,16 +121,19 @@ def convert_checkpoint(family: Optional[str], src: str, dst: str,
         log(f'the checkpoint has no BatchNorm num_batches_tracked counters (saved by PyTorch '
             f'< 0.4.1): {len(filled)} filled with 0 (they do not change what the model '
             f'computes)')
+    for fill in layers_filled:
+        log(f'filled {fill["module"]} (the checkpoint has none) with an {fill["value"]}: '
+            f'{fill["why"]}')
     if dropped:
         log(f'not part of the backbone or classifier, left out: {len(dropped)} keys '
             f'({", ".join(sorted({k.split(".")[0] for k in dropped}))})')
-    variant = find_variant(backbone)
     meta = dict(mmfish=dict(family=fam.FAMILY, variant=variant, backbone=backbone,
                             num_classes=num_classes, layout=layout,
                             source=os.path.basename(src),
-                            config=VARIANTS[variant].config if variant else None))
-    if getattr(fam, 'NOTE', None):
-        meta['mmfish']['note'] = fam.NOTE
+                            config=VARIANTS[variant].config if variant else None,
+                            decided=decisions, sha256=digest))
+    if layers_filled:
+        meta['mmfish']['filled'] = layers_filled
     save_atomic(dict(meta=meta, state_dict=state), dst)
     what = 'classifier' if num_classes else 'backbone only (use it with init_cfg Pretrained, ' \
                                             "prefix='backbone.')"
@@ -174,9 +181,25 @@ def main(family: Optional[str] = None, argv=None) -> int:
     if family is None:
         parser.add_argument('--family', choices=sorted(FAMILIES),
                             help='the family of SRC (default: detected from its keys)')
+    families = [FAMILIES[family]] if family else list(FAMILIES.values())
+    names = sorted({v.name for v in VARIANTS.values()
+                    if any(v.backbone['type'] == f.FAMILY for f in families)})
+    parser.add_argument('--variant', choices=names, metavar='NAME',
+                        help='the released variant, when the weights fit several (the '
+                             'converter says so and lists them): ' + ', '.join(names))
+    hidden = sorted({(name, f.FAMILY) for f in families for name in getattr(f, 'HIDDEN', ())})
+    for name, fam_name in hidden:
+        parser.add_argument(f'--{name.replace("_", "-")}', action=argparse.BooleanOptionalAction,
+                            default=None, help=f'{fam_name}: set {name}, which the weights '
+                            f'cannot show (default: decided from the released variants)')
+    parser.add_argument('--no-check-hash', dest='check_hash', action='store_false',
+                        help="do not check the file's sha256 against the prefix in its name")
     args = parser.parse_args(argv)
+    settings = {name: getattr(args, name) for name, _ in hidden
+                if getattr(args, name) is not None}
     try:
-        convert_checkpoint(family or args.family, args.src, args.dst)
+        convert_checkpoint(family or args.family, args.src, args.dst, variant=args.variant,
+                           settings=settings or None, check_hash=args.check_hash)
     except ConversionError as exc:
         print(f'error: {exc}\nnothing was written.', file=sys.stderr)
         return 1

@@ -1,7 +1,8 @@
 """The converter of each family: its key layouts, rules and variant detection."""
-from . import fishnet, res2net, resnest
+from . import fishnet, res2net, res2net_dla, resnest
 
-FAMILIES = {'fishnet': fishnet, 'res2net': res2net, 'resnest': resnest}
+FAMILIES = {'fishnet': fishnet, 'res2net': res2net, 'res2netdla': res2net_dla,
+            'resnest': resnest}
 
 
 def converter_of(module):

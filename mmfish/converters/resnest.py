@@ -1,13 +1,15 @@
 """ResNeSt checkpoints: official, timm (``resnest*d``), mmdet, mmseg and mmpretrain."""
+from ..checkpoint.io import ConversionError
 from ..models.backbones.resnest import ResNeSt
 from . import resnet_like
 from .resnet_like import LAYOUTS, detect_skeleton
 
 FAMILY = 'ResNeSt'
 MODEL = ResNeSt
-#: not visible in the weights (pools have none); every released ResNeSt uses these
-NOTE = 'avd=True, avd_first=False assumed: they leave no trace in the weights'
-__all__ = ['FAMILY', 'MODEL', 'LAYOUTS', 'to_mmfish_keys', 'detect']
+#: arguments the weights cannot show (pools have no weights): decided by
+#: :func:`mmfish.converters.decide.decide`
+HIDDEN = ('avd', 'avd_first')
+__all__ = ['FAMILY', 'MODEL', 'LAYOUTS', 'HIDDEN', 'to_mmfish_keys', 'detect', 'from_config']
 
 
 def to_mmfish_keys(state, source):
@@ -20,9 +22,49 @@ def detect(state, source):
     split_conv = state['backbone.layer1.0.conv2.conv.weight']
     radix = split_conv.shape[0] // width
     groups = width // (split_conv.shape[1] * radix)
-    last_width = state['backbone.layer4.0.conv1.weight'].shape[0]
-    hidden = state['backbone.layer4.0.conv2.fc1.weight'].shape[0]
     base = cfg.get('base_channels', 64)
     cfg.update(radix=radix, groups=groups, base_width=(width // groups) * 64 // base,
-               reduction_factor=max(last_width * radix // hidden, 1))
+               reduction_factor=_reduction_factor(state, radix, source))
     return cfg
+
+
+def _reduction_factor(state, radix, source, default=4):
+    """The attention's reduction factor: its hidden layer has max(width * radix // factor, 32)
+    channels, so where every block clamps to 32 the weights cannot tell factors apart; the
+    default (that of every released model) is taken whenever it reproduces every block."""
+    pairs = []
+    for key, fc1 in state.items():
+        if key.endswith('.conv2.fc1.weight'):
+            width = state[key.replace('fc1.weight', 'conv.weight')].shape[0] // radix
+            pairs.append((width, fc1.shape[0]))
+
+    def fits(factor):
+        return all(max(w * radix // factor, 32) == hidden for w, hidden in pairs)
+
+    if fits(default):
+        return default
+    width, hidden = max(pairs)
+    factor = max(width * radix // hidden, 1)
+    if not fits(factor):
+        raise ConversionError(f'{source}: the split-attention layers (conv2.fc1) have hidden '
+                              f'widths no reduction factor gives: {sorted(set(pairs))[:6]} '
+                              f'(width, hidden)')
+    return factor
+
+
+def from_config(type_name: str, args: dict) -> dict:
+    """``avd`` and ``avd_first`` as the backbone ``dict`` of an OpenMMLab config states them:
+    ``{name: (value, how)}``. mmfish's ResNeSt has both arguments; mmdet's, mmseg's and
+    mmpretrain's have ``avg_down_stride`` (default True) for ``avd`` and always pool after the
+    split-attention conv."""
+    meta = "the checkpoint's config (meta)"
+    if type_name.startswith('mmfish.') or 'avd' in args or 'avd_first' in args:
+        defaults = dict(avd=True, avd_first=False)  # mmfish's ResNeSt
+        return {k: (args[k], f'set in {meta}') if k in args else
+                (defaults[k], f"{meta} builds mmfish's ResNeSt and leaves it at its default")
+                for k in HIDDEN}
+    avd = (args['avg_down_stride'], f'avg_down_stride in {meta}') \
+        if 'avg_down_stride' in args else \
+        (True, f"{meta} builds the toolbox's {type_name}, whose avg_down_stride defaults to True")
+    return dict(avd=avd, avd_first=(False, f"{meta} builds the toolbox's {type_name}, which "
+                                           f"always pools after the split-attention conv"))

@@ -1,6 +1,6 @@
 """The models: backbones (:mod:`.backbones`), the layers they share (:mod:`.layers`) and
 FishNet's classifier neck (:mod:`.necks`), registered in :data:`mmfish.registry.MODELS`."""
-from .backbones import FishNet, FishNeXt, Res2Net, ResNeSt
+from .backbones import FishNet, FishNeXt, Res2Net, Res2NetDLA, ResNeSt
 from .necks import FishScore
 
-__all__ = ['FishNet', 'FishNeXt', 'FishScore', 'Res2Net', 'ResNeSt']
+__all__ = ['FishNet', 'FishNeXt', 'FishScore', 'Res2Net', 'Res2NetDLA', 'ResNeSt']

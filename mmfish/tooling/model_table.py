@@ -9,6 +9,8 @@ from ..variants import VARIANTS
 from . import checkout_root
 
 BEGIN, END = '<!-- model-table:begin -->', '<!-- model-table:end -->'
+#: the released-files table of ``docs/converters.md``
+FILES_BEGIN, FILES_END = '<!-- released-files:begin -->', '<!-- released-files:end -->'
 
 
 def build_classifier(config: str, backbone: Optional[dict] = None):
@@ -53,6 +55,18 @@ def format_rows(rows: List[dict]) -> str:
         v = r['variant']
         lines.append(
             f'| {r["name"]} | {v.official} | {r["params"] / 1e6:.2f}M / {v.params_m:.2f}M '
-            f'| {r["flops"] / 1e9:.2f} | {v.input_size} | {v.top1:.2f} | [{Path(v.config).name}]'
+            f'| {r["flops"] / 1e9:.2f} | {v.input_size} | '
+            f'{"—" if v.top1 is None else f"{v.top1:.2f}"} | [{Path(v.config).name}]'
             f'(../{v.config}) | `{v.convert_command()}` |')
+    return '\n'.join(lines)
+
+
+def format_files() -> str:
+    """The table of released files of ``docs/converters.md``: for every published variant,
+    the files released for it (as named when released) and the command that converts them."""
+    lines = ['| variant | released file | top-1 | convert |', '|---|---|---:|---|']
+    for v in VARIANTS.values():
+        files = ', '.join(f'`{f}`' for f in v.files) or 'not named in the release: any name'
+        top1 = f'{v.top1:.2f}' if v.top1 is not None else 'no released weights'
+        lines.append(f'| {v.name} | {files} | {top1} | `{v.convert_command()}` |')
     return '\n'.join(lines)

@@ -21,7 +21,7 @@ from .payloads import crafted_checkpoint
 @pytest.fixture
 def crafted(tmp_path):
     marker = tmp_path / 'code-ran'
-    return crafted_checkpoint(tmp_path / 'resnest50-0123abcd.pth', marker), marker
+    return crafted_checkpoint(tmp_path / 'resnest50.pth', marker), marker
 
 
 def _load_in_subprocess(path, prelude: str) -> subprocess.CompletedProcess:

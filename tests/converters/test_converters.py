@@ -8,13 +8,17 @@ import torch
 from mmengine.config import Config
 
 from mmfish.checkpoint import load_state_dict
-from mmfish.converters import ConversionError, convert_checkpoint
+from mmfish.converters import FAMILIES, ConversionError, convert_checkpoint
+from mmfish.converters.decide import minimal
 from mmfish.testing import max_rel_error, randomize_norms
 from mmfish.variants import VARIANTS
 
 from ..conftest import DATA, build_in_scope, official_layouts
+from .test_paddle_res2net import PADDLE_RELEASES, save_paddle_release
 
 OFFICIAL = DATA / 'official'
+#: released variants whose weights have the same shapes (what tells them apart has no weights)
+SAME_SHAPES = {'resnest50', 'resnest50-fast-2s1x64d'}
 REPO = DATA.parent.parent
 
 
@@ -28,6 +32,8 @@ def _random_official_checkpoint(variant, path):
         torch.save({'epoch': 100, 'arch': variant.official, 'best_prec1': 78.1,
                     'state_dict': {f'module.{k}': v for k, v in state.items()},
                     'optimizer': {'state': {}, 'param_groups': []}}, path)
+    elif variant.official in PADDLE_RELEASES:  # a .pdparams pickle with Paddle's names
+        state = save_paddle_release(state, path, variant.backbone['depth'])
     else:
         torch.save(state, path)
     return state
@@ -83,8 +89,16 @@ def test_every_official_layout_loads_strictly_into_its_in1k_config(name, tmp_pat
     variant = VARIANTS[name]
     src, dst = tmp_path / 'official.pth', tmp_path / 'mmfish.pth'
     official = _random_official_checkpoint(variant, src)
-    meta = convert_checkpoint(variant.family, str(src), str(dst), log=lambda s: None)['mmfish']
+    if name in SAME_SHAPES:  # refused with the candidates, converted when one is picked
+        with pytest.raises(ConversionError, match=' or '.join(
+                f'--variant {n}' for n in sorted(SAME_SHAPES))):
+            convert_checkpoint(variant.family, str(src), str(dst), log=lambda s: None)
+        assert not dst.exists()
+    meta = convert_checkpoint(variant.family, str(src), str(dst), log=lambda s: None,
+                              variant=name if name in SAME_SHAPES else None)['mmfish']
     assert meta['variant'] == name
+    assert meta['backbone'] == dict(type=variant.backbone['type'], **minimal(
+        variant.backbone, FAMILIES[variant.family].MODEL))
     assert meta['config'] == variant.config
     assert meta['num_classes'] == 1000
     model = _build_classifier(REPO / variant.config)
@@ -117,16 +131,22 @@ def test_mmpretrain_classifier_checkpoint(tmp_path):
 
 
 def test_detector_checkpoint_keeps_the_backbone_and_reports_the_rest(tmp_path, capsys):
-    backbone = build_in_scope('mmdet', dict(type='ResNeSt', depth=50, stem_channels=64,
-                                            radix=2, reduction_factor=4, avg_down_stride=True))
+    cfg = dict(type='ResNeSt', depth=50, stem_channels=64, radix=2, reduction_factor=4,
+               avg_down_stride=True)
+    backbone = build_in_scope('mmdet', cfg)
     state = {f'backbone.{k}': v for k, v in backbone.state_dict().items()}
     state['neck.lateral_convs.0.conv.weight'] = torch.zeros(256, 256, 1, 1)
     state['rpn_head.rpn_conv.weight'] = torch.zeros(256, 256, 3, 3)
     src = tmp_path / 'mask_rcnn.pth'
-    torch.save({'meta': {}, 'state_dict': state}, src)
+    # as mmdet's runner saves it: the config text in the meta (it tells avd and avd_first)
+    text = Config(dict(model=dict(type='MaskRCNN', backbone=cfg))).pretty_text
+    torch.save({'meta': {'cfg': text}, 'state_dict': state}, src)
     meta = convert_checkpoint('resnest', str(src), str(tmp_path / 'out.pth'))['mmfish']
     out = capsys.readouterr().out
     assert 'left out: 2 keys (neck, rpn_head)' in out and 'backbone only' in out
+    assert "avd_first=False (not visible in the weights): the checkpoint's config (meta) " \
+           "builds the toolbox's ResNeSt, which always pools after" in out
+    assert 'avd=True (not visible in the weights): avg_down_stride in the checkpoint' in out
     assert meta['variant'] == 'resnest50' and meta['num_classes'] is None
     written = torch.load(tmp_path / 'out.pth')['state_dict']
     assert all(k.startswith('backbone.') for k in written)
@@ -191,7 +211,7 @@ def test_command_line(family, tmp_path):
     assert result.returncode == 1
     assert 'nothing was written' in result.stderr and 'bad.pth' in result.stderr
     assert not (tmp_path / 'out.pth').exists()
-    name = {'fishnet': 'fishnet99', 'res2net': 'res2net50-w26-s4', 'resnest': 'resnest50'}[family]
+    name = {'fishnet': 'fishnet99', 'res2net': 'res2net50-w26-s4', 'resnest': 'resnest14d'}[family]
     src = tmp_path / 'official.pth'
     _random_official_checkpoint(VARIANTS[name], src)
     result = subprocess.run([sys.executable, str(script), str(src), str(tmp_path / 'out.pth')],
@@ -201,10 +221,16 @@ def test_command_line(family, tmp_path):
 
 
 def test_python_m_mmfish_convert_detects_the_family(tmp_path):
-    src, dst = tmp_path / 'resnest50-528c19ca.pth', tmp_path / 'checkpoints' / 'out.pth'
+    src, dst = tmp_path / 'resnest50.pth', tmp_path / 'checkpoints' / 'out.pth'
     _random_official_checkpoint(VARIANTS['resnest50'], src)
     run = [sys.executable, '-m', 'mmfish.convert', str(src), str(dst)]
-    result = subprocess.run(run, capture_output=True, text=True, cwd=tmp_path)
+    refused = subprocess.run(run, capture_output=True, text=True, cwd=tmp_path)
+    assert refused.returncode == 1 and 'nothing was written' in refused.stderr
+    assert 'resnest50 (avd_first=False); resnest50-fast-2s1x64d (avd_first=True)' in \
+        refused.stderr and '--variant resnest50 or --variant resnest50-fast-2s1x64d' in \
+        refused.stderr and not dst.exists()
+    result = subprocess.run(run + ['--variant', 'resnest50'], capture_output=True, text=True,
+                            cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert 'family: ResNeSt (detected from the keys)' in result.stdout
     assert 'variant: resnest50' in result.stdout and dst.is_file()

@@ -4,6 +4,7 @@ The 3x3 convolution of a bottleneck is replaced by ``scales - 1`` convolutions o
 ``width`` channels; each split adds the output of the previous one before its convolution, so
 one block sees receptive fields of several sizes. Res2NeXt makes those convolutions grouped;
 v1b adds the deep stem and avg-down shortcuts (``deep_stem=True, avg_down=True``).
+PaddleClas' Res2Net-vd is v1b with ``split_style='paddle'`` (see :class:`Bottle2neck`).
 """
 import math
 
@@ -12,7 +13,7 @@ import torch.nn as nn
 from mmcv.cnn import build_conv_layer, build_norm_layer
 
 from ...registry import MODELS
-from .args import check_int
+from .args import check_choice, check_int
 from .resnet_skeleton import Bottleneck, ResNetSkeleton
 
 
@@ -21,25 +22,29 @@ class Bottle2neck(Bottleneck):
 
     ``first`` marks the first block of a stage (the official ``stype='stage'``): its splits
     do not add each other's outputs, they all take the block's stride, and the last split is
-    average-pooled instead of passed through.
+    average-pooled instead of passed through. With ``split_style='paddle'`` (PaddleClas'
+    Res2Net_vd) only a block that strides is such a block (so layer1's first block is a
+    normal one) and its pool leaves the padding out of the average (Paddle's ``exclusive``).
     """
 
     def __init__(self, in_channels, planes, stride=1, dilation=1, downsample=None, first=False,
-                 scales=4, base_width=26, groups=1, conv_cfg=None,
+                 scales=4, base_width=26, groups=1, split_style='official', conv_cfg=None,
                  norm_cfg=dict(type='BN'), with_cp=False, init_cfg=None):
         self.width = width = int(math.floor(planes * base_width / 64)) * groups
         super().__init__(in_channels, width * scales, planes, downsample, conv_cfg, norm_cfg,
                          with_cp, init_cfg)
         self.scales = scales
-        self.first = first
+        paddle = split_style == 'paddle'
+        self.first = first and (stride > 1 or not paddle)
         self.nums = max(scales - 1, 1)
         self.convs = nn.ModuleList(
             build_conv_layer(conv_cfg, width, width, 3, stride=stride, padding=dilation,
                              dilation=dilation, groups=groups, bias=False)
             for _ in range(self.nums))
         self.bns = nn.ModuleList(build_norm_layer(norm_cfg, width)[1] for _ in range(self.nums))
-        if first and scales > 1:
-            self.pool = nn.AvgPool2d(kernel_size=3, stride=stride, padding=1)
+        if self.first and scales > 1:
+            self.pool = nn.AvgPool2d(kernel_size=3, stride=stride, padding=1,
+                                     count_include_pad=not paddle)
 
     def transform(self, x):
         splits = torch.split(x, self.width, 1)
@@ -59,7 +64,8 @@ class Res2Net(ResNetSkeleton):
     """Res2Net, Res2NeXt and Res2Net-v1b backbones.
 
     Args:
-        depth (int): Network depth, from {50, 101, 152}.
+        depth (int): Network depth, from {50, 101, 152, 200} (200: PaddleClas'
+            Res2Net200_vd, stages of 3, 12, 48 and 3 blocks).
         scales (int): Number of splits of a bottleneck (the ``s`` of ``26w x 4s``).
             Defaults to 4.
         base_width (int): Channels of one split in the first stage (the ``w``). Defaults to
@@ -68,6 +74,10 @@ class Res2Net(ResNetSkeleton):
             Defaults to 1.
         deep_stem (bool): Three 3x3 stem convolutions (v1b). Defaults to False.
         avg_down (bool): Average-pool shortcut down-sampling (v1b). Defaults to False.
+        split_style (str): Which blocks split without hierarchy and pool their last split:
+            ``'official'``, the first block of every stage, its pool counting the padding
+            (the authors' code); ``'paddle'``, the blocks that stride, their pool not
+            counting it (PaddleClas' Res2Net_vd). Defaults to ``'official'``.
         **kwargs: The other arguments of :class:`ResNetSkeleton` (``in_channels``,
             ``stem_channels``, ``base_channels``, ``strides``, ``dilations``,
             ``contract_dilation``, ``out_indices``, ``frozen_stages``, ``conv_cfg``,
@@ -82,13 +92,18 @@ class Res2Net(ResNetSkeleton):
         [(1, 256, 56, 56), (1, 512, 28, 28), (1, 1024, 14, 14), (1, 2048, 7, 7)]
     """
     block = Bottle2neck
-    arch_settings = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
-    block_arguments = ('scales', 'base_width', 'groups')
+    arch_settings = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3),
+                     200: (3, 12, 48, 3)}
+    block_arguments = ('scales', 'base_width', 'groups', 'split_style')
+    split_styles = ('official', 'paddle')
 
-    def __init__(self, depth, scales=4, base_width=26, groups=1, **kwargs):
+    def __init__(self, depth, scales=4, base_width=26, groups=1, split_style='official',
+                 **kwargs):
         for name, value in (('scales', scales), ('base_width', base_width), ('groups', groups)):
             check_int(name, value)
-        super().__init__(depth, scales=scales, base_width=base_width, groups=groups, **kwargs)
+        check_choice('split_style', split_style, self.split_styles)
+        super().__init__(depth, scales=scales, base_width=base_width, groups=groups,
+                         split_style=split_style, **kwargs)
 
     def _check_block_widths(self) -> None:
         base_width, planes = self.block_kwargs['base_width'], self.base_channels  # layer1's

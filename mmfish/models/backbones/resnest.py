@@ -49,10 +49,11 @@ class ResNeSt(ResNetSkeleton):
 
     Defaults are those of the official ResNeSt-50 (radix 2, one cardinal group, deep stem of
     64 channels, avg-down shortcuts, avd after the split-attention conv); ResNeSt-101/200/269
-    use ``stem_channels=128``.
+    use ``stem_channels=128``, the ResNeSt-50 "fast" models ``avd_first=True``.
 
     Args:
-        depth (int): Network depth, from {50, 101, 200, 269}.
+        depth (int): Network depth, from {14, 26, 50, 101, 200, 269} (14 and 26: GluonCV's
+            ResNeSt-14/26).
         radix (int): Splits per cardinal group; 1 gives a sigmoid, SE-like attention.
             Defaults to 2.
         groups (int): Cardinality. Defaults to 1.
@@ -81,8 +82,8 @@ class ResNeSt(ResNetSkeleton):
         [(1, 256, 56, 56), (1, 512, 28, 28), (1, 1024, 14, 14), (1, 2048, 7, 7)]
     """
     block = ResNeStBottleneck
-    arch_settings = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 200: (3, 24, 36, 3),
-                     269: (3, 30, 48, 8)}
+    arch_settings = {14: (1, 1, 1, 1), 26: (2, 2, 2, 2), 50: (3, 4, 6, 3), 101: (3, 4, 23, 3),
+                     200: (3, 24, 36, 3), 269: (3, 30, 48, 8)}
     block_arguments = ('radix', 'groups', 'base_width', 'reduction_factor', 'avd', 'avd_first')
 
     def __init__(self, depth, radix=2, groups=1, base_width=64, reduction_factor=4,

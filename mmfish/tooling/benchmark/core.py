@@ -165,9 +165,12 @@ def mmfish_from_peer(subject: Subject, peer: Impl, peer_model: nn.Module, workdi
     """Save the peer's weights as its users would, convert them with mmfish's converter and
     load the result strictly into mmfish's model."""
     from ...converters import convert_checkpoint
+    from ...variants import VARIANTS
     src, dst = os.path.join(workdir, 'peer.pth'), os.path.join(workdir, 'mmfish.pth')
     torch.save(peer.checkpoint(peer_model), src)
-    convert_checkpoint(subject.family, src, dst, log=lambda s: None)
+    # the subject is a released variant: name it (ResNeSt-50's weights fit two of them)
+    convert_checkpoint(subject.family, src, dst, log=lambda s: None,
+                       variant=subject.name if subject.name in VARIANTS else None)
     state = torch.load(dst, map_location='cpu', weights_only=True)['state_dict']
     model = subject.mmfish.build(**kwargs)
     if subject.output == 'logits':

@@ -2,8 +2,9 @@
 and timm ship: the same weights, converted by mmfish's converters, give the same outputs."""
 import pytest
 import torch
+from mmengine.config import Config
 
-from mmfish.converters import convert_checkpoint
+from mmfish.converters import ConversionError, convert_checkpoint
 from mmfish.models import Res2Net, ResNeSt
 from mmfish.testing import max_rel_error, randomize_norms
 
@@ -12,10 +13,11 @@ from ...conftest import build_in_scope
 FAMILY = {'Res2Net': 'res2net', 'ResNeSt': 'resnest'}
 
 
-def _convert_and_build(tmp_path, family, checkpoint, **kwargs):
+def _convert_and_build(tmp_path, family, checkpoint, variant=None, **kwargs):
     src, dst = tmp_path / 'peer.pth', tmp_path / 'mmfish.pth'
     torch.save(checkpoint, src)
-    meta = convert_checkpoint(FAMILY[family], str(src), str(dst), log=lambda s: None)
+    meta = convert_checkpoint(FAMILY[family], str(src), str(dst), log=lambda s: None,
+                              variant=variant)
     cfg = dict(meta['mmfish']['backbone'], **kwargs)
     cls = {'Res2Net': Res2Net, 'ResNeSt': ResNeSt}[cfg.pop('type')]
     model = cls(**cfg)
@@ -54,9 +56,16 @@ def test_equal_to_openmmlab_implementation(tmp_path, toolbox, peer_cfg, extra):
         first = peer.layer1[0]
         first.pool = torch.nn.AvgPool2d(kernel_size=3, stride=1, padding=1)
         first.conv2_stride = -1  # takes mmdet's `elif stage_type == 'stage'` branch
-    checkpoint = {'state_dict': {f'backbone.{k}': v for k, v in peer.state_dict().items()}}
+    # as the toolbox's runner saves it: the config text in the meta
+    text = Config(dict(model=dict(type='ImageClassifier', backbone=peer_cfg))).pretty_text
+    checkpoint = {'meta': {'cfg': text},
+                  'state_dict': {f'backbone.{k}': v for k, v in peer.state_dict().items()}}
     model, meta = _convert_and_build(tmp_path, peer_cfg['type'], checkpoint, **extra)
     assert meta['mmfish']['layout'] == 'openmmlab'
+    if peer_cfg['type'] == 'ResNeSt':  # avd_first: not in the weights, not set in the config
+        assert meta['mmfish']['decided']['avd_first']['value'] is False
+        assert 'always pools after the split-attention conv' in \
+            meta['mmfish']['decided']['avd_first']['by']
     x = torch.rand(2, 3, 64, 64)
     with torch.no_grad():
         ours, theirs = model(x), peer(x)
@@ -76,7 +85,14 @@ def test_equal_to_openmmlab_implementation(tmp_path, toolbox, peer_cfg, extra):
 def test_equal_to_timm_in_the_official_layout(tmp_path, timm_name, family, variant):
     import timm
     peer = randomize_norms(timm.create_model(timm_name, pretrained=False)).eval()
-    model, meta = _convert_and_build(tmp_path, family, peer.state_dict())
+    if variant == 'resnest50':  # also the shapes of resnest50_fast_2s1x64d: picked by name
+        with pytest.raises(ConversionError, match='fit 2 released ResNeSt variants'):
+            _convert_and_build(tmp_path, family, peer.state_dict())
+        model, meta = _convert_and_build(tmp_path, family, peer.state_dict(), variant=variant)
+        assert meta['mmfish']['decided']['avd_first'] == dict(
+            value=False, by='resnest50, picked by --variant resnest50')
+    else:
+        model, meta = _convert_and_build(tmp_path, family, peer.state_dict())
     assert meta['mmfish']['layout'] == 'official'
     assert meta['mmfish']['variant'] == variant
     x = torch.rand(1, 3, 96, 96)

@@ -1,0 +1,10 @@
+"""Convert a checkpoint into an mmfish checkpoint.
+
+    python tools/model_converters/res2netdla2mmfish.py SRC DST
+"""
+import sys
+
+from mmfish.converters import main
+
+if __name__ == '__main__':
+    sys.exit(main('res2netdla'))
