@@ -7,6 +7,7 @@ from typing import Optional, Tuple
 from ..checkpoint.io import ConversionError
 from ..checkpoint.pretrained import FamilyAdviser
 from ..registry import CHECKPOINT_ADVISERS
+from .decide import init_defaults
 from .families import converter_of as _converter
 
 
@@ -28,7 +29,8 @@ class ConverterAdviser(FamilyAdviser):
         # what detection leaves out when it is the default
         defaults = dict(groups=1, base_width=64) if fam.FAMILY == 'FishNet' else \
             dict(base_channels=64)
-        return {**cfg, **{k: v for k, v in defaults.items() if k not in cfg}}
+        arguments = init_defaults(fam.MODEL)
+        return {**cfg, **{k: v for k, v in defaults.items() if k not in cfg and k in arguments}}
 
     def convert_keys(self, module, whole) -> Optional[Tuple[dict, str]]:
         _, fam = _converter(module)

@@ -4,7 +4,7 @@ import os
 from typing import Callable, Optional
 
 from ..checkpoint.diff import check_values
-from ..checkpoint.families import converter_hint, guess_family
+from ..checkpoint.families import FAMILY_MARKERS, converter_hint, guess_family
 from ..checkpoint.integrity import check_name_hash
 from ..checkpoint.io import ConversionError, check_destination, load_state_dict, save_atomic
 from ..models.necks import FishScore
@@ -154,11 +154,12 @@ def detect_family(state: dict, src: str) -> str:
     if guessed == 'ResNet':
         raise ConversionError(f'{src}: {converter_hint("ResNet")}')
     examples = ', '.join(list(state)[:5])
+    shown = '; '.join(f'{name}: {", ".join(markers[:2])}'
+                      for name, markers in FAMILY_MARKERS.items())
     raise ConversionError(
         f'{src}: its keys ({examples}, ...) show none of the families mmfish converts '
-        f'(FishNet: fish.fish.*, bridge.*; Res2Net: *.convs.0.*; ResNeSt: *.conv2.fc1.*): '
-        f'if it is one of them in a layout mmfish does not know, force the family with '
-        f'--family {{{",".join(FAMILIES)}}} to see which keys do not fit')
+        f'({shown}): if it is one of them in a layout mmfish does not know, force the family '
+        f'with --family {{{",".join(FAMILIES)}}} to see which keys do not fit')
 
 
 def main(family: Optional[str] = None, argv=None) -> int:
@@ -168,9 +169,11 @@ def main(family: Optional[str] = None, argv=None) -> int:
     import sys
     if family is None:
         prog = 'python -m mmfish.convert'
-        description = ('Convert a FishNet, Res2Net or ResNeSt checkpoint (official releases, '
-                       'timm, mmdet, mmseg, mmpretrain) into an mmfish checkpoint. The family '
-                       'and the variant are detected from the weights.')
+        description = ('Convert a FishNet, Res2Net, Res2Net-DLA or ResNeSt checkpoint '
+                       '(official releases, PaddleClas, timm, mmdet, mmseg, mmpretrain) into an '
+                       'mmfish checkpoint. The family and the variant are detected from the '
+                       'weights; what they cannot show is decided from the released variants '
+                       'or refused (docs/converters.md).')
     else:
         prog = None
         description = (f'Convert a {FAMILIES[family].FAMILY} checkpoint ('
