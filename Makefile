@@ -20,6 +20,7 @@ $(STAMP): $(REQS)
 	MMCV_WITH_OPS=1 MAX_JOBS=$$(nproc) $(PIP) $(PINS) --no-build-isolation -r requirements/mmcv.txt
 	$(PIP) $(PINS) -r requirements/openmmlab.txt
 	$(PIP) $(PINS) --no-deps openmim==0.3.9
+	$(PIP) $(PINS) --no-deps --no-binary xtcocotools -r requirements/mmpose.txt
 	$(PIP) $(PINS) -r requirements/tests.txt
 	$(PIP) $(PINS) --no-build-isolation --no-deps -e .
 	$(PY) -m mmfish.tooling.check_env

@@ -9,7 +9,10 @@ CONVERT_COMMAND = 'python -m mmfish.convert'
 
 #: top-level keys of OpenMMLab detectors and segmentors that are not part of a backbone
 TASK_PREFIXES = ('neck.', 'rpn_head.', 'roi_head.', 'bbox_head.', 'mask_head.', 'decode_head.',
-                 'auxiliary_head.', 'data_preprocessor.', 'semantic_head.', 'panoptic_head.')
+                 'auxiliary_head.', 'data_preprocessor.', 'semantic_head.', 'panoptic_head.',
+                 # mmpose's heads (HeatmapHead: deconv_layers, final_layer); a classifier's
+                 # head.fc is kept by the converters' rules before these
+                 'head.')
 
 #: one distinctive key fragment per family, to name the likely cause of a mismatch
 FAMILY_MARKERS = {

@@ -6,7 +6,7 @@ import sys
 from .mim_runs import MimError, mim_executable
 
 MODULES = ('torch', 'torchvision', 'mmengine', 'mmcv', 'mmcv.ops', 'mmdet.models',
-           'mmseg.models', 'mmpretrain.models', 'mmfish')
+           'mmseg.models', 'mmpretrain.models', 'mmpose.models', 'xtcocotools.coco', 'mmfish')
 
 
 def main() -> int:
