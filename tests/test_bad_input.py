@@ -105,9 +105,12 @@ def test_misspelled_argument_names_the_closest_valid_one(cls):
 
 @pytest.mark.parametrize('name', ['dcn', 'plugins', 'style', 'pretrained'])
 def test_mmdet_arguments_not_taken_are_named_as_such(name):
+    """Res2Net-DLA does not take mmdet's ResNet arguments (ResNeSt, Res2Net and FishNet do:
+    tests/models/backbones/test_mmdet_contract.py)."""
+    from mmfish.models import Res2NetDLA
     with pytest.raises(ValueError, match=f"'{name}' \\(.*mmdet's ResNet.*not supported by "
-                                         f'ResNeSt'):
-        _small(ResNeSt, **{name: None})
+                                         f'Res2NetDLA; Res2Net, ResNeSt, FishNet take it'):
+        Res2NetDLA(depth=60, **{name: None})
 
 
 # -- norm configs -----------------------------------------------------------------------------

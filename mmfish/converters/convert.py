@@ -28,7 +28,7 @@ def _detect(fam, state, source):
     checkpoint lacks is a ConversionError naming it."""
     try:
         state, layout, dropped = fam.to_mmfish_keys(state, source)
-        return state, layout, dropped, fam.detect(state, source)
+        return state, layout, dropped, fam.detect(state, source, layout)
     except KeyError as exc:
         key = exc.args[0] if exc.args else '?'
         raise ConversionError(

@@ -202,7 +202,7 @@ def to_mmfish_keys(state, source):
     return out, layout, dropped
 
 
-def detect(state, source):
+def detect(state, source, layout=None):
     tail = tuple(count_blocks(state, f'backbone.tail.{i}.blocks') for i in range(3))
     depths = {s['blocks'][:3]: d for d, s in FishNet.arch_settings.items()}
     if tail not in depths:

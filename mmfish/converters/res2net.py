@@ -14,9 +14,6 @@ PADDLE_LAYOUT = ('PaddleClas Res2Net_vd .pdparams (conv1_1._conv.*, bb_<stage>_<
                  'out.*; or the parameter names conv1_1_weights, bn2a_branch2a_scale, ..., '
                  'fc_weights)')
 LAYOUTS = resnet_like.LAYOUTS + (PADDLE_LAYOUT, )
-#: what the layout of a checkpoint implies and its weights cannot show, handed from
-#: :func:`to_mmfish_keys` to :func:`detect` on the state dict it returns
-IMPLIED = '_mmfish_implied'
 __all__ = ['FAMILY', 'MODEL', 'LAYOUTS', 'to_mmfish_keys', 'detect']
 
 
@@ -101,21 +98,21 @@ def paddle_to_mmfish_keys(state, source):
 
 def to_mmfish_keys(state, source):
     if is_paddle_layout(state):
-        out, layout, dropped = paddle_to_mmfish_keys(state, source)
-        # PaddleClas' Res2Net_vd splits its blocks in its own way (see Res2Net's split_style)
-        setattr(out, IMPLIED, dict(split_style='paddle'))
-        return out, layout, dropped
+        return paddle_to_mmfish_keys(state, source)
     return resnet_like.to_mmfish_keys(state, source, FAMILY)
 
 
-def detect(state, source):
-    implied = vars(state).pop(IMPLIED, {}) if hasattr(state, '__dict__') else {}
+def detect(state, source, layout=None):
     cfg = detect_skeleton(state, Res2Net.arch_settings, source, FAMILY)
-    cfg.update(implied)
+    if layout == 'paddle':  # PaddleClas' Res2Net_vd splits its blocks in its own way
+        cfg['split_style'] = 'paddle'
     split_conv = state['backbone.layer1.0.convs.0.weight']
     width = split_conv.shape[0]
     groups = width // split_conv.shape[1]
     scales = state['backbone.layer1.0.conv1.weight'].shape[0] // width
     base = cfg.get('base_channels', 64)
     cfg.update(scales=scales, base_width=(width // groups) * 64 // base, groups=groups)
+    # mmdet's deformable split convs and plugin layers (their keys show them)
+    cfg.update(resnet_like.detect_dcn(state, r'convs\.\d+', source))
+    cfg.update(resnet_like.detect_plugins(state, source))
     return cfg

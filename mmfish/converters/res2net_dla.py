@@ -104,7 +104,7 @@ def _conv_count(state, level: str) -> int:
                if re.fullmatch(rf'{re.escape(level)}\.\d+\.weight', k) and v.dim() == 4)
 
 
-def detect(state, source):
+def detect(state, source, layout=None):
     levels = (_conv_count(state, 'backbone.level0'), _conv_count(state, 'backbone.level1'),
               *(_tree_levels(state, f'backbone.level{i}') for i in range(2, 6)))
     depths = {v: k for k, v in Res2NetDLA.arch_settings.items()}

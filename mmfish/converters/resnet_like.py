@@ -83,3 +83,157 @@ def detect_skeleton(state: Dict[str, torch.Tensor], arch_settings: Dict[int, tup
         cfg['base_channels'] = base
     return cfg
 
+
+
+# -- mmdet's deformable convolutions and plugin layers ---------------------------------------
+#: mmcv's plugin layers by the name mmdet registers them under (``<abbreviation><postfix>``)
+PLUGIN_ABBRS = {'context_block': 'ContextBlock', 'gen_attention_block': 'GeneralizedAttention',
+                'nonlocal_block': 'NonLocal2d'}
+_PLUGIN_KEY = re.compile(r'^backbone\.layer(\d)\.(\d+)\.((' + '|'.join(PLUGIN_ABBRS)
+                         + r')([^.]*))\.')
+
+
+def _stages_of(found, state, source, what):
+    """``stage -> blocks`` of ``found`` ({(stage, block)}), as 4 bools; every block of a marked
+    stage must have it (mmdet and mmfish put it in all of a stage's blocks)."""
+    stages = []
+    for stage in range(1, 5):
+        blocks = {b for s, b in found if s == stage}
+        total = count_blocks(state, f'backbone.layer{stage}')
+        if blocks and len(blocks) != total:
+            missing = sorted(set(range(total)) - blocks)
+            raise ConversionError(
+                f'{source}: {what} in only some blocks of layer{stage} (not in block'
+                f'{"s" if len(missing) > 1 else ""} {", ".join(map(str, missing))} of {total}): '
+                f'mmfish builds it in every block of the stages asked (stage_with_dcn / '
+                f"plugins' stages), so this checkpoint has no mmfish model")
+        stages.append(bool(blocks))
+    return tuple(stages)
+
+
+def detect_dcn(state, conv_pattern: str, source: str) -> dict:
+    """``dcn`` and ``stage_with_dcn`` from the offset convolutions (``<conv>.conv_offset``) of
+    mmcv's deformable convolutions; ``{}`` without any. ``conv_pattern`` is a regex of the
+    family's 3x3 convolution in a block (``conv2\\.conv``, ``convs\\.\\d+``).
+
+    ``DCN`` predicts 2 and ``DCNv2`` 3 values per kernel position and deformable group, so
+    the offset conv's output channels give the type and ``deform_groups``, except where both
+    fit (multiples of 6 kernel positions: ``DCN`` with 3k groups or ``DCNv2`` with 2k):
+    refused, since nothing else in the weights tells them apart."""
+    pattern = re.compile(rf'^backbone\.layer(\d)\.(\d+)\.({conv_pattern})\.conv_offset\.weight$')
+    found, kinds = set(), {}
+    for key, value in state.items():
+        m = pattern.match(key)
+        if not m:
+            continue
+        found.add((int(m.group(1)), int(m.group(2))))
+        out, positions = value.shape[0], value.shape[2] * value.shape[3]
+        fits = [(name, out // (per * positions)) for name, per in (('DCN', 2), ('DCNv2', 3))
+                if out % (per * positions) == 0]
+        if len(fits) != 1:
+            options = ' or '.join(f'type={t!r} with deform_groups={g}' for t, g in fits)
+            raise ConversionError(
+                f'{source}: the offset conv {key} has {out} output channels for a '
+                f'{value.shape[2]}x{value.shape[3]} kernel: '
+                + (f'that fits {options} ({out} = 2 x {positions} x {fits[0][1]} = 3 x '
+                   f'{positions} x {fits[1][1]}), and nothing else in the weights tells them '
+                   f'apart; mmfish converts only deformable convolutions whose offsets show '
+                   f'their type (e.g. deform_groups=1)' if fits else
+                   f'neither DCN (2 x {positions} x deform_groups) nor DCNv2 (3 x {positions} x '
+                   f'deform_groups) has that many'))
+        kinds.setdefault(fits[0], key)
+    if not found:
+        return {}
+    if len(kinds) > 1:
+        shown = '; '.join(f'{k}: type={t!r}, deform_groups={g}' for (t, g), k in kinds.items())
+        raise ConversionError(f'{source}: the deformable convolutions differ ({shown}): '
+                              f'mmfish builds one dcn config for all of them')
+    (kind, groups), = kinds
+    stages = _stages_of(found, state, source, 'deformable convolutions')
+    dcn = dict(type=kind, deform_groups=groups, fallback_on_stride=False)
+    return dict(dcn=dcn, stage_with_dcn=stages)
+
+
+def _context_block(state, prefix, name, source):
+    """``(cfg, in_channels, hidden channels)`` of the ContextBlock whose keys start with
+    ``prefix``."""
+    fusion = tuple(f for f in ('channel_add', 'channel_mul')
+                   if f'{prefix}{f}_conv.0.weight' in state)
+    if not fusion:
+        raise ConversionError(f'{source}: the ContextBlock {prefix[9:-1]} has neither '
+                              f'channel_add_conv nor channel_mul_conv weights')
+    first = state[f'{prefix}{fusion[0]}_conv.0.weight']
+    cfg = dict(type='ContextBlock', ratio=first.shape[0] / first.shape[1],
+               pooling_type='att' if f'{prefix}conv_mask.weight' in state else 'avg',
+               fusion_types=fusion)
+    return cfg, first.shape[1], first.shape[0]
+
+
+def detect_plugins(state, source: str) -> dict:
+    """mmdet's ``plugins`` from the plugin layers' keys (``layer2.0.context_block.*``); ``{}``
+    without any. ContextBlock's arguments are all in its weights (``ratio`` from its hidden
+    width, ``pooling_type`` from ``conv_mask``, ``fusion_types`` from the fusion convs), and
+    its position from its channels: ``after_conv3`` has the block's output channels.
+    ``after_conv1`` and ``after_conv2`` have the same channels, and GeneralizedAttention's and
+    NonLocal2d's weights do not show all their arguments: those are refused."""
+    layers = OrderedDict()  # name -> {(stage, block): prefix}
+    for key in state:
+        m = _PLUGIN_KEY.match(key)
+        if m:
+            layers.setdefault(m.group(3), {})[(int(m.group(1)), int(m.group(2)))] = \
+                m.group(0)
+    plugins = []
+    for name, where in layers.items():
+        abbr = _PLUGIN_KEY.match(next(iter(where.values()))).group(4)
+        kind = PLUGIN_ABBRS[abbr]
+        if kind != 'ContextBlock':
+            raise ConversionError(
+                f'{source}: plugin layers {name} ({kind}) in {len(where)} blocks: their weights '
+                f'do not show all of their arguments, so mmfish cannot write a config that '
+                f'rebuilds them (it converts ContextBlock plugins); build the model with the '
+                f"toolbox config's plugins and load the checkpoint with init_cfg=dict("
+                f"type='Pretrained', checkpoint=..., prefix='backbone.')")
+        cfgs, positions = set(), set()
+        for (stage, block), prefix in where.items():
+            cfg, channels, hidden = _context_block(state, prefix, name, source)
+            out = state[f'backbone.layer{stage}.{block}.conv3.weight'].shape[0]
+            mid = state[f'backbone.layer{stage}.{block}.conv1.weight'].shape[0]
+            if channels == out:
+                positions.add('after_conv3')
+            elif channels == mid:
+                raise ConversionError(
+                    f'{source}: the plugin {prefix[9:-1]} has the {channels} channels of the '
+                    f"block's 3x3 stage, which are those of both position='after_conv1' and "
+                    f"'after_conv2': the weights cannot tell them apart, and mmfish converts "
+                    f"plugins at position='after_conv3' (the block's {out} output channels)")
+            else:
+                raise ConversionError(f'{source}: the plugin {prefix[9:-1]} has {channels} '
+                                      f'input channels, which no position of the block has')
+            cfgs.add((cfg['pooling_type'], cfg['fusion_types'], channels, hidden))
+        ratio = _ratio([(c, h) for _, _, c, h in cfgs], name, source)
+        if len({(p, f) for p, f, _, _ in cfgs}) > 1:
+            raise ConversionError(f'{source}: the {name} layers differ in pooling_type or '
+                                  f'fusion_types between blocks: mmfish builds one plugin config')
+        (pooling, fusion, _, _) = next(iter(cfgs))
+        cfg = dict(type='ContextBlock', ratio=ratio, pooling_type=pooling,
+                   fusion_types=fusion)
+        postfix = name[len(abbr):]
+        if postfix:
+            cfg['postfix'] = postfix
+        stages = _stages_of(set(where), state, source, f'the plugin {name}')
+        plugins.append(dict(cfg=cfg, stages=stages, position=positions.pop()))
+    return dict(plugins=plugins) if plugins else {}
+
+
+def _ratio(pairs, name, source):
+    """ContextBlock's ``ratio``: its hidden layer has ``int(in_channels * ratio)`` channels;
+    a common ratio (1/16, 1/4, 1/8, ...) is preferred where it reproduces every block."""
+    for ratio in (1. / 16, 1. / 4, 1. / 8, 1. / 2, 1. / 32, 1.):
+        if all(int(c * ratio) == h for c, h in pairs):
+            return ratio
+    c, h = pairs[0]
+    ratio = h / c
+    if not all(int(c2 * ratio) == h2 for c2, h2 in pairs):
+        raise ConversionError(f'{source}: the {name} layers have hidden widths no single ratio '
+                              f'gives: {sorted(pairs)[:6]} (in_channels, hidden)')
+    return ratio

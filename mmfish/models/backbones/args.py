@@ -11,17 +11,20 @@ import torch.nn as nn
 
 NUM_LEVELS = 4  # pyramid levels at strides 4, 8, 16 and 32
 
-#: arguments of mmdet's ResNet that mmfish's backbones do not take (yet), and why
+#: arguments of mmdet's ResNet, and what they are for. Res2Net, ResNeSt and FishNet take them
+#: all (:func:`check_dcn`, :func:`check_plugins`, :func:`mmdet_resnet_init_cfg`); a backbone
+#: that does not (Res2NetDLA) refuses them with this description
 UNSUPPORTED_MMDET_ARGS = {
     'dcn': 'deformable convolutions',
     'stage_with_dcn': 'deformable convolutions',
     'plugins': 'plugin layers',
-    'style': "the 'pytorch'/'caffe' stride placement (mmfish always strides in the 3x3 "
-             "stage, as 'pytorch' does)",
+    'style': "the 'pytorch'/'caffe' stride placement",
     'num_stages': 'fewer than 4 stages (use out_indices to choose the levels)',
     'pretrained': "the deprecated pretrained=PATH (use init_cfg=dict(type='Pretrained', "
                   "checkpoint=PATH))",
 }
+#: the backbones that take mmdet's ResNet arguments above
+MMDET_CONTRACT_BACKBONES = ('Res2Net', 'ResNeSt', 'FishNet')
 
 
 def check_choice(name: str, value, valid) -> None:
@@ -142,11 +145,14 @@ def reject_unknown(cls, names: Iterable[str], extra: Iterable[str] = ()) -> None
     problems = []
     for name in names:
         if name in UNSUPPORTED_MMDET_ARGS:
+            takes = ', '.join(MMDET_CONTRACT_BACKBONES)
             problems.append(f'{name!r} (an argument of mmdet\'s ResNet: '
                             f'{UNSUPPORTED_MMDET_ARGS[name]} are not supported by '
-                            f'{cls.__name__})' if name in ('dcn', 'stage_with_dcn', 'plugins')
+                            f'{cls.__name__}; {takes} take it)'
+                            if name in ('dcn', 'stage_with_dcn', 'plugins')
                             else f'{name!r} (mmdet\'s ResNet argument for '
-                            f'{UNSUPPORTED_MMDET_ARGS[name]}: not supported by {cls.__name__})')
+                            f'{UNSUPPORTED_MMDET_ARGS[name]}: not supported by {cls.__name__}; '
+                            f'{takes} take it)')
             continue
         close = difflib.get_close_matches(name, valid, n=1)
         problems.append(f'{name!r}' + (f' (did you mean {close[0]!r}?)' if close else ''))
@@ -203,3 +209,120 @@ def explains_group_norm_errors(init):
             raise ValueError(_group_norm_message(type(self), args, kwargs, norm_cfg)) from None
 
     return __init__
+
+
+# -- mmdet's ResNet contract: dcn, stage_with_dcn, plugins, style, num_stages, pretrained -----
+def check_dcn(dcn, stage_with_dcn, conv_cfg, num: int = NUM_LEVELS, what: str = 'stage'):
+    """``dcn`` (None or a dict such as ``dict(type='DCNv2', deform_groups=1,
+    fallback_on_stride=False)``) and ``stage_with_dcn`` (``num`` bools); returns them, the
+    latter as a tuple. As in mmdet, ``stage_with_dcn`` is ignored without ``dcn``."""
+    from ..layers.dcn import DCN_TYPES
+    example = "dict(type='DCNv2', deform_groups=1, fallback_on_stride=False)"
+    try:
+        stages = tuple(stage_with_dcn)
+    except TypeError:
+        stages = None
+    if stages is None or len(stages) != num or not all(isinstance(s, bool) for s in stages):
+        raise ValueError(f'stage_with_dcn={stage_with_dcn!r} is invalid: give {num} bools, one '
+                         f'per {what}, e.g. {(False, ) * (num - 2) + (True, True)}')
+    if dcn is None:
+        return None, stages
+    if not isinstance(dcn, dict) or 'type' not in dcn:
+        raise ValueError(f'dcn={dcn!r} is invalid: give a dict such as {example}')
+    if dcn['type'] not in DCN_TYPES:
+        raise ValueError(f"dcn={dcn!r}: unknown deformable convolution type {dcn['type']!r}; "
+                         f'valid types: {", ".join(DCN_TYPES)} (mmcv\'s DeformConv2dPack and '
+                         f'ModulatedDeformConv2dPack)')
+    unknown = sorted(set(dcn) - {'type', 'deform_groups', 'fallback_on_stride'})
+    if unknown:
+        raise ValueError(f'dcn={dcn!r}: unknown key{"s" if len(unknown) > 1 else ""} '
+                         f'{", ".join(unknown)}; valid keys: type, deform_groups, '
+                         f'fallback_on_stride')
+    check_int('dcn["deform_groups"]', dcn.get('deform_groups', 1))
+    check_bool('dcn["fallback_on_stride"]', dcn.get('fallback_on_stride', False))
+    if conv_cfg is not None and any(stages):
+        raise ValueError(f'dcn={dcn!r} with conv_cfg={conv_cfg!r}: the deformable convolutions '
+                         f'replace the 3x3 convolutions that conv_cfg would build; give one of '
+                         f'them (as mmdet, which asserts conv_cfg is None for DCN)')
+    return dict(dcn), stages
+
+
+def check_plugins(plugins, num: int = NUM_LEVELS, what: str = 'stage') -> list:
+    """mmdet's ``plugins``: a list of ``dict(cfg=dict(type=..., ...), position=...,
+    stages=...)``; returns it (copied), each plugin type checked against the registry."""
+    from ..layers.plugins import POSITIONS
+    if plugins is None:
+        return []
+    example = ("[dict(cfg=dict(type='ContextBlock', ratio=1. / 16), stages=(False, True, True, "
+               "True), position='after_conv3')]")
+    if not isinstance(plugins, (list, tuple)):
+        raise ValueError(f'plugins={plugins!r} is invalid: give a list of dicts, e.g. {example}')
+    checked = []
+    for i, plugin in enumerate(plugins):
+        where = f'plugins[{i}]={plugin!r}'
+        if not isinstance(plugin, dict) or not isinstance(plugin.get('cfg'), dict) \
+                or 'type' not in plugin['cfg']:
+            raise ValueError(f'{where} is invalid: each plugin is a dict with cfg (a dict with '
+                             f'a type), position and optionally stages, e.g. {example}')
+        unknown = sorted(set(plugin) - {'cfg', 'position', 'stages'})
+        if unknown:
+            raise ValueError(f'{where}: unknown key{"s" if len(unknown) > 1 else ""} '
+                             f'{", ".join(unknown)}; valid keys: cfg, position, stages')
+        if plugin.get('position') not in POSITIONS:
+            raise ValueError(f'{where}: position={plugin.get("position")!r} is invalid; valid '
+                             f'positions: {", ".join(POSITIONS)}')
+        stages = plugin.get('stages')
+        if stages is not None:
+            try:
+                stages = tuple(stages)
+            except TypeError:
+                stages = ()
+            if len(stages) != num or not all(isinstance(s, bool) for s in stages):
+                raise ValueError(f'{where}: stages={plugin["stages"]!r} is invalid: give {num} '
+                                 f'bools, one per {what} (or leave stages out for all)')
+        layer = plugin['cfg']['type']
+        if isinstance(layer, str):
+            import mmcv.cnn  # noqa: F401  (registers ContextBlock, NonLocal2d, ...)
+            from mmengine.registry import MODELS
+            with MODELS.switch_scope_and_registry(None) as registry:
+                try:
+                    found = registry.get(layer)
+                except Exception:  # e.g. an unknown scope
+                    found = None
+            if found is None:
+                raise ValueError(f'{where}: unknown plugin layer type {layer!r}; e.g. '
+                                 f'ContextBlock, GeneralizedAttention, NonLocal2d (mmcv)')
+        checked.append(dict(cfg=dict(plugin['cfg']), position=plugin['position'],
+                            stages=stages))
+    return checked
+
+
+def mmdet_resnet_init_cfg(cls, style, num_stages, pretrained, init_cfg, default_init_cfg):
+    """Check ``style`` and ``num_stages`` as mmdet's ResNet takes them and map the deprecated
+    ``pretrained=PATH`` to ``init_cfg=dict(type='Pretrained', checkpoint=PATH)`` with a
+    DeprecationWarning, as mmdet does; returns the ``init_cfg`` to use."""
+    import warnings
+    name = cls.__name__
+    if style != 'pytorch':
+        why = ("mmfish's blocks stride in their 3x3 stage, as the official models and every "
+               "released checkpoint do ('pytorch'); 'caffe' (the stride in the first 1x1 conv) "
+               "has no released weights for this family" if style == 'caffe' else
+               "mmdet's two styles are 'pytorch' and 'caffe'")
+        raise ValueError(f"style={style!r} is not supported by {name}: {why}; valid: "
+                         f"'pytorch'")
+    if isinstance(num_stages, bool) or num_stages != NUM_LEVELS:
+        raise ValueError(f'num_stages={num_stages!r} is not supported by {name}: it always '
+                         f'builds its {NUM_LEVELS} stages (valid: {NUM_LEVELS}); choose the '
+                         f'returned levels with out_indices, e.g. out_indices=(0, 1, 2) for '
+                         f'the first three')
+    if pretrained is None:
+        return init_cfg
+    if not isinstance(pretrained, str):
+        raise ValueError(f'pretrained={pretrained!r} is invalid: give a checkpoint path or URL '
+                         f"(deprecated: use init_cfg=dict(type='Pretrained', checkpoint=PATH))")
+    if init_cfg is not default_init_cfg and init_cfg:
+        raise ValueError(f'pretrained={pretrained!r} and init_cfg={init_cfg!r} were both given: '
+                         f"give one (init_cfg=dict(type='Pretrained', checkpoint=PATH))")
+    warnings.warn(f"{name}: pretrained is deprecated, use init_cfg=dict(type='Pretrained', "
+                  f'checkpoint={pretrained!r}) instead', DeprecationWarning, stacklevel=3)
+    return dict(type='Pretrained', checkpoint=pretrained)

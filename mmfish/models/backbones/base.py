@@ -156,6 +156,43 @@ class BackboneBase(BaseModule):
                     + (' (autocast does not cast float64)' if autocast else
                        ', or run it under torch.autocast'))
 
+    def explain_norm_error(self, exc: ValueError) -> Optional[ValueError]:
+        """PyTorch's ``Expected more than 1 value per channel when training`` (a BatchNorm in
+        training that sees one value per channel) as an error that names the layer, the cause
+        and the remedies; None for any other error.
+
+        Called by ``forward`` only when it raises: the layer is the BatchNorm whose
+        ``forward`` is on the traceback, so the normal path costs nothing."""
+        text = str(exc)
+        if 'Expected more than 1 value per channel' not in text:
+            return None
+        culprit, tb = None, exc.__traceback__
+        while tb is not None:
+            owner = tb.tb_frame.f_locals.get('self')
+            if isinstance(owner, _BatchNorm):
+                culprit = owner
+            tb = tb.tb_next
+        del tb
+        names = {id(m): n for n, m in self.named_modules()}
+        name = names.get(id(culprit))
+        if name is None:
+            return None
+        model = type(self).__name__
+        parent = self.get_submodule(name.rpartition('.')[0]) if '.' in name else self
+        explain = getattr(parent, 'explain_one_value_norm', None)
+        cause = explain(name.rpartition('.')[2]) if explain is not None else None
+        if cause is None:
+            cause = ('its input has one value per channel: one image (batch 1) whose feature '
+                     'map is 1x1 at this layer')
+            remedies = ('larger inputs, two or more images per GPU, SyncBN across GPUs '
+                        "(norm_cfg=dict(type='SyncBN')) or GroupNorm (norm_cfg=dict(type='GN', "
+                        'num_groups=...))')
+        else:
+            cause, remedies = cause
+        return ValueError(f'{model}: the norm layer {name} ({type(culprit).__name__}) cannot '
+                          f'normalise in training: {cause}. Remedies: {remedies}. (PyTorch: '
+                          f'{text})')
+
     def _check_frozen_stages(self) -> None:
         num = len(self.stage_modules()) - 1
         check_int('frozen_stages', self.frozen_stages, minimum=-1)
@@ -189,6 +226,12 @@ class BackboneBase(BaseModule):
         pretrained = self._pretrained_cfg()
         if pretrained is None:
             super().init_weights()
+            for m in self.modules():  # deformable convolutions start as regular ones
+                offset = getattr(m, 'conv_offset', None)
+                if isinstance(offset, torch.nn.Conv2d):
+                    torch.nn.init.zeros_(offset.weight)
+                    if offset.bias is not None:
+                        torch.nn.init.zeros_(offset.bias)
             if self.zero_init_residual:
                 # every residual block starts as an identity: zero its last norm (or conv)
                 for m in self.modules():

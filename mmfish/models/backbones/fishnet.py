@@ -36,15 +36,20 @@ import torch.nn.functional as F
 from mmcv.cnn import ConvModule, build_norm_layer
 
 from ...registry import MODELS
+from ..layers.dcn import dcn_for_stride, nchw_safe
 from ..layers.memory_format import sum_channel_groups
+from ..layers.plugins import build_block_plugins, stage_plugins
 from ..necks.fish_score import PRE_ACT, FishScore
 from .args import (
     check_bool,
     check_choice,
+    check_dcn,
     check_int,
     check_norm_cfg,
     check_out_indices,
+    check_plugins,
     explains_group_norm_errors,
+    mmdet_resnet_init_cfg,
     reject_unknown,
 )
 from .base import DEFAULT_INIT_CFG, BackboneBase, ResidualBlock
@@ -59,18 +64,26 @@ class FishBlock(ResidualBlock):
             instead of using a 1x1 convolution.
         groups, base_width: grouped 3x3 convolution (FishNeXt); with ``groups=1`` the
             bottleneck has ``out_channels // 4`` channels, as in FishNet.
+        dcn: an mmcv ``DCN`` / ``DCNv2`` config for the 3x3 convolution (``conv2.conv``).
+        plugins: mmcv plugin layers at ``after_conv1`` / ``after_conv2`` / ``after_conv3``
+            (the last before the shortcut is added), see :mod:`mmfish.models.layers.plugins`.
     """
 
     def __init__(self, in_channels, out_channels, stride=1, dilation=1, squeeze=0, groups=1,
-                 base_width=64, conv_cfg=None, norm_cfg=dict(type='BN'), with_cp=False):
+                 base_width=64, conv_cfg=None, norm_cfg=dict(type='BN'), with_cp=False,
+                 dcn=None, plugins=()):
         super().__init__(with_cp)
         mid = out_channels // 4
         if groups > 1:
             mid = int(mid * base_width / 64) * groups
         cfg = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, order=PRE_ACT)
         self.conv1 = ConvModule(in_channels, mid, 1, **cfg)
+        dcn = dcn_for_stride(dcn, stride)
+        if dcn is not None:
+            import mmcv.ops  # noqa: F401  (registers DCN and DCNv2 as conv layers)
         self.conv2 = ConvModule(mid, mid, 3, stride=stride, padding=dilation, dilation=dilation,
-                                groups=groups, **cfg)
+                                groups=groups, **dict(cfg, conv_cfg=dcn or conv_cfg))
+        nchw_safe(self.conv2.conv)
         self.conv3 = ConvModule(mid, out_channels, 1, **cfg)
         self.squeeze = squeeze
         if squeeze:
@@ -82,12 +95,25 @@ class FishBlock(ResidualBlock):
             self.shortcut = ConvModule(in_channels, out_channels, 1, stride=stride, **cfg)
         else:
             self.shortcut = None
+        names = build_block_plugins(self, plugins or (), dict(
+            after_conv1=mid, after_conv2=mid, after_conv3=out_channels))
+        self.after_conv1_plugin_names = names['after_conv1']
+        self.after_conv2_plugin_names = names['after_conv2']
+        self.after_conv3_plugin_names = names['after_conv3']
 
     def zero_init_last(self):
         nn.init.zeros_(self.conv3.conv.weight)
 
     def _forward(self, x):
-        out = self.conv3(self.conv2(self.conv1(x)))
+        out = self.conv1(x)
+        for name in self.after_conv1_plugin_names:
+            out = getattr(self, name)(out)
+        out = self.conv2(out)
+        for name in self.after_conv2_plugin_names:
+            out = getattr(self, name)(out)
+        out = self.conv3(out)
+        for name in self.after_conv3_plugin_names:
+            out = getattr(self, name)(out)
         if self.squeeze > 1:
             identity = sum_channel_groups(x, self.squeeze)
         elif self.shortcut is not None:
@@ -113,7 +139,12 @@ class FishSE(nn.Module):
         return self.excite(F.relu(self.squeeze(x))).sigmoid()
 
 
-def _blocks(in_channels, out_channels, num, dilation=1, squeeze=0, **cfg) -> nn.Sequential:
+def _blocks(in_channels, out_channels, num, level, dilation=1, squeeze=0, level_dcn=None,
+            level_plugins=None, **cfg) -> nn.Sequential:
+    """``num`` blocks that run at pyramid level ``level`` (stride ``4 * 2**level``), with the
+    deformable convolutions and plugins of that level."""
+    cfg = dict(cfg, dcn=(level_dcn or {}).get(level),
+               plugins=stage_plugins(level_plugins, level) if level_plugins else ())
     first = FishBlock(in_channels, out_channels, dilation=dilation, squeeze=squeeze, **cfg)
     return nn.Sequential(first, *(FishBlock(out_channels, out_channels, dilation=dilation, **cfg)
                                   for _ in range(1, num)))
@@ -122,9 +153,9 @@ def _blocks(in_channels, out_channels, num, dilation=1, squeeze=0, **cfg) -> nn.
 class TailStage(nn.Module):
     """Residual blocks, then a 2x2 max-pool."""
 
-    def __init__(self, in_channels, out_channels, num_blocks, **cfg):
+    def __init__(self, in_channels, out_channels, num_blocks, level=0, **cfg):
         super().__init__()
-        self.blocks = _blocks(in_channels, out_channels, num_blocks, **cfg)
+        self.blocks = _blocks(in_channels, out_channels, num_blocks, level, **cfg)
         self.pool = nn.MaxPool2d(2, stride=2)
 
     def forward(self, x):
@@ -138,7 +169,7 @@ class Bridge(nn.Module):
         super().__init__()
         self.score = FishScore(in_channels, 2 * out_channels, conv_cfg=cfg['conv_cfg'],
                                norm_cfg=cfg['norm_cfg'])
-        self.blocks = _blocks(2 * out_channels, out_channels, num_blocks, **cfg)
+        self.blocks = _blocks(2 * out_channels, out_channels, num_blocks, 3, **cfg)
         self.se = FishSE(2 * out_channels, out_channels, norm_cfg=cfg['norm_cfg'])
 
     def forward(self, x):
@@ -152,11 +183,12 @@ class URStage(nn.Module):
     lateral feature's size, concatenation with the lateral feature after its transfer blocks."""
 
     def __init__(self, in_channels, out_channels, lateral_channels, num_blocks, num_transfer,
-                 dilation, **cfg):
+                 dilation, level=3, **cfg):
         super().__init__()
-        self.blocks = _blocks(in_channels, out_channels, num_blocks, dilation=dilation,
+        self.blocks = _blocks(in_channels, out_channels, num_blocks, level, dilation=dilation,
                               squeeze=in_channels // out_channels, **cfg)
-        self.transfer = _blocks(lateral_channels, lateral_channels, num_transfer, **cfg)
+        self.transfer = _blocks(lateral_channels, lateral_channels, num_transfer, level - 1,
+                                **cfg)
 
     def forward(self, x, lateral):
         x = F.interpolate(self.blocks(x), size=lateral.shape[-2:], mode='nearest')
@@ -168,11 +200,12 @@ class DRStage(nn.Module):
     after its transfer blocks."""
 
     def __init__(self, in_channels, out_channels, lateral_channels, num_blocks, num_transfer,
-                 **cfg):
+                 level=0, **cfg):
         super().__init__()
-        self.blocks = _blocks(in_channels, out_channels, num_blocks, **cfg)
+        self.blocks = _blocks(in_channels, out_channels, num_blocks, level, **cfg)
         self.pool = nn.MaxPool2d(2, stride=2)
-        self.transfer = _blocks(lateral_channels, lateral_channels, num_transfer, **cfg)
+        self.transfer = _blocks(lateral_channels, lateral_channels, num_transfer, level + 1,
+                                **cfg)
 
     def forward(self, x, lateral):
         return torch.cat([self.pool(self.blocks(x)), self.transfer(lateral)], 1)
@@ -208,7 +241,31 @@ class FishNet(BackboneBase):
             :class:`BackboneBase`). Defaults to True.
         init_cfg (dict or list[dict]): MMEngine initialisation; ``dict(type='Pretrained',
             checkpoint=PATH, prefix='backbone.')`` loads weights strictly. Defaults to Kaiming
-            convolutions and unit norm weights.
+            convolutions and unit norm weights (and zero offsets of deformable convolutions).
+        dcn (dict, optional): mmdet's deformable convolutions, ``dict(type='DCN' or 'DCNv2',
+            deform_groups=1)``: the 3x3 convolution (``conv2.conv``) of every FishBlock that
+            runs at a pyramid level marked by ``stage_with_dcn`` becomes mmcv's
+            ``DeformConv2dPack`` / ``ModulatedDeformConv2dPack`` (FishBlocks never stride, so
+            ``fallback_on_stride`` changes nothing). Not with ``conv_cfg``. Defaults to None.
+        stage_with_dcn (Sequence[bool]): 4 bools, one per pyramid level, i.e. per resolution
+            where blocks run, as ResNet's 4 stages run at strides 4, 8, 16 and 32. Entry ``i``
+            (stride ``4 * 2**i``) covers the FishBlocks of ``tail.i`` (i < 3) or the bridge
+            (i = 3), of ``body.(3 - i).blocks`` and ``body.(2 - i).transfer``, and of
+            ``head.i.blocks`` and ``head.(i - 1).transfer``: the fish's tail, body and head
+            at that resolution (the stem, the score layers and the SE attention stay regular).
+            E.g. ``(False, True, True, True)`` makes every block at strides 8 to 32
+            deformable. Defaults to (False, False, False, False).
+        plugins (list[dict], optional): mmdet's plugin layers (``ContextBlock``, ...), with
+            ``position`` ``'after_conv1'`` / ``'after_conv2'`` / ``'after_conv3'`` in a
+            FishBlock and ``stages`` the 4 pyramid levels as for ``stage_with_dcn``; named as
+            in mmdet (``tail.1.blocks.0.context_block``). Defaults to None.
+        style (str): mmdet's stride placement: only ``'pytorch'``; FishBlocks never stride,
+            and ``'caffe'`` is refused. Defaults to 'pytorch'.
+        num_stages (int): mmdet's number of stages: only 4 (choose levels with
+            ``out_indices``). Defaults to 4.
+        pretrained (str, optional): Deprecated, as in mmdet: becomes
+            ``init_cfg=dict(type='Pretrained', checkpoint=pretrained)`` with a
+            DeprecationWarning. Defaults to None.
         **kwargs: Nothing else is taken: any other name is refused with the closest valid one.
 
     Example:
@@ -246,9 +303,22 @@ class FishNet(BackboneBase):
                  zero_init_residual: bool = False,
                  channels_last: bool = True,
                  init_cfg=DEFAULT_INIT_CFG,
+                 dcn: Optional[dict] = None,
+                 stage_with_dcn: Sequence[bool] = (False, False, False, False),
+                 plugins: Optional[list] = None,
+                 style: str = 'pytorch',
+                 num_stages: int = 4,
+                 pretrained: Optional[str] = None,
                  **kwargs):
         reject_unknown(type(self), kwargs)
+        init_cfg = mmdet_resnet_init_cfg(type(self), style, num_stages, pretrained, init_cfg,
+                                         DEFAULT_INIT_CFG)
+        what = 'pyramid level (stride 4, 8, 16, 32)'
+        dcn, stage_with_dcn = check_dcn(dcn, stage_with_dcn, conv_cfg, what=what)
+        plugins = check_plugins(plugins, what=what)
         super().__init__(frozen_stages, norm_eval, zero_init_residual, init_cfg, channels_last)
+        self.dcn, self.stage_with_dcn, self.plugins = dcn, stage_with_dcn, plugins
+        self.style, self.num_stages = style, num_stages
         check_choice('depth', depth, self.arch_settings)
         check_bool('with_cp', with_cp)
         check_norm_cfg(norm_cfg)
@@ -276,7 +346,8 @@ class FishNet(BackboneBase):
             return int(c * scale)
 
         cfg = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, with_cp=with_cp, groups=groups,
-                   base_width=base_width)
+                   base_width=base_width, level_plugins=self.plugins,
+                   level_dcn={i: self.dcn for i, on in enumerate(self.stage_with_dcn) if on})
         self.stem = nn.Sequential(
             ConvModule(in_channels, base_channels // 2, 3, stride=2, padding=1,
                        conv_cfg=conv_cfg, norm_cfg=norm_cfg),
@@ -288,8 +359,8 @@ class FishNet(BackboneBase):
 
         tail_channels = [base_channels]  # the stem, then each tail stage
         self.tail = nn.ModuleList()
-        for c, n in zip(self.stage_channels['tail'], blocks[:3]):
-            self.tail.append(TailStage(tail_channels[-1], width(c), n, **cfg))
+        for j, (c, n) in enumerate(zip(self.stage_channels['tail'], blocks[:3])):
+            self.tail.append(TailStage(tail_channels[-1], width(c), n, level=j, **cfg))
             tail_channels.append(width(c))
 
         bridge_channels = width(self.stage_channels['bridge'])
@@ -300,16 +371,17 @@ class FishNet(BackboneBase):
         channels = bridge_channels
         for j, (c, n, t) in enumerate(zip(self.stage_channels['body'], blocks[4:7], transfer)):
             lateral = tail_channels[2 - j]
-            self.body.append(URStage(channels, width(c), lateral, n, t, dilation=2**j, **cfg))
+            self.body.append(URStage(channels, width(c), lateral, n, t, dilation=2**j,
+                                     level=3 - j, **cfg))
             channels = width(c) + lateral
             body_channels.append(channels)
 
         self.head = nn.ModuleList()
         level_channels = [channels]
         head_laterals = [body_channels[1], body_channels[0], bridge_channels]
-        for c, n, t, lateral in zip(self.stage_channels['head'], blocks[7:], transfer[3:],
-                                    head_laterals):
-            self.head.append(DRStage(channels, width(c), lateral, n, t, **cfg))
+        for j, (c, n, t, lateral) in enumerate(zip(self.stage_channels['head'], blocks[7:],
+                                                   transfer[3:], head_laterals)):
+            self.head.append(DRStage(channels, width(c), lateral, n, t, level=j, **cfg))
             channels = width(c) + lateral
             level_channels.append(channels)
 
@@ -328,6 +400,15 @@ class FishNet(BackboneBase):
 
     def forward(self, x):
         self.check_input(x)
+        try:
+            return self._forward_levels(x)
+        except ValueError as exc:  # a try costs nothing until it raises
+            error = self.explain_norm_error(exc)
+            if error is None:
+                raise
+            raise error from None
+
+    def _forward_levels(self, x):
         x = self.maxpool(self.stem(self._enter(x)))
         tail = [x]
         for stage in self.tail:

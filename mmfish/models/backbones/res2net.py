@@ -13,6 +13,7 @@ import torch.nn as nn
 from mmcv.cnn import build_conv_layer, build_norm_layer
 
 from ...registry import MODELS
+from ..layers.dcn import build_dcn_conv, dcn_for_stride
 from .args import check_choice, check_int
 from .resnet_skeleton import Bottleneck, ResNetSkeleton
 
@@ -29,17 +30,19 @@ class Bottle2neck(Bottleneck):
 
     def __init__(self, in_channels, planes, stride=1, dilation=1, downsample=None, first=False,
                  scales=4, base_width=26, groups=1, split_style='official', conv_cfg=None,
-                 norm_cfg=dict(type='BN'), with_cp=False, init_cfg=None):
+                 norm_cfg=dict(type='BN'), with_cp=False, init_cfg=None, dcn=None, plugins=()):
         self.width = width = int(math.floor(planes * base_width / 64)) * groups
         super().__init__(in_channels, width * scales, planes, downsample, conv_cfg, norm_cfg,
-                         with_cp, init_cfg)
+                         with_cp, init_cfg, plugins)
         self.scales = scales
         paddle = split_style == 'paddle'
         self.first = first and (stride > 1 or not paddle)
         self.nums = max(scales - 1, 1)
+        dcn = dcn_for_stride(dcn, stride)  # mmdet's Res2Net: every split conv deformable
+        build = build_conv_layer if dcn is None else build_dcn_conv
         self.convs = nn.ModuleList(
-            build_conv_layer(conv_cfg, width, width, 3, stride=stride, padding=dilation,
-                             dilation=dilation, groups=groups, bias=False)
+            build(conv_cfg if dcn is None else dcn, width, width, 3, stride=stride,
+                  padding=dilation, dilation=dilation, groups=groups, bias=False)
             for _ in range(self.nums))
         self.bns = nn.ModuleList(build_norm_layer(norm_cfg, width)[1] for _ in range(self.nums))
         if self.first and scales > 1:
@@ -82,7 +85,10 @@ class Res2Net(ResNetSkeleton):
             ``stem_channels``, ``base_channels``, ``strides``, ``dilations``,
             ``contract_dilation``, ``out_indices``, ``frozen_stages``, ``conv_cfg``,
             ``norm_cfg``, ``norm_eval``, ``with_cp``, ``zero_init_residual``,
-            ``channels_last``, ``init_cfg``), each with its type and default there.
+            ``channels_last``, ``init_cfg``, and mmdet's ``dcn``, ``stage_with_dcn``,
+            ``plugins``, ``style``, ``num_stages``, ``pretrained``), each with its type and
+            default there. ``dcn`` makes every split conv (``convs.<i>``) deformable, as in
+            mmdet's Res2Net.
 
     Example:
         >>> import torch

@@ -9,8 +9,9 @@ import math
 import torch.nn as nn
 
 from ...registry import MODELS
+from ..layers.dcn import dcn_for_stride
 from ..layers.split_attention import SplitAttentionConv2d
-from .args import check_bool, check_int
+from .args import check_bool, check_int, check_norm_cfg
 from .resnet_skeleton import Bottleneck, ResNetSkeleton
 
 
@@ -21,16 +22,18 @@ class ResNeStBottleneck(Bottleneck):
     def __init__(self, in_channels, planes, stride=1, dilation=1, downsample=None, first=False,
                  radix=2, groups=1, base_width=64, reduction_factor=4, avd=True,
                  avd_first=False, conv_cfg=None, norm_cfg=dict(type='BN'), with_cp=False,
-                 init_cfg=None):
+                 init_cfg=None, dcn=None, plugins=(), attention_norm_cfg=None):
         width = int(planes * base_width / 64) * groups
         super().__init__(in_channels, width, planes, downsample, conv_cfg, norm_cfg, with_cp,
-                         init_cfg)
+                         init_cfg, plugins)
         self.avd = avd and stride > 1
         self.avd_first = avd_first
+        conv_stride = 1 if self.avd else stride
         self.conv2 = SplitAttentionConv2d(
-            width, width, 3, stride=1 if self.avd else stride, padding=dilation,
+            width, width, 3, stride=conv_stride, padding=dilation,
             dilation=dilation, groups=groups, radix=radix, reduction_factor=reduction_factor,
-            conv_cfg=conv_cfg, norm_cfg=norm_cfg)
+            conv_cfg=conv_cfg, norm_cfg=norm_cfg, dcn=dcn_for_stride(dcn, conv_stride),
+            attention_norm_cfg=attention_norm_cfg)
         if self.avd:
             self.avd_layer = nn.AvgPool2d(3, stride, padding=1)
 
@@ -64,6 +67,11 @@ class ResNeSt(ResNetSkeleton):
             conv. Defaults to True.
         avd_first (bool): Put that pool before the split-attention conv (the ResNeSt "fast"
             models) instead of after it. Defaults to False.
+        attention_norm_cfg (dict, optional): Norm layer of the split attention (``bn1``),
+            which normalises globally pooled features, one value per channel and image: with
+            one image per GPU, BatchNorm cannot train there (a clear error names the layer);
+            use SyncBN across GPUs or GroupNorm, e.g. ``dict(type='GN', num_groups=32)``.
+            Defaults to None (``norm_cfg``).
         stem_channels (int): Output channels of the deep stem (128 for ResNeSt-101/200/269).
             Defaults to 64.
         deep_stem (bool): Three 3x3 stem convolutions. Defaults to True.
@@ -71,8 +79,10 @@ class ResNeSt(ResNetSkeleton):
         **kwargs: The other arguments of :class:`ResNetSkeleton` (``in_channels``,
             ``base_channels``, ``strides``, ``dilations``, ``contract_dilation``,
             ``out_indices``, ``frozen_stages``, ``conv_cfg``, ``norm_cfg``, ``norm_eval``,
-            ``with_cp``, ``zero_init_residual``, ``channels_last``, ``init_cfg``), each with
-            its type and default there.
+            ``with_cp``, ``zero_init_residual``, ``channels_last``, ``init_cfg``, and mmdet's
+            ``dcn``, ``stage_with_dcn``, ``plugins``, ``style``, ``num_stages``,
+            ``pretrained``), each with its type and default there. ``dcn`` makes the
+            split-attention conv (``conv2.conv``) deformable.
 
     Example:
         >>> import torch
@@ -84,24 +94,28 @@ class ResNeSt(ResNetSkeleton):
     block = ResNeStBottleneck
     arch_settings = {14: (1, 1, 1, 1), 26: (2, 2, 2, 2), 50: (3, 4, 6, 3), 101: (3, 4, 23, 3),
                      200: (3, 24, 36, 3), 269: (3, 30, 48, 8)}
-    block_arguments = ('radix', 'groups', 'base_width', 'reduction_factor', 'avd', 'avd_first')
+    block_arguments = ('radix', 'groups', 'base_width', 'reduction_factor', 'avd', 'avd_first',
+                       'attention_norm_cfg')
 
     def __init__(self, depth, radix=2, groups=1, base_width=64, reduction_factor=4,
                  avd=True, avd_first=False, stem_channels=64, deep_stem=True, avg_down=True,
-                 **kwargs):
+                 attention_norm_cfg=None, **kwargs):
         for name, value in (('radix', radix), ('groups', groups), ('base_width', base_width),
                             ('reduction_factor', reduction_factor)):
             check_int(name, value)
         check_bool('avd', avd)
         check_bool('avd_first', avd_first)
+        if attention_norm_cfg is not None:
+            check_norm_cfg(attention_norm_cfg, 'attention_norm_cfg')
         super().__init__(depth, stem_channels=stem_channels, deep_stem=deep_stem,
                          avg_down=avg_down, radix=radix, groups=groups, base_width=base_width,
                          reduction_factor=reduction_factor, avd=avd, avd_first=avd_first,
-                         **kwargs)
+                         attention_norm_cfg=attention_norm_cfg, **kwargs)
 
     def _check_block_widths(self) -> None:
         kw = self.block_kwargs
         radix, groups, base_width = kw['radix'], kw['groups'], kw['base_width']
+        hiddens = []
         for i in range(len(self.strides)):
             planes = self.base_channels * 2**i
             per_group = int(planes * base_width / 64)  # as ResNeStBottleneck computes it
@@ -122,3 +136,14 @@ class ResNeSt(ResNetSkeleton):
                                  f'max(width * radix // reduction_factor, 32) with width '
                                  f'{per_group * groups}, radix={radix}, reduction_factor='
                                  f"{kw['reduction_factor']}; use groups dividing {hidden}")
+            hiddens.append(hidden)
+        attention = kw.get('attention_norm_cfg') or {}
+        num_groups = attention.get('num_groups')
+        if attention.get('type') in ('GN', nn.GroupNorm) and isinstance(num_groups, int) \
+                and any(h % num_groups for h in hiddens):
+            gcd = math.gcd(*hiddens)
+            valid = [d for d in range(1, gcd + 1) if gcd % d == 0]
+            raise ValueError(f'attention_norm_cfg={attention!r}: num_groups={num_groups} does '
+                             f'not divide the channels of the attention norms (conv2.bn1: '
+                             f'{", ".join(map(str, hiddens))} in layer1..4); valid num_groups: '
+                             f'{", ".join(map(str, valid))}')

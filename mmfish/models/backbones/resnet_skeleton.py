@@ -11,14 +11,18 @@ from typing import Optional, Sequence
 import torch.nn as nn
 from mmcv.cnn import build_conv_layer, build_norm_layer
 
+from ..layers.plugins import build_block_plugins, stage_plugins
 from .args import (
     check_bool,
     check_choice,
+    check_dcn,
     check_int,
     check_norm_cfg,
     check_out_indices,
     check_per_stage,
+    check_plugins,
     explains_group_norm_errors,
+    mmdet_resnet_init_cfg,
     reject_unknown,
 )
 from .base import DEFAULT_INIT_CFG, BackboneBase, ResidualBlock
@@ -27,11 +31,16 @@ from .base import DEFAULT_INIT_CFG, BackboneBase, ResidualBlock
 class Bottleneck(ResidualBlock):
     """What Res2Net's and ResNeSt's bottlenecks share: a 1x1 conv to ``mid_channels``
     (``conv1``, ``bn1``), the family's 3x3 stage (:meth:`transform`), a 1x1 conv to
-    ``planes * expansion`` (``conv3``, ``bn3``), the shortcut and the final ReLU."""
+    ``planes * expansion`` (``conv3``, ``bn3``), the shortcut and the final ReLU.
+
+    ``plugins`` (one stage's, see :mod:`mmfish.models.layers.plugins`) go after ``conv1``'s
+    norm and ReLU, after the 3x3 stage and after ``conv3``'s norm (before the shortcut is
+    added), named as in mmdet (``context_block``, ...). The family's 3x3 stage takes ``dcn``
+    (see :mod:`mmfish.models.layers.dcn`)."""
     expansion = 4
 
     def __init__(self, in_channels, mid_channels, planes, downsample=None, conv_cfg=None,
-                 norm_cfg=dict(type='BN'), with_cp=False, init_cfg=None):
+                 norm_cfg=dict(type='BN'), with_cp=False, init_cfg=None, plugins=()):
         super().__init__(with_cp, init_cfg)
         out_channels = planes * self.expansion
         self.conv1 = build_conv_layer(conv_cfg, in_channels, mid_channels, 1, bias=False)
@@ -42,6 +51,11 @@ class Bottleneck(ResidualBlock):
         self.add_module(self.norm3_name, norm3)
         self.relu = nn.ReLU(inplace=True)
         self.downsample = downsample
+        names = build_block_plugins(self, plugins or (), dict(
+            after_conv1=mid_channels, after_conv2=mid_channels, after_conv3=out_channels))
+        self.after_conv1_plugin_names = names['after_conv1']
+        self.after_conv2_plugin_names = names['after_conv2']
+        self.after_conv3_plugin_names = names['after_conv3']
 
     def transform(self, x):
         """The family's 3x3 stage, between ``conv1`` and ``conv3``."""
@@ -52,7 +66,14 @@ class Bottleneck(ResidualBlock):
 
     def _forward(self, x):
         out = self.relu(getattr(self, self.norm1_name)(self.conv1(x)))
-        out = getattr(self, self.norm3_name)(self.conv3(self.transform(out)))
+        for name in self.after_conv1_plugin_names:
+            out = getattr(self, name)(out)
+        out = self.transform(out)
+        for name in self.after_conv2_plugin_names:
+            out = getattr(self, name)(out)
+        out = getattr(self, self.norm3_name)(self.conv3(out))
+        for name in self.after_conv3_plugin_names:
+            out = getattr(self, name)(out)
         identity = x if self.downsample is None else self.downsample(x)
         out += identity  # in place: the norm's backward does not need its output
         return self.relu(out)
@@ -96,7 +117,27 @@ class ResNetSkeleton(BackboneBase):
             :class:`BackboneBase`). Defaults to True.
         init_cfg (dict or list[dict]): MMEngine initialisation; ``dict(type='Pretrained',
             checkpoint=PATH, prefix='backbone.')`` loads weights strictly. Defaults to Kaiming
-            convolutions and unit norm weights.
+            convolutions and unit norm weights (and zero offsets of deformable convolutions).
+        dcn (dict, optional): mmdet's deformable convolutions: ``dict(type='DCN' or 'DCNv2',
+            deform_groups=1, fallback_on_stride=False)`` builds the family's 3x3 convolutions
+            (ResNeSt: the split-attention conv ``conv2.conv``; Res2Net: every split conv
+            ``convs.<i>``) as mmcv's ``DeformConv2dPack`` / ``ModulatedDeformConv2dPack`` in
+            the stages ``stage_with_dcn`` marks; with ``fallback_on_stride=True`` those that
+            stride stay regular convolutions. Not with ``conv_cfg``. Defaults to None.
+        stage_with_dcn (Sequence[bool]): Which of the 4 stages get ``dcn``. Defaults to
+            (False, False, False, False).
+        plugins (list[dict], optional): mmdet's plugin layers (mmcv's ``ContextBlock``,
+            ``GeneralizedAttention``, ``NonLocal2d``, ...): ``dict(cfg=dict(type=...),
+            position='after_conv1' | 'after_conv2' | 'after_conv3', stages=(4 bools))``, in
+            every block of the stages marked, named as in mmdet (``layer2.0.context_block``);
+            see :mod:`mmfish.models.layers.plugins`. Defaults to None.
+        style (str): mmdet's stride placement: only ``'pytorch'`` (the stride in the 3x3
+            stage, as every released model); ``'caffe'`` is refused. Defaults to 'pytorch'.
+        num_stages (int): mmdet's number of stages: only 4 (choose levels with
+            ``out_indices``). Defaults to 4.
+        pretrained (str, optional): Deprecated, as in mmdet: becomes
+            ``init_cfg=dict(type='Pretrained', checkpoint=pretrained)`` with a
+            DeprecationWarning. Defaults to None.
         **block_kwargs: The family's block arguments (``block_arguments``); any other name is
             refused with the closest valid one.
 
@@ -135,10 +176,22 @@ class ResNetSkeleton(BackboneBase):
                  zero_init_residual: bool = True,
                  channels_last: bool = True,
                  init_cfg=DEFAULT_INIT_CFG,
+                 dcn: Optional[dict] = None,
+                 stage_with_dcn: Sequence[bool] = (False, False, False, False),
+                 plugins: Optional[list] = None,
+                 style: str = 'pytorch',
+                 num_stages: int = 4,
+                 pretrained: Optional[str] = None,
                  **block_kwargs):
         reject_unknown(type(self), [k for k in block_kwargs if k not in self.block_arguments],
                        extra=self.block_arguments)
+        init_cfg = mmdet_resnet_init_cfg(type(self), style, num_stages, pretrained, init_cfg,
+                                         DEFAULT_INIT_CFG)
+        dcn, stage_with_dcn = check_dcn(dcn, stage_with_dcn, conv_cfg)
+        plugins = check_plugins(plugins)
         super().__init__(frozen_stages, norm_eval, zero_init_residual, init_cfg, channels_last)
+        self.dcn, self.stage_with_dcn, self.plugins = dcn, stage_with_dcn, plugins
+        self.style, self.num_stages = style, num_stages
         check_choice('depth', depth, self.arch_settings)
         for name, value in (('contract_dilation', contract_dilation), ('deep_stem', deep_stem),
                             ('avg_down', avg_down), ('with_cp', with_cp)):
@@ -170,7 +223,7 @@ class ResNetSkeleton(BackboneBase):
         for i, num_blocks in enumerate(self.arch_settings[depth]):
             planes = base_channels * 2**i
             layer = self._make_stage(channels, planes, num_blocks, self.strides[i],
-                                     self.dilations[i])
+                                     self.dilations[i], i)
             name = f'layer{i + 1}'
             self.add_module(name, layer)
             self.res_layers.append(name)
@@ -226,11 +279,12 @@ class ResNetSkeleton(BackboneBase):
         return nn.Sequential(*layers)
 
     def _make_stage(self, in_channels: int, planes: int, num_blocks: int, stride: int,
-                    dilation: int) -> nn.Sequential:
+                    dilation: int, index: int = 0) -> nn.Sequential:
         out_channels = planes * self.block.expansion
         first_dilation = dilation // 2 if self.contract_dilation and dilation > 1 else dilation
         common = dict(conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg, with_cp=self.with_cp,
-                      **self.block_kwargs)
+                      dcn=self.dcn if self.stage_with_dcn[index] else None,
+                      plugins=stage_plugins(self.plugins, index), **self.block_kwargs)
         blocks = [
             self.block(in_channels, planes, stride=stride, dilation=first_dilation,
                        downsample=self._make_downsample(in_channels, out_channels, stride),
@@ -256,10 +310,16 @@ class ResNetSkeleton(BackboneBase):
 
     def forward(self, x):
         self.check_input(x)
-        x = self.forward_stem(self._enter(x))
-        outs = []
-        for i, name in enumerate(self.res_layers):
-            x = getattr(self, name)(x)
-            if i in self.out_indices:
-                outs.append(self._exit(x))
+        try:
+            x = self.forward_stem(self._enter(x))
+            outs = []
+            for i, name in enumerate(self.res_layers):
+                x = getattr(self, name)(x)
+                if i in self.out_indices:
+                    outs.append(self._exit(x))
+        except ValueError as exc:  # a try costs nothing until it raises
+            error = self.explain_norm_error(exc)
+            if error is None:
+                raise
+            raise error from None
         return tuple(outs)

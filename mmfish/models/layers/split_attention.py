@@ -4,6 +4,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import build_conv_layer, build_norm_layer
 
+from .dcn import build_dcn_conv
 from .memory_format import is_channels_last
 
 
@@ -11,23 +12,31 @@ class SplitAttentionConv2d(nn.Module):
     """A convolution with ``radix`` splits per cardinal group and attention over the splits.
 
     Module names (``conv``, ``bn0``, ``fc1``, ``bn1``, ``fc2``) follow the official model.
+    With ``dcn`` (an mmcv ``DCN`` / ``DCNv2`` config) ``conv`` is a deformable convolution, as
+    in mmdet's and detectron2's ResNeSt. The attention's norm (``bn1``) normalises the pooled
+    features, one value per channel and image: ``attention_norm_cfg`` (default: ``norm_cfg``)
+    chooses it on its own, e.g. GroupNorm for one image per GPU.
     """
 
     def __init__(self, in_channels, channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, radix=2, reduction_factor=4, conv_cfg=None, norm_cfg=dict(type='BN')):
+                 groups=1, radix=2, reduction_factor=4, conv_cfg=None, norm_cfg=dict(type='BN'),
+                 dcn=None, attention_norm_cfg=None):
         super().__init__()
         inter_channels = max(in_channels * radix // reduction_factor, 32)
         self.radix = radix
+        self.inter_channels = inter_channels
         self.groups = groups
         self.channels = channels
-        self.conv = build_conv_layer(conv_cfg, in_channels, channels * radix, kernel_size,
-                                     stride=stride, padding=padding, dilation=dilation,
-                                     groups=groups * radix, bias=False)
+        build = build_conv_layer if dcn is None else build_dcn_conv
+        self.conv = build(conv_cfg if dcn is None else dcn, in_channels, channels * radix,
+                          kernel_size, stride=stride, padding=padding, dilation=dilation,
+                          groups=groups * radix, bias=False)
         self.norm0_name, norm0 = build_norm_layer(norm_cfg, channels * radix, postfix=0)
         self.add_module(self.norm0_name, norm0)
         self.relu = nn.ReLU(inplace=True)
         self.fc1 = build_conv_layer(None, channels, inter_channels, 1, groups=groups)
-        self.norm1_name, norm1 = build_norm_layer(norm_cfg, inter_channels, postfix=1)
+        self.norm1_name, norm1 = build_norm_layer(attention_norm_cfg or norm_cfg,
+                                                  inter_channels, postfix=1)
         self.add_module(self.norm1_name, norm1)
         self.fc2 = build_conv_layer(None, inter_channels, channels * radix, 1, groups=groups)
 
@@ -47,6 +56,19 @@ class SplitAttentionConv2d(nn.Module):
         gap = F.adaptive_avg_pool2d(splits.sum(1), 1)
         attn = self._attention(gap).view(batch, self.radix, self.channels, 1, 1)
         return (splits * attn).sum(1)
+
+    def explain_one_value_norm(self, name):
+        """Why the child ``name`` may see one value per channel, and the remedies (see
+        :meth:`mmfish.models.backbones.base.BackboneBase.explain_norm_error`)."""
+        if name != self.norm1_name:
+            return None
+        return ("ResNeSt's split attention normalises the globally pooled features, one value "
+                'per channel and image, so with one image per GPU (batch 1) a BatchNorm there '
+                'has a single value per channel to normalise',
+                "SyncBN across several GPUs (norm_cfg=dict(type='SyncBN') or only for the "
+                "attention attention_norm_cfg=dict(type='SyncBN')), GroupNorm for the attention "
+                f"(attention_norm_cfg=dict(type='GN', num_groups=...), num_groups dividing its "
+                f'{self.inter_channels} channels), or two or more images per GPU')
 
     def _attention(self, gap):
         """(B, C, 1, 1) pooled features to (B, radix, C) weights (softmax over the radix
