@@ -9,7 +9,7 @@ PIP    := env -u PIP_FIND_LINKS PIP_CONFIG_FILE=/dev/null $(PY) -m pip install -
 PINS   := -c requirements/constraints.txt
 REQS   := $(wildcard requirements/*.txt) pyproject.toml
 
-.PHONY: install test demo gpu-check lint clean-venv
+.PHONY: install test test-all demo gpu-check lint clean-venv
 
 install: $(STAMP)
 
@@ -27,6 +27,10 @@ $(STAMP): $(REQS)
 	@touch $(STAMP)
 
 test: install
+	$(PY) -m pytest tests -m "not slow"
+
+# also the end-to-end runs marked slow (minutes each)
+test-all: install
 	$(PY) -m pytest tests
 
 demo: install

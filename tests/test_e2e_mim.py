@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mmfish.tooling.tiny_twins import TWINS, demo_twins, run_twin
+from mmfish.tooling.tiny_twins import DEMO_TWINS, TWINS, demo_twins, run_twin
 
 from .conftest import REPO
 
@@ -14,7 +14,9 @@ FEW_ITERS = ['train_cfg.max_iters=2', 'train_cfg.val_interval=2',
              'default_hooks.checkpoint.interval=2', 'default_hooks.logger.interval=1']
 
 
-@pytest.mark.parametrize('twin', demo_twins(), ids=[t.toolbox for t in demo_twins()])
+@pytest.mark.parametrize('twin', [*demo_twins(), *DEMO_TWINS],
+                         ids=[t.toolbox for t in demo_twins()]
+                         + [f'demo-{t.toolbox}' for t in DEMO_TWINS])
 def test_mim_train_and_test(twin, workspace):
     lines = []
     result = run_twin(twin, 'work_dirs', log=lines.append, cfg_options=FEW_ITERS, root=REPO,

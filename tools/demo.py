@@ -1,46 +1,77 @@
-"""``make demo``: make the tiny datasets, then train and test one tiny mmfish model per toolbox
-through ``mim`` (MMPretrain classification, MMDetection Mask R-CNN, MMSegmentation DeepLabV3),
-and print the metrics with where the checkpoints and logs are."""
+"""``make demo``: make the tiny datasets, then train and test one light tiny mmfish model per
+toolbox through ``mim`` (mmfish.tooling.tiny_twins.DEMO_TWINS: ResNeSt-50 of a quarter of the
+width as an MMPretrain classifier, an MMDetection Mask R-CNN and an MMSegmentation DeepLabV3),
+showing their progress; then print a table of their losses and test metrics beside chance
+level, draw their loss curves into a PNG, and say where the checkpoints and logs are.
+
+The full-size tiny twins are run by ``tools/run_tiny_twins.py`` (results in
+docs/downstream.md)."""
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
 
 from mmfish.tooling.mim_runs import MimError
 from mmfish.tooling.tiny_data import make_tiny_datasets
-from mmfish.tooling.tiny_twins import demo_twins, results_table, run_twin, twin_by_name
+from mmfish.tooling.tiny_twins import DEMO_TWINS, plot_losses, results_table, run_twin
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def idle_cores():
+    """The cores that the 1-minute load average leaves idle (at least 1), and why: on a busy
+    machine, PyTorch's default of one thread per core is several times slower than fewer
+    threads, whose waits for each other no longer stall on cores taken by other work."""
+    cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # no load average on this platform
+        return cores, f'{cores} cores'
+    return max(1, min(cores, round(cores - load))), f'{cores} cores, load average {load:.1f}'
+
+
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    toolboxes = [t.toolbox for t in demo_twins()]
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    toolboxes = [t.toolbox for t in DEMO_TWINS]
     parser.add_argument('--toolboxes', nargs='*', default=toolboxes, choices=toolboxes)
     parser.add_argument('--work-dir', default='work_dirs', help='root of the work dirs')
     parser.add_argument('--data-root', default='data/tiny')
+    parser.add_argument('--threads', type=int, default=None,
+                        help='CPU threads of each training and test (OMP_NUM_THREADS); default: '
+                        'the cores left idle by the load average at the start, at least 1')
     args = parser.parse_args()
+    threads, why = args.threads, 'as asked'
+    if threads is None:
+        threads, why = idle_cores()
+    print(f'== {threads} CPU thread(s) per run ({why}; --threads N to choose)', flush=True)
+    env = dict(OMP_NUM_THREADS=str(threads))
 
-    print('== tiny datasets')
-    for dataset in make_tiny_datasets(args.data_root, log=lambda s: print('  ' + s)):
-        print('  ' + dataset.summary())
-    rows = []
     start = time.perf_counter()
-    for twin in (t for t in demo_twins() if t.toolbox in args.toolboxes):
-        print(f'\n== {twin.toolbox}: {twin.name}')
+    print('== tiny datasets', flush=True)
+    # make_tiny_datasets logs one line per dataset: what it writes, then its summary
+    make_tiny_datasets(args.data_root, log=lambda s: print('  ' + s, flush=True))
+    rows = []
+    for twin in (t for t in DEMO_TWINS if t.toolbox in args.toolboxes):
+        print(f'\n== {twin.toolbox}: {twin.name}', flush=True)
         try:
-            rows.append(run_twin(twin, args.work_dir, root=ROOT,
+            rows.append(run_twin(twin, args.work_dir, root=ROOT, env=env,
                                  log=lambda s: print('  ' + s, flush=True)))
         except MimError as exc:
             print(f'error: {exc}', file=sys.stderr)
             return 1
-    print(f'\n== results ({time.perf_counter() - start:.0f} s)\n')
+    curves = plot_losses(rows, str(Path(args.work_dir) / 'demo_losses.png'))
+    print(f'\n== results ({time.perf_counter() - start:.0f} s in all, datasets included)\n')
     print(results_table(rows))
-    print('\nCheckpoints and logs:')
-    for r in rows:
+    print('\nChance: accuracy/top1 of a uniform guess among the 3 classes; mAP of no detection; '
+          'aAcc and mIoU of\nthe majority label (background) everywhere. '
+          f'Loss curves: {curves}')
+    print('Checkpoints and logs:')
+    for r, twin in zip(rows, (t for t in DEMO_TWINS if t.toolbox in args.toolboxes)):
         logs = (f'{r["work_dir"]}/<timestamp>/<timestamp>.log, {r["work_dir"]}/mim_train.log, '
                 'mim_test.log')
-        print(f'  {twin_by_name(r["twin"]).toolbox:<10} {r["checkpoint"]}\n  {"":<10} {logs}')
+        print(f'  {twin.toolbox:<10} {r["checkpoint"]}\n  {"":<10} {logs}')
     return 0
 
 

@@ -20,7 +20,9 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 #: the log lines of MMEngine worth showing while a run goes on
 _PROGRESS = re.compile(r'(Iter|Epoch)\((train|val|test)\)\s*(\[\d+\])?\s*\[\s*(\d+)/(\d+)\](.*)')
-_KEEP = re.compile(r'\b(loss|eta|acc\w*|accuracy/top1|mIoU|aAcc|mAcc|\w+/\w*mAP\w*)\s*:\s*\S+')
+#: (a head's accuracy keeps its head's name: ``decode.acc_seg`` and ``aux.acc_seg``)
+_KEEP = re.compile(r'(?<![\w./])(loss|eta|(?:\w+\.)?acc\w*|accuracy/top1|mIoU|aAcc|mAcc'
+                   r'|\w+/\w*mAP\w*)\s*:\s*\S+')
 
 
 class MimError(RuntimeError):

@@ -1,10 +1,15 @@
 """Tiny, learnable synthetic datasets in the on-disk formats of MMDetection (COCO instances),
 MMSegmentation (ADE20K) and MMPretrain (ImageNet), for smoke-testing training end to end.
 
-Content. Every image shows coloured shapes on a randomly textured background. A shape's class
-decides both its form (:data:`SHAPES`) and its hue (:data:`HUES`, slightly jittered); the
-background is muted (low saturation) gradients, stripes and blobs plus pixel noise, so a small
-network separates the classes within a few hundred CPU iterations. Everything is drawn from a
+Content. Every image shows shapes on a randomly textured background. In the COCO and ImageNet
+datasets a shape's class decides both its form (:data:`SHAPES`) and its hue (:data:`HUES`,
+slightly jittered); the background is muted (low saturation) gradients, stripes and blobs plus
+pixel noise, so a small network separates the classes within a few hundred CPU iterations.
+The ADE20K (segmentation) dataset gives nothing away by colour: the background and every shape
+are textures (gradients, stripes, blobs) of colours drawn from one distribution whatever the
+class, a shape differing from the background around it only by its own texture and colour, so
+that finding a shape takes its outline and naming it takes its form; the background is a class
+that is scored. Everything is drawn from a
 :class:`numpy.random.Generator` seeded by ``(seed, dataset, split)``: the same arguments give
 byte-identical files.
 
@@ -35,11 +40,14 @@ Layouts under ``root`` (``data/tiny`` by default)::
   ``annotations`` (a one-polygon ``segmentation``, a circle being a 24-gon; ``bbox`` =
   ``[x, y, w, h]`` of the polygon; ``area`` = polygon area; ``iscrowd`` 0). ``CocoDataset``
   defaults to the 80 COCO classes, so configs pass ``metainfo=tiny_metainfo()``.
-- ADE20K: the same kind of scenes; labels are single-channel uint8 PNGs where 0 is background
-  ("other") and shape class ``k`` (0-based) is ``k + 1``. Values ``N + 1 .. 150`` never occur:
-  it is a 150-class ADE20K dataset of which N classes appear. mmseg's ``reduce_zero_label``
-  turns the labels into ``k`` and the background into 255 (ignored). No ``metainfo``: mmseg maps
-  classes by name onto the 150 ADE20K names, which the shapes are not.
+- ADE20K: scenes placed as COCO's, textured as above; labels are single-channel uint8 PNGs
+  where 0 is the background and shape class ``k`` (0-based) is ``k + 1``. The tiny configs read
+  them with mmseg's ``BaseSegDataset`` (:func:`ade20k_dataset_kwargs`: ``reduce_zero_label``
+  off, ``metainfo=seg_metainfo()``, classes ``('background', 'circle', ...)``), so the
+  background is scored like any class. mmseg's ``ADE20KDataset`` reads the same files as a
+  150-class dataset (``reduce_zero_label`` turns the background into 255, ignored). The marker's
+  counts also give the pixels of each label (``pixels``, background first), from which
+  :func:`seg_chance` computes the chance level.
 - ImageNet: one shape per image, near the centre, of random size and rotation; class ``k``
   (0-based) has the WordNet-style id ``n{k + 1:08d}`` (``n00000001``, ...), the val images are
   in shuffled class order. ``ImageNet(split=...)`` reads ``meta/<split>.txt`` and the folder
@@ -74,7 +82,7 @@ DATASETS = ('coco', 'ade20k', 'imagenet')
 #: Name of the marker file written into a dataset directory once it is complete.
 MARKER = '.complete'
 #: Bumped whenever the generator's output changes, so that old datasets are regenerated.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 PathLike = Union[str, Path]
 Log = Optional[Callable[[str], None]]
@@ -91,6 +99,11 @@ _SCENE_TRIES = 30  # placements tried per shape before the image is left with fe
 _SINGLE_SIZE = (0.35, 0.65)  # ImageNet shape size / image size
 _SINGLE_JITTER = 0.12  # ImageNet shape centre offset / image size
 _MIN_IMAGE_SIZE = 32
+_SEG_MIN_CONTRAST = 0.6  # least sum of |RGB difference| between a shape and what is under it
+_SEG_COLOUR_TRIES = 20
+_SEG_NOISE = 0.04  # pixel noise (std, of the 0-1 range) of the segmentation dataset
+_SEG_FINE_PERIOD = (3.0, 6.0)  # px, of the stripes inside the shapes
+_SEG_FINE_DEPTH = (0.15, 0.3)  # their relative amplitude
 
 
 @dataclass
@@ -135,13 +148,35 @@ def coco_dataset_kwargs(split: str = 'train', root: PathLike = 'data/tiny',
                 data_prefix=dict(img=f'{split}2017/'), metainfo=tiny_metainfo(num_classes))
 
 
-def ade20k_dataset_kwargs(split: str = 'train', root: PathLike = 'data/tiny') -> dict:
-    """Dataset config of mmseg's ``ADE20KDataset`` for one split of the tiny ADE20K dataset."""
+def seg_metainfo(num_classes: int = 3) -> dict:
+    """``metainfo`` of the segmentation dataset: the background (label 0) then the shapes."""
+    shapes = tiny_metainfo(num_classes)
+    return dict(classes=('background', *shapes['classes']),
+                palette=[(0, 0, 0), *shapes['palette']])
+
+
+def seg_chance(pixels: Sequence[int]) -> dict:
+    """Chance level of a segmentation split whose label ``i`` covers ``pixels[i]`` pixels: a
+    constant prediction of the majority label, as mmseg's ``IoUMetric`` scores it (``aAcc``,
+    ``mIoU`` and ``mAcc`` in %; a constant prediction of label ``i`` has IoU ``p_i`` on label
+    ``i`` and 0 elsewhere, so the majority label is also the best constant for ``mIoU``)."""
+    pixels = np.asarray(pixels, dtype=np.float64)
+    share = pixels.max() / pixels.sum()
+    return dict(aAcc=float(100 * share), mIoU=float(100 * share / len(pixels)),
+                mAcc=100 / len(pixels))
+
+
+def ade20k_dataset_kwargs(split: str = 'train', root: PathLike = 'data/tiny',
+                          num_classes: int = 3) -> dict:
+    """Dataset config of mmseg's ``BaseSegDataset`` for one split of the tiny ADE20K dataset:
+    the background is label 0, scored as a class (:func:`seg_metainfo`)."""
     _check_split(split)
     folder = _ADE_SPLITS[split]
-    return dict(type='ADE20KDataset', data_root=Path(root, 'ade20k').as_posix(),
+    return dict(type='BaseSegDataset', data_root=Path(root, 'ade20k').as_posix(),
                 data_prefix=dict(img_path=f'images/{folder}',
-                                 seg_map_path=f'annotations/{folder}'))
+                                 seg_map_path=f'annotations/{folder}'),
+                img_suffix='.jpg', seg_map_suffix='.png', reduce_zero_label=False,
+                metainfo=seg_metainfo(num_classes))
 
 
 def imagenet_dataset_kwargs(split: str = 'train', root: PathLike = 'data/tiny',
@@ -306,16 +341,56 @@ def _paint(rng: np.random.Generator, image: np.ndarray, shape: _Shape) -> None:
     image[rows, cols] = _class_colour(rng, shape.label) * (1 + 0.15 * along)[:, None]
 
 
-def _finish(rng: np.random.Generator, image: np.ndarray) -> np.ndarray:
+def _finish(rng: np.random.Generator, image: np.ndarray, noise: float = 0.03) -> np.ndarray:
     """Add pixel noise and quantise to uint8 RGB."""
-    image = image + rng.normal(0, 0.03, image.shape).astype(np.float32)
+    image = image + rng.normal(0, noise, image.shape).astype(np.float32)
     return (np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 
-def _render_scene(rng: np.random.Generator, bag: _ClassBag,
-                  image_size: int) -> Tuple[np.ndarray, List[_Shape]]:
-    """A COCO / ADE20K image: 1-3 shapes, apart and with boxes that barely overlap."""
-    image = _background(rng, image_size)
+def _any_colour(rng: np.random.Generator) -> np.ndarray:
+    """A colour of the one distribution of the segmentation dataset: any hue, saturation and
+    value, whatever the class."""
+    return _hsv(rng.random(), rng.uniform(0.0, 0.9), rng.uniform(0.15, 0.95))
+
+
+def _texture(rng: np.random.Generator, size: int, first: np.ndarray) -> np.ndarray:
+    """Float RGB texture of the segmentation dataset: a gradient from ``first`` to a nearby
+    colour, stripes of another colour of :func:`_any_colour` and smooth blobs."""
+    end = first + rng.uniform(-0.2, 0.2, 3).astype(np.float32)
+    image = first + (end - first) * _ramp(size, rng.uniform(0, 2 * np.pi))[..., None]
+    cycles, phase = rng.uniform(2, 10), rng.uniform(0, 2 * np.pi)
+    stripes = np.sin(2 * np.pi * cycles * _ramp(size, rng.uniform(0, 2 * np.pi)) + phase)
+    image += rng.uniform(0.0, 0.12) * stripes[..., None] * _any_colour(rng)
+    blobs = rng.normal(0, 1, (4, 4, 3)).astype(np.float32)
+    image += 0.05 * cv2.resize(blobs, (size, size), interpolation=cv2.INTER_CUBIC)
+    return image
+
+
+def _paint_textured(rng: np.random.Generator, image: np.ndarray, shape: _Shape) -> None:
+    """Fill ``shape`` with a texture of its own whose colour is drawn, whatever the class, from
+    :func:`_any_colour` until it differs enough from the image under the shape to be seen."""
+    under = image[shape.mask].mean(axis=0)
+    for _ in range(_SEG_COLOUR_TRIES):
+        colour = _any_colour(rng)
+        if np.abs(colour - under).sum() >= _SEG_MIN_CONTRAST:
+            break
+    size = image.shape[0]
+    texture = _texture(rng, size, colour)
+    # fine stripes (a period of 3-6 px) set a shape's inside apart from the smooth background,
+    # whatever its class: finding the shapes is easy, naming them takes their outline
+    period, angle = rng.uniform(*_SEG_FINE_PERIOD), rng.uniform(0, 2 * np.pi)
+    ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
+    fine = np.sin(2 * np.pi * (xs * np.cos(angle) + ys * np.sin(angle)) / period)
+    texture *= (1 + rng.uniform(*_SEG_FINE_DEPTH) * fine)[..., None]
+    image[shape.mask] = texture[shape.mask]
+
+
+def _render_scene(rng: np.random.Generator, bag: _ClassBag, image_size: int,
+                  textured: bool = False) -> Tuple[np.ndarray, List[_Shape]]:
+    """A COCO / ADE20K image: 1-3 shapes, apart and with boxes that barely overlap; coloured by
+    class, or (``textured``) textured in colours that do not depend on the class."""
+    image = (_texture(rng, image_size, _any_colour(rng)) if textured
+             else _background(rng, image_size))
     shapes: List[_Shape] = []
     occupied = np.zeros((image_size, image_size), dtype=bool)  # shapes and their margins
     gap = np.ones((2 * _SCENE_GAP + 1, ) * 2, dtype=np.uint8)
@@ -331,8 +406,8 @@ def _render_scene(rng: np.random.Generator, bag: _ClassBag,
         bag.pop()
         shapes.append(shape)
         occupied |= cv2.dilate(shape.mask.astype(np.uint8), gap).astype(bool)
-        _paint(rng, image, shape)
-    return _finish(rng, image), shapes
+        (_paint_textured if textured else _paint)(rng, image, shape)
+    return _finish(rng, image, _SEG_NOISE if textured else 0.03), shapes
 
 
 def _render_single(rng: np.random.Generator, label: int, image_size: int) -> np.ndarray:
@@ -409,17 +484,19 @@ def _write_ade20k(out: Path, p: dict) -> dict:
         images, annotations = out / 'images' / folder, out / 'annotations' / folder
         images.mkdir(parents=True)
         annotations.mkdir(parents=True)
-        labels = []
+        labels, label_pixels = [], np.zeros(num_classes + 1, dtype=np.int64)
         for index in range(1, p[f'num_{split}'] + 1):
-            pixels, shapes = _render_scene(rng, bag, size)
+            pixels, shapes = _render_scene(rng, bag, size, textured=True)
             seg_map = np.zeros((size, size), dtype=np.uint8)  # 0: background
             for shape in shapes:
                 seg_map[shape.mask] = shape.label + 1
                 labels.append(shape.label)
+            label_pixels += np.bincount(seg_map.ravel(), minlength=num_classes + 1)
             stem = f'ADE_{split}_{index:08d}'
             _save_jpeg(images / f'{stem}.jpg', pixels)
             Image.fromarray(seg_map).save(annotations / f'{stem}.png')
-        counts[split] = _counts(labels, p[f'num_{split}'], num_classes)
+        counts[split] = dict(_counts(labels, p[f'num_{split}'], num_classes),
+                             pixels=label_pixels.tolist())
     return counts
 
 

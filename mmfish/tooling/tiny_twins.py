@@ -1,5 +1,6 @@
-"""The tiny twins: full mmfish configs shrunk to the tiny datasets, one per toolbox and family,
-and what ``make demo`` and the end-to-end tests run of them."""
+"""The tiny twins: full mmfish configs shrunk to the tiny datasets, one per toolbox and family
+(:data:`TWINS`, ``tools/run_tiny_twins.py``), their lighter variants that ``make demo`` runs
+(:data:`DEMO_TWINS`), and the loss curves and table of their results."""
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,7 @@ RESULT_FILE = 'tiny_run.json'  #: what run_twin leaves in a work dir
 
 @dataclass(frozen=True)
 class TinyTwin:
-    toolbox: str  #: mmdet, mmseg or mmpretrain
+    toolbox: str  #: mmdet, mmseg or mmpretrain (what ``mim train <toolbox>`` takes)
     config: str  #: path relative to the checkout's root
     metrics: Sequence[str]  #: the metrics to report, as the toolbox names them
     chance: Dict[str, float]  #: what each metric is at chance level
@@ -29,10 +30,13 @@ class TinyTwin:
 _CLS = dict(metrics=('accuracy/top1', ), chance={'accuracy/top1': 100 / 3})
 _DET = dict(metrics=('coco/bbox_mAP', 'coco/segm_mAP'),
             chance={'coco/bbox_mAP': 0.0, 'coco/segm_mAP': 0.0})
-_SEG = dict(metrics=('mIoU', ), chance={'mIoU': 20.0})  # uniform guess over 3 balanced classes
+# the majority label (background) everywhere, on the val split of seed 0:
+# tiny_data.seg_chance of its pixel counts (tests/tooling/test_tiny_data.py checks these)
+_SEG = dict(metrics=('mIoU', 'aAcc'), chance={'mIoU': 20.9, 'aAcc': 83.8})
 
 _TINY = 'configs/tiny'
-#: every tiny twin; the first of each toolbox is the one ``make demo`` and the tests run
+#: every full tiny twin (tools/run_tiny_twins.py); the first of each toolbox is what the
+#: end-to-end tests run (:func:`demo_twins`)
 TWINS: List[TinyTwin] = [
     TinyTwin('mmpretrain', f'{_TINY}/mmpretrain/resnest50_1xb16-200i_tiny-imagenet.py', **_CLS),
     TinyTwin('mmdet', f'{_TINY}/mmdet/mask-rcnn_resnest50_fpn_1xb4-150i_tiny-coco.py', **_DET),
@@ -47,8 +51,21 @@ TWINS: List[TinyTwin] = [
 ]
 
 
+_DEMO = 'configs/tiny/demo'
+#: what ``make demo`` runs, in this order: per toolbox, a twin of :data:`TWINS` made lighter
+#: (narrower, smaller images, fewer iterations) so that all of them train and test in a few
+#: minutes on 2 CPU cores. Showing another toolbox is a matter of adding its twin here.
+DEMO_TWINS: List[TinyTwin] = [
+    TinyTwin('mmpretrain', f'{_DEMO}/resnest50-w16_1xb16-60i_tiny-imagenet.py', **_CLS),
+    TinyTwin('mmdet', f'{_DEMO}/mask-rcnn_resnest50-w16_fpn_1xb4-80i_tiny-coco.py', **_DET),
+    TinyTwin('mmseg', f'{_DEMO}/deeplabv3_resnest50-w16-d8_1xb4-300i_tiny-ade20k-96px.py',
+             **_SEG),
+]
+
+
 def demo_twins() -> List[TinyTwin]:
-    """One twin per toolbox: the first of each in :data:`TWINS`."""
+    """One full twin per toolbox, the first of each in :data:`TWINS`: what the end-to-end,
+    resume and GPU checks run (``make demo`` runs their lighter :data:`DEMO_TWINS`)."""
     seen, out = set(), []
     for twin in TWINS:
         if twin.toolbox not in seen:
@@ -59,23 +76,26 @@ def demo_twins() -> List[TinyTwin]:
 
 def run_twin(twin: TinyTwin, work_root: str = 'work_dirs', log: Callable = print,
              cfg_options: Optional[Sequence[str]] = None, cwd: Optional[str] = None,
-             root: Optional[str] = None) -> dict:
+             root: Optional[str] = None, env: Optional[Dict[str, str]] = None) -> dict:
     """``mim train`` then ``mim test`` one twin of the checkout ``root`` (default: the current
     directory); return its metrics, losses and timings.
 
-    Run in ``cwd`` (default: the current directory), where ``data/tiny`` must exist.
+    Run in ``cwd`` (default: the current directory), where ``data/tiny`` must exist, with
+    ``env`` added to the environment (e.g. ``OMP_NUM_THREADS``).
     """
     work_dir = str(Path(cwd or '.') / twin.work_dir(work_root))
     extra = ['--cfg-options', *cfg_options] if cfg_options else []
     config = str(checkout_root(root) / twin.config)
-    train_seconds = run_mim('train', twin.toolbox, config, work_dir, extra, log=log, cwd=cwd)
+    train_seconds = run_mim('train', twin.toolbox, config, work_dir, extra, log=log, cwd=cwd,
+                            env=env)
     checkpoint = last_checkpoint(work_dir)
     test_seconds = run_mim('test', twin.toolbox, config, work_dir,
-                           ['--checkpoint', checkpoint, *extra], log=log, cwd=cwd)
+                           ['--checkpoint', checkpoint, *extra], log=log, cwd=cwd, env=env)
     logged = [h for h in train_history(work_dir) if 'loss' in h]
     losses = [h['loss'] for h in logged]
     metrics = test_metrics(work_dir)
     result = dict(twin=twin.name, work_dir=work_dir, checkpoint=checkpoint, losses=losses,
+                  loss_iters=[h['iter'] for h in logged],
                   iters=logged[-1]['iter'] if logged else 0,
                   metrics={k: metrics.get(k) for k in twin.metrics},
                   train_seconds=train_seconds, test_seconds=test_seconds)
@@ -94,7 +114,37 @@ def collect_results(work_root: str = 'work_dirs') -> List[dict]:
 
 
 def twin_by_name(name: str) -> TinyTwin:
-    return next(t for t in TWINS if t.name == name)
+    """The twin of :data:`TWINS` or :data:`DEMO_TWINS` of that name."""
+    for twin in (*TWINS, *DEMO_TWINS):
+        if twin.name == name:
+            return twin
+    raise KeyError(f'no tiny twin named {name!r}; the twins are '
+                   f'{[t.name for t in (*TWINS, *DEMO_TWINS)]}')
+
+
+def plot_losses(rows: List[dict], path: str) -> str:
+    """Write a PNG of the training loss against the iteration of each :func:`run_twin` result
+    (one panel per twin, the loss on a log scale) to ``path``; return ``path``."""
+    import matplotlib
+    matplotlib.use('Agg')  # files only, no display
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, len(rows), figsize=(4.2 * len(rows), 3.4), squeeze=False)
+    for ax, r in zip(axes[0], rows):
+        twin = twin_by_name(r['twin'])
+        steps = r.get('loss_iters') or list(range(1, len(r['losses']) + 1))
+        ax.plot(steps, r['losses'], marker='.', color='tab:blue')
+        ax.set_yscale('log')
+        ax.set_title(f'{twin.toolbox}\n{twin.name}', fontsize=7)
+        scores = '\n'.join(f'test {k} {v:.3g} (chance {twin.chance[k]:.3g})'
+                            for k, v in r['metrics'].items() if v is not None)
+        ax.set_xlabel(f'iteration\n{scores}', fontsize=8)
+        ax.set_ylabel('training loss (log scale)')
+        ax.grid(True, which='both', alpha=0.3)
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
 
 
 def results_table(rows: List[dict], links: bool = False) -> str:

@@ -21,6 +21,8 @@ from mmfish.tooling.tiny_data import (
     make_coco,
     make_tiny_datasets,
     polygon_mask,
+    seg_chance,
+    seg_metainfo,
     tiny_metainfo,
 )
 
@@ -137,24 +139,89 @@ def test_coco_metric_scores_the_drawn_shapes_perfectly(root):
 
 @pytest.mark.parametrize('split', ['train', 'val'])
 def test_ade20k_loads_with_mmseg(root, split):
-    from mmseg.datasets import ADE20KDataset
+    """The tiny configs' view: mmseg's BaseSegDataset, the background (0) scored as a class."""
+    from mmseg.datasets import BaseSegDataset
     pipeline = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations')]
-    dataset = _build('mmseg', ADE20KDataset, ade20k_dataset_kwargs(split, root), pipeline=pipeline)
-    assert len(dataset) == SIZES[split] and len(dataset.metainfo['classes']) == 150
+    kwargs = ade20k_dataset_kwargs(split, root)
+    assert kwargs['type'] == 'BaseSegDataset'
+    dataset = _build('mmseg', BaseSegDataset, kwargs, pipeline=pipeline)
+    assert len(dataset) == SIZES[split]
+    assert dataset.metainfo['classes'] == ('background', *CLASSES) == seg_metainfo()['classes']
     seen = set()
     for i in range(len(dataset)):
         results = dataset[i]
         seg = results['gt_seg_map']
         raw = np.array(Image.open(results['seg_map_path']))
         assert raw.dtype == np.uint8 and raw.ndim == 2 and raw.max() <= len(CLASSES)
-        assert np.array_equal(seg, np.where(raw == 0, 255, raw.astype(int) - 1))
-        assert 255 in seg  # background, ignored
-        rgb = results['img'][..., ::-1]
-        for label in set(np.unique(seg).tolist()) - {255}:
-            assert _dominant_channel(rgb, seg == label) == label
-            seen.add(label)
-    assert seen == set(range(len(CLASSES)))
+        assert np.array_equal(seg, raw) and 0 in seg and 255 not in seg  # nothing ignored
+        assert results['img'].shape == (128, 128, 3)
+        seen |= set(np.unique(seg).tolist())
+    assert seen == set(range(len(CLASSES) + 1))
     assert Path(results['img_path']).stem == Path(results['seg_map_path']).stem
+
+
+def test_ade20k_reads_as_ade20k_too(root):
+    """mmseg's own ADE20KDataset reads the same files: 150 classes, background ignored."""
+    from mmseg.datasets import ADE20KDataset
+    kwargs = {k: v for k, v in ade20k_dataset_kwargs('val', root).items()
+              if k in ('data_root', 'data_prefix')}
+    dataset = _build('mmseg', ADE20KDataset, kwargs,
+                     pipeline=[dict(type='LoadImageFromFile'), dict(type='LoadAnnotations')])
+    assert len(dataset) == SIZES['val'] and len(dataset.metainfo['classes']) == 150
+    results = dataset[0]
+    raw = np.array(Image.open(results['seg_map_path']))
+    assert np.array_equal(results['gt_seg_map'], np.where(raw == 0, 255, raw.astype(int) - 1))
+
+
+def _shape_colours(root: Path):
+    """Mean RGB (inside the shape shrunk by a pixel) and class of every shape of both splits
+    of the ADE20K dataset (shapes never touch, so a label's connected parts are the shapes)."""
+    import cv2
+    colours, labels = [], []
+    for split in SIZES:
+        folder = {'train': 'training', 'val': 'validation'}[split]
+        for png in sorted((root / 'ade20k' / 'annotations' / folder).glob('*.png')):
+            seg = np.array(Image.open(png))
+            rgb = np.array(Image.open(root / 'ade20k' / 'images' / folder / f'{png.stem}.jpg'))
+            for label in set(np.unique(seg).tolist()) - {0}:
+                count, parts = cv2.connectedComponents((seg == label).astype(np.uint8))
+                for part in range(1, count):
+                    inner = cv2.erode((parts == part).astype(np.uint8), np.ones((3, 3)))
+                    colours.append(rgb[inner.astype(bool)].mean(axis=0))
+                    labels.append(label - 1)
+    return np.array(colours), np.array(labels)
+
+
+def test_ade20k_colour_does_not_give_the_class_away(root):
+    """Every class is painted from one colour distribution: a nearest-class-mean guess of the
+    class from a shape's mean colour (leave one out) is about chance (1/3), where on the COCO
+    and ImageNet datasets the dominant channel alone names the class."""
+    colours, labels = _shape_colours(root)
+    assert len(labels) > 100
+    hits = 0
+    for i in range(len(labels)):
+        keep = np.arange(len(labels)) != i
+        means = [colours[keep & (labels == k)].mean(axis=0) for k in range(len(CLASSES))]
+        hits += int(np.argmin([np.abs(colours[i] - m).sum() for m in means]) == labels[i])
+    assert hits / len(labels) < 0.5
+    assert np.mean([int(np.argmax(c)) == k for c, k in zip(colours, labels)]) < 0.5
+
+
+def test_ade20k_pixels_and_chance(root):
+    """The marker counts the pixels of every label (background first), and the tiny seg
+    twins state the chance level of the val split: the majority label everywhere."""
+    from mmfish.tooling.tiny_twins import DEMO_TWINS, TWINS
+    counts = json.loads((root / 'ade20k' / MARKER).read_text())['counts']
+    for split in SIZES:
+        pixels = counts[split]['pixels']
+        assert len(pixels) == len(CLASSES) + 1 and sum(pixels) == SIZES[split] * 128 * 128
+        assert pixels[0] == max(pixels)  # background is the majority label
+    chance = seg_chance(counts['val']['pixels'])
+    assert chance['mIoU'] == pytest.approx(chance['aAcc'] / (len(CLASSES) + 1))
+    for twin in (t for t in (*TWINS, *DEMO_TWINS) if t.toolbox == 'mmseg'):
+        assert set(twin.metrics) == {'mIoU', 'aAcc'}
+        for name in twin.metrics:
+            assert twin.chance[name] == pytest.approx(chance[name], abs=0.05)
 
 
 def test_ade20k_class_balance(root):

@@ -1,13 +1,20 @@
-# Data, input size, schedule and evaluation of the mmseg tiny twins: 3 shape classes in the
-# ADE20K layout (`python tools/make_tiny_datasets.py`; background is ADE20K's ignored label 0),
-# 128x128, 100 iterations of batch 4. A twin inherits its full config and this file, and takes
-# these values by name.
+# Data, input size, schedule and evaluation of the mmseg tiny twins: the background and 3 shape
+# classes, textured in colours that do not depend on the class, in the ADE20K layout
+# (`python tools/make_tiny_datasets.py`), read by mmseg's BaseSegDataset with the background
+# (label 0) scored as a class; 128x128, 100 iterations of batch 4. A twin inherits its full
+# config and this file, and takes these values by name.
 _base_ = './tiny_runtime.py'  # seed and hooks: reproducible and restartable runs
 tiny_data_root = 'data/tiny/ade20k'
 tiny_crop_size = (128, 128)
+tiny_metainfo = dict(classes=('background', 'circle', 'square', 'triangle'),
+                     palette=[(0, 0, 0), (255, 0, 0), (0, 255, 0), (0, 0, 255)])
+tiny_num_classes = 4  # the decode and auxiliary heads' outputs
+# mmfish.tooling.tiny_data.ade20k_dataset_kwargs: the background is label 0, and is scored
+tiny_dataset = dict(type='BaseSegDataset', data_root=tiny_data_root, metainfo=tiny_metainfo,
+                    img_suffix='.jpg', seg_map_suffix='.png', reduce_zero_label=False)
 tiny_train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', reduce_zero_label=True),
+    dict(type='LoadAnnotations'),  # reduce_zero_label: the dataset's (False)
     dict(type='RandomResize', scale=(128, 128), ratio_range=(0.75, 1.5), keep_ratio=True),
     dict(type='RandomCrop', crop_size=tiny_crop_size, cat_max_ratio=0.9),
     dict(type='RandomFlip', prob=0.5),
@@ -16,17 +23,17 @@ tiny_train_pipeline = [
 tiny_test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(128, 128), keep_ratio=True),
-    dict(type='LoadAnnotations', reduce_zero_label=True),
+    dict(type='LoadAnnotations'),  # reduce_zero_label: the dataset's (False)
     dict(type='PackSegInputs'),
 ]
 tiny_train_dataloader = dict(
     batch_size=4, num_workers=0, persistent_workers=False,
-    dataset=dict(data_root=tiny_data_root, pipeline=tiny_train_pipeline,
+    dataset=dict(**tiny_dataset, pipeline=tiny_train_pipeline,
                  data_prefix=dict(img_path='images/training',
                                   seg_map_path='annotations/training')))
 tiny_val_dataloader = dict(
     batch_size=1, num_workers=0, persistent_workers=False,
-    dataset=dict(data_root=tiny_data_root, pipeline=tiny_test_pipeline,
+    dataset=dict(**tiny_dataset, pipeline=tiny_test_pipeline,
                  data_prefix=dict(img_path='images/validation',
                                   seg_map_path='annotations/validation')))
 tiny_lr = 0.01

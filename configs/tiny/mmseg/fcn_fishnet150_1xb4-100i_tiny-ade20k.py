@@ -7,7 +7,9 @@ _base_ = [
 ]
 model = dict(
     data_preprocessor=dict(size={{_base_.tiny_crop_size}}),
-    backbone=dict(init_cfg=None))  # from scratch: no converted ImageNet weights here
+    backbone=dict(init_cfg=None),  # from scratch: no converted ImageNet weights here
+    decode_head=dict(num_classes={{_base_.tiny_num_classes}}),
+    auxiliary_head=dict(num_classes={{_base_.tiny_num_classes}}))
 
 train_dataloader = {{_base_.tiny_train_dataloader}}
 val_dataloader = {{_base_.tiny_val_dataloader}}

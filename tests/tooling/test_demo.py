@@ -1,0 +1,92 @@
+"""``make demo`` (tools/demo.py) without its training: one light twin per toolbox, derived from
+a full tiny twin; each dataset reported once; progress lines that name each head's metric; the
+table and the PNG of the loss curves it points to. (tests/test_e2e_mim.py runs the demo twins
+through ``mim``; tests/tooling/test_seg_twin_discriminates.py trains the segmentation one.)"""
+import runpy
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from mmfish.tooling import tiny_twins
+from mmfish.tooling.mim_runs import _compact
+from mmfish.tooling.tiny_twins import DEMO_TWINS, TWINS, plot_losses, results_table
+
+from ..conftest import REPO
+
+
+def test_one_demo_twin_per_toolbox_each_a_lighter_full_twin():
+    from mmengine.config import Config
+    assert [t.toolbox for t in DEMO_TWINS] == ['mmpretrain', 'mmdet', 'mmseg']
+    for twin in DEMO_TWINS:
+        text = (REPO / twin.config).read_text()
+        base = text.split("_base_ = '../", 1)[1].split("'", 1)[0]
+        full = next(t for t in TWINS if t.config == f'configs/tiny/{base}')
+        assert full.toolbox == twin.toolbox and full.chance == twin.chance
+        ours, theirs = Config.fromfile(str(REPO / twin.config)), Config.fromfile(
+            str(REPO / full.config))
+        assert ours.model.type == theirs.model.type
+        assert ours.model.backbone.type == theirs.model.backbone.type == 'mmfish.ResNeSt'
+        assert ours.model.backbone.depth == theirs.model.backbone.depth
+        assert ours.model.backbone.base_channels == 16  # a quarter of the full width
+        assert ours.train_cfg.max_iters < theirs.train_cfg.max_iters or twin.toolbox == 'mmseg'
+
+
+def test_progress_lines_name_each_head():
+    line = ('11/27 17:01:06 - mmengine - INFO - Iter(train) [ 5/20]  lr: 9.7605e-03  eta: 0:00:36'
+            '  time: 2.4558  data_time: 0.0306  loss: 1.6717  decode.loss_ce: 1.1574  '
+            'decode.acc_seg: 79.9398  aux.loss_ce: 0.5142  aux.acc_seg: 79.7526')
+    assert _compact(line) == ('train [5/20]  eta:0:00:36  loss:1.6717  decode.acc_seg:79.9398  '
+                              'aux.acc_seg:79.7526')
+    val = ('11/27 17:02:31 - mmengine - INFO - Iter(val) [16/16]    aAcc: 82.0000  mIoU: 20.5000'
+           '  mAcc: 25.0000  data_time: 0.0033  time: 0.8818')
+    assert _compact(val) == '  val [16/16]  aAcc:82.0000  mIoU:20.5000  mAcc:25.0000'
+
+
+def _fake_rows(work_root: Path):
+    rows = []
+    for i, twin in enumerate(DEMO_TWINS):
+        rows.append(dict(twin=twin.name, work_dir=str(work_root / twin.name),
+                         checkpoint=str(work_root / twin.name / 'iter_9.pth'),
+                         losses=[2.0 - i / 10, 1.0, 0.5], loss_iters=[3, 6, 9], iters=9,
+                         metrics={k: 50.0 for k in twin.metrics},
+                         train_seconds=1.0, test_seconds=1.0))
+    return rows
+
+
+def test_table_and_loss_curves(tmp_path):
+    rows = _fake_rows(tmp_path)
+    table = results_table(rows)
+    assert 'mIoU 50.000 (20.9), aAcc 50.000 (83.8)' in table and '2.000 -> 0.500' in table
+    path = plot_losses(rows, str(tmp_path / 'curves' / 'demo_losses.png'))
+    with Image.open(path) as image:
+        assert image.format == 'PNG' and image.width > image.height > 100
+
+
+def test_demo_script(tmp_path, monkeypatch, capsys):
+    """The script, with each twin's mim runs replaced: datasets reported once each, then
+    every twin, the table, and the PNG it names."""
+    rows = iter(_fake_rows(tmp_path / 'work'))
+    calls = []
+
+    def fake_run_twin(twin, work_root, root=None, log=print, env=None):
+        assert env == dict(OMP_NUM_THREADS='1')
+        calls.append(twin.toolbox)
+        log('train [9/9]  loss:0.5')
+        return next(rows)
+
+    monkeypatch.setattr(tiny_twins, 'run_twin', fake_run_twin)
+    monkeypatch.setattr(sys, 'argv', ['demo.py', '--work-dir', str(tmp_path / 'work'),
+                                      '--data-root', str(tmp_path / 'data'), '--threads', '1'])
+    with pytest.raises(SystemExit) as exit_code:
+        runpy.run_path(str(REPO / 'tools' / 'demo.py'), run_name='__main__')
+    assert exit_code.value.code == 0
+    out = capsys.readouterr().out
+    assert calls == ['mmpretrain', 'mmdet', 'mmseg']
+    for name in ('coco', 'ade20k', 'imagenet'):
+        assert out.count(f'{name}: written in') == 1
+    png = tmp_path / 'work' / 'demo_losses.png'
+    assert png.exists() and f'Loss curves: {png}' in out
+    assert '== 1 CPU thread(s) per run (as asked' in out
+    assert all(f'| {t.toolbox} | {t.name} |' in out for t in DEMO_TWINS)
