@@ -40,3 +40,4 @@ tiny_default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
     checkpoint=dict(type='mmfish.AtomicCheckpointHook', by_epoch=False, interval=60,
                     max_keep_ckpts=1, save_best=None))
+tiny_log_processor = dict(by_epoch=False)  # iterations, not mmpose's epochs, in the progress lines

@@ -21,4 +21,5 @@ train_cfg = {{_base_.tiny_train_cfg}}
 default_hooks = {{_base_.tiny_default_hooks}}
 custom_hooks = {{_base_.tiny_custom_hooks}}
 randomness = {{_base_.tiny_randomness}}
+log_processor = {{_base_.tiny_log_processor}}
 auto_scale_lr = dict(enable=False)
