@@ -34,15 +34,14 @@ gzip shrinks the files (a few hundred kB each); the logits are the official code
 Developers run this; tests never do.
 """
 import argparse
-import gzip
 import importlib
-import io
 import os.path as osp
 import sys
 import types
 
 import torch
 import torch.nn as nn
+from common import levels, randomize_batchnorm, write_gzip
 
 #: the official widths (models/net_factory.py), divided by 8 for the fixtures
 NETWORK_PLANES = [64, 128, 256, 512, 512, 512, 384, 256, 320, 832, 1600]
@@ -81,26 +80,17 @@ def import_reference(root: str):
     return importlib.import_module('fishnet_reference.net_factory')
 
 
-def _levels(shape, gen, step, levels=16):
-    """Random multiples of ``step``: ``levels`` distinct values centred on 0."""
-    return (torch.randint(-levels // 2, levels // 2, shape, generator=gen) + 0.5) * step
-
-
 def randomize(model: nn.Module, gen: torch.Generator) -> None:
     """Random weights and BatchNorm statistics, each tensor drawn from 16 values."""
     with torch.no_grad():
         for m in model.modules():
             if isinstance(m, nn.Conv2d):
                 n = m.kernel_size[0] * m.kernel_size[1] * m.out_channels
-                m.weight.copy_(_levels(m.weight.shape, gen, (2. / n)**0.5 / 4))
+                m.weight.copy_(levels(m.weight.shape, gen, (2. / n)**0.5 / 4))
                 if m.bias is not None:
-                    m.bias.copy_(_levels(m.bias.shape, gen, 1 / 64))
+                    m.bias.copy_(levels(m.bias.shape, gen, 1 / 64))
             elif isinstance(m, nn.BatchNorm2d):
-                c = (m.num_features, )
-                m.weight.copy_(1 + _levels(c, gen, 1 / 32))
-                m.bias.copy_(_levels(c, gen, 1 / 64))
-                m.running_mean.copy_(_levels(c, gen, 1 / 64))
-                m.running_var.copy_(1 + _levels(c, gen, 1 / 32))
+                randomize_batchnorm(m, gen)
         for m in model.modules():
             if type(m).__name__ == 'Bottleneck':
                 m.conv3.weight.mul_(RESIDUAL_SCALE)
@@ -130,14 +120,6 @@ def checkpoint(model: nn.Module, arch: str, layout: str) -> dict:
     return {'epoch': 100, 'arch': arch, 'best_prec1': 12.5,
             'state_dict': {f'module.{k}': v for k, v in state.items()},
             'optimizer': optimizer.state_dict()}
-
-
-def write_gzip(obj, path: str) -> None:
-    buffer = io.BytesIO()
-    torch.save(obj, buffer, _use_new_zipfile_serialization=False)
-    with open(path, 'wb') as f, gzip.GzipFile(fileobj=f, mode='wb', mtime=0,
-                                              filename='') as gz:
-        gz.write(buffer.getvalue())
 
 
 def main():

@@ -28,13 +28,13 @@ Developers run this; tests never do.
 import argparse
 import gzip
 import importlib.util
-import io
 import json
 import os.path as osp
 import sys
 
 import torch
 import torch.nn as nn
+from common import levels, randomize_batchnorm, state_layout, write_gzip
 
 NUM_CLASSES = 10
 SEED = 0
@@ -63,14 +63,8 @@ def layouts(dla) -> dict:
     for name in ('res2net_dla60', 'res2next_dla60'):
         with torch.device('meta'):
             state = getattr(dla, name)().state_dict()
-        out[name] = [[k, list(v.shape), str(v.dtype).replace('torch.', '')]
-                     for k, v in state.items()]
+        out[name] = state_layout(state)
     return out
-
-
-def _levels(shape, gen, step, levels=16):
-    """Random multiples of ``step``: ``levels`` distinct values centred on 0."""
-    return (torch.randint(-levels // 2, levels // 2, shape, generator=gen) + 0.5) * step
 
 
 def randomize(model: nn.Module, gen: torch.Generator) -> None:
@@ -79,27 +73,15 @@ def randomize(model: nn.Module, gen: torch.Generator) -> None:
         for m in model.modules():
             if isinstance(m, nn.Conv2d):
                 fan_in = m.weight[0].numel()
-                m.weight.copy_(_levels(m.weight.shape, gen, (2. / fan_in)**0.5 / 4))
+                m.weight.copy_(levels(m.weight.shape, gen, (2. / fan_in)**0.5 / 4))
                 if m.bias is not None:
-                    m.bias.copy_(_levels(m.bias.shape, gen, 1 / 64))
+                    m.bias.copy_(levels(m.bias.shape, gen, 1 / 64))
             elif isinstance(m, nn.BatchNorm2d):
-                c = (m.num_features, )
-                m.weight.copy_(1 + _levels(c, gen, 1 / 32))
-                m.bias.copy_(_levels(c, gen, 1 / 64))
-                m.running_mean.copy_(_levels(c, gen, 1 / 64))
-                m.running_var.copy_(1 + _levels(c, gen, 1 / 32))
+                randomize_batchnorm(m, gen)
                 m.num_batches_tracked.fill_(1000)
         for m in model.modules():
             if hasattr(m, 'conv3'):
                 m.conv3.weight.mul_(RESIDUAL_SCALE)
-
-
-def write_gzip(obj, path: str) -> None:
-    buffer = io.BytesIO()
-    torch.save(obj, buffer, _use_new_zipfile_serialization=False)
-    with open(path, 'wb') as f, gzip.GzipFile(fileobj=f, mode='wb', mtime=0,
-                                              filename='') as gz:
-        gz.write(buffer.getvalue())
 
 
 def main():

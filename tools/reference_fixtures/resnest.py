@@ -35,6 +35,7 @@ import types
 
 import torch
 import torch.nn as nn
+from common import state_layout
 
 NUM_CLASSES = 10
 FAST = ['resnest50_fast_1s1x64d', 'resnest50_fast_2s1x64d', 'resnest50_fast_4s1x64d',
@@ -71,11 +72,6 @@ def _import_official_res2net_v1b(root):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def _layout(model):
-    return [[k, list(v.shape), str(v.dtype).replace('torch.', '')]
-            for k, v in model.state_dict().items()]
 
 
 def _randomize(model, seed):
@@ -131,11 +127,12 @@ def main():
     layouts = {}
     with torch.device('meta'):
         for name in FAST:
-            layouts[name] = _layout(getattr(official, name)())
+            layouts[name] = state_layout(getattr(official, name)().state_dict())
         for name in ('resnest14d', 'resnest26d'):
-            layouts[name] = _layout(timm.create_model(name))
+            layouts[name] = state_layout(timm.create_model(name).state_dict())
         res2net = _import_official_res2net_v1b(args.res2net)
-        layouts['res2net152_v1b_26w_4s'] = _layout(res2net.res2net152_v1b_26w_4s())
+        layouts['res2net152_v1b_26w_4s'] = state_layout(
+            res2net.res2net152_v1b_26w_4s().state_dict())
     path = osp.join(args.out, 'state_dict_layouts_released.json.gz')
     with gzip.open(path, 'wt') as f:
         json.dump(layouts, f)
