@@ -1,6 +1,7 @@
 import gzip
 import json
 import random
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,15 @@ import torch
 import mmfish  # noqa: F401  (registers the models, allows MMEngine checkpoints)
 
 DATA = Path(__file__).parent / 'data'
+
+
+def unpacked_fixture(name: str, directory: Path) -> Path:
+    """``data/official/<name>`` (a ``.gz``) decompressed into ``directory``: the checkpoint as
+    the reference code wrote it (the committed copy is compressed to keep it small)."""
+    path = Path(directory) / name[:-len('.gz')]
+    with gzip.open(DATA / 'official' / name) as src, open(path, 'wb') as dst:
+        shutil.copyfileobj(src, dst)
+    return path
 
 
 def official_layouts() -> dict:

@@ -1,8 +1,6 @@
 """FishNet's released checkpoint layouts, on fixtures made by the official code
 (tools/reference_fixtures/fishnet.py, every width / 8, 10 classes): the released layout as
 PyTorch 0.4.0 saved it, and the "welltrained" FishNet-150 and FishNet-201 layouts."""
-import gzip
-import shutil
 import zipfile
 
 import pytest
@@ -14,7 +12,7 @@ from mmfish.converters import ConversionError, convert_checkpoint
 from mmfish.converters.fishnet import IDENTITY_VAR
 from mmfish.testing import max_rel_error
 
-from ..conftest import DATA, REPO, build_in_scope
+from ..conftest import DATA, REPO, build_in_scope, unpacked_fixture
 
 OFFICIAL = DATA / 'official'
 EXPECTED = OFFICIAL / 'fishnet_releases_expected.pt'
@@ -30,12 +28,7 @@ FILLED_BN = 'backbone.tail.0.blocks.0.shortcut.bn'
 def released(tmp_path_factory):
     """The fixtures, decompressed: the files as the official code wrote them."""
     root = tmp_path_factory.mktemp('fishnet_releases')
-    paths = {}
-    for name in FIXTURES:
-        paths[name] = root / name[:-len('.gz')]
-        with gzip.open(OFFICIAL / name) as src, open(paths[name], 'wb') as dst:
-            shutil.copyfileobj(src, dst)
-    return paths
+    return {name: unpacked_fixture(name, root) for name in FIXTURES}
 
 
 def _logits_error(dst, depth, name) -> float:

@@ -1,7 +1,6 @@
 """The Res2Net-DLA converter on checkpoints made and saved by the official code (dla.py of
 Res2Net/Res2Net-PretrainedModels, at reduced widths: tools/reference_fixtures/res2net_dla.py),
 on timm's layout, and its refusals."""
-import gzip
 import subprocess
 import sys
 
@@ -13,7 +12,7 @@ from mmfish.converters import ConversionError, convert_checkpoint
 from mmfish.testing import max_rel_error
 from mmfish.variants import VARIANTS
 
-from ..conftest import DATA, REPO, build_in_scope
+from ..conftest import DATA, REPO, build_in_scope, unpacked_fixture
 
 OFFICIAL = DATA / 'official'
 FIXTURES = {'res2net-dla60': 'res2net_dla60_w8.pth.gz',
@@ -29,9 +28,7 @@ def expected():
 
 def _fixture(name, tmp_path):
     """The official checkpoint as saved (decompressed from the committed .gz)."""
-    path = tmp_path / FIXTURES[name][:-len('.gz')]
-    path.write_bytes(gzip.decompress((OFFICIAL / FIXTURES[name]).read_bytes()))
-    return path
+    return unpacked_fixture(FIXTURES[name], tmp_path)
 
 
 def _classifier(name, channels, num_classes):
