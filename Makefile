@@ -21,6 +21,7 @@ $(STAMP): $(REQS)
 	$(PIP) $(PINS) -r requirements/openmmlab.txt
 	$(PIP) $(PINS) --no-deps openmim==0.3.9
 	$(PIP) $(PINS) --no-deps --no-binary xtcocotools -r requirements/mmpose.txt
+	$(PIP) $(PINS) --no-deps -r requirements/panoptic.txt
 	$(PIP) $(PINS) -r requirements/tests.txt
 	$(PIP) $(PINS) --no-build-isolation --no-deps -e .
 	$(PY) -m mmfish.tooling.check_env

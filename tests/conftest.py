@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import mmfish  # noqa: F401  (registers the models, allows MMEngine checkpoints)
+from mmfish.tooling import build_in_scope  # noqa: F401  (the tests import it from here)
 
 DATA = Path(__file__).parent / 'data'
 
@@ -42,23 +43,11 @@ def _deterministic():
     yield
 
 
-def build_in_scope(scope: str, cfg: dict):
-    """Build ``cfg`` with the registry of toolbox ``scope`` as its default scope, as the
-    toolbox's own tools do (so that e.g. a classifier's data preprocessor resolves)."""
-    import importlib
-
-    from mmengine.registry import DefaultScope
-    importlib.import_module(f'{scope}.models')
-    registry = importlib.import_module(f'{scope}.registry').MODELS
-    with DefaultScope.overwrite_default_scope(scope):
-        return registry.build(cfg)
-
-
 @pytest.fixture(scope='module')
 def workspace(tmp_path_factory):
     """A working directory with the tiny datasets in data/tiny/, where the tiny twins'
     configs look for them (one per test module)."""
-    from mmfish.tooling.tiny_data import make_tiny_datasets
+    from mmfish.tooling.tiny_datasets import make_tiny_datasets
     root = tmp_path_factory.mktemp('workspace')
     make_tiny_datasets(str(root / 'data' / 'tiny'), log=lambda s: None)
     return root

@@ -11,6 +11,8 @@ mean losses into the gradient of the whole-batch mean loss, and ``mmfish.RankAve
 logs the mean of the ranks' losses, which is the whole-batch loss. What remains is float
 rounding in a different order (1 thread per process against 2, sums over two half batches), so
 the losses agree to ~1e-7 relative and the weights after a few steps to ~1e-5.
+``make test`` runs the classifier's and the detector's; the segmenter's (over a minute) is
+marked ``slow`` (``make test-all``).
 
 Detection is looser by construction: mmdet samples anchors and RoIs at random (different
 draws per rank) and normalises each loss by the samples of its own rank, so the mean of the
@@ -66,7 +68,8 @@ def _train_both(toolbox, workspace):
     return out, iters
 
 
-@pytest.mark.parametrize('toolbox', ['mmpretrain', 'mmseg'])
+@pytest.mark.parametrize('toolbox',
+                         ['mmpretrain', pytest.param('mmseg', marks=pytest.mark.slow)])
 def test_two_processes_train_like_one_with_the_whole_batch(toolbox, workspace):
     runs, iters = _train_both(toolbox, workspace)
     single, dist = runs['single'], runs['dist']

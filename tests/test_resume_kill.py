@@ -12,7 +12,8 @@ runs use the same threads on the same CPU, so the kernels add in the same order.
 Each run is 4 iterations with a checkpoint every 2 (the twins keep one), no validation; the
 interrupted run is killed, process group and all, as soon as ``iter_2.pth`` is saved, so it
 dies during iteration 3 (or while saving ``iter_4.pth``). Smaller batches (and 64x64 crops for
-segmentation) keep the file at a few minutes on 2 cores.
+segmentation) keep the file at a few minutes on 2 cores. ``make test`` runs the classifier's;
+the other toolboxes' take a minute or more each and are marked ``slow`` (``make test-all``).
 """
 import pytest
 
@@ -29,10 +30,14 @@ SMALLER = {
     'mmseg': ['train_dataloader.batch_size=2', 'train_dataloader.dataset.pipeline.2.scale=(64,64)',
               'train_dataloader.dataset.pipeline.3.crop_size=(64,64)',
               'model.data_preprocessor.size=(64,64)'],
+    'mmpose': ['train_dataloader.batch_size=4'],
 }
+TWINS = [pytest.param(t, id=t.toolbox,
+                      marks=() if t.toolbox == 'mmpretrain' else pytest.mark.slow)
+         for t in demo_twins()]
 
 
-@pytest.mark.parametrize('twin', demo_twins(), ids=[t.toolbox for t in demo_twins()])
+@pytest.mark.parametrize('twin', TWINS)
 def test_killed_and_resumed_run_ends_like_the_uninterrupted_one(twin, workspace):
     lines = []
     result = check_resume(twin.toolbox, str(REPO / twin.config), f'work_dirs/{twin.toolbox}',

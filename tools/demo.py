@@ -1,6 +1,7 @@
 """``make demo``: make the tiny datasets, then train and test one light tiny mmfish model per
 toolbox through ``mim`` (mmfish.tooling.tiny_twins.DEMO_TWINS: ResNeSt-50 of a quarter of the
-width as an MMPretrain classifier, an MMDetection Mask R-CNN and an MMSegmentation DeepLabV3),
+width as an MMPretrain classifier, an MMDetection Mask R-CNN, an MMSegmentation DeepLabV3 and an
+MMPose top-down heatmap model),
 showing their progress; then print a table of their losses and test metrics beside chance
 level, draw their loss curves into a PNG, and say where the checkpoints and logs are.
 
@@ -13,7 +14,7 @@ import time
 from pathlib import Path
 
 from mmfish.tooling.mim_runs import MimError
-from mmfish.tooling.tiny_data import make_tiny_datasets
+from mmfish.tooling.tiny_datasets import make_tiny_datasets
 from mmfish.tooling.tiny_twins import DEMO_TWINS, plot_losses, results_table, run_twin
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,7 +66,8 @@ def main() -> int:
     print(f'\n== results ({time.perf_counter() - start:.0f} s in all, datasets included)\n')
     print(results_table(rows))
     print('\nChance: accuracy/top1 of a uniform guess among the 3 classes; mAP of no detection; '
-          'aAcc and mIoU of\nthe majority label (background) everywhere. '
+          'aAcc and mIoU of\nthe majority label (background) everywhere; keypoint AP and AR of '
+          "the training figures' mean\npose in each person's box. "
           f'Loss curves: {curves}')
     print('Checkpoints and logs:')
     for r, twin in zip(rows, (t for t in DEMO_TWINS if t.toolbox in args.toolboxes)):

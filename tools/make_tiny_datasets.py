@@ -1,8 +1,13 @@
-"""Write tiny, learnable synthetic datasets in the COCO (mmdet), ADE20K (mmseg) and ImageNet
-(mmpretrain) formats; see mmfish/tooling/tiny_data.py for their content and layouts.
+"""Write tiny, learnable synthetic datasets in the COCO instances (mmdet), ADE20K (mmseg),
+ImageNet (mmpretrain), COCO keypoints (mmpose) and COCO panoptic (mmdet) formats; see
+mmfish/tooling/tiny_datasets.py and the modules it names for their content and layouts.
 
-    python tools/make_tiny_datasets.py [--root data/tiny] [--which coco ade20k imagenet]
+    python tools/make_tiny_datasets.py [--root data/tiny]
+                                       [--which coco ade20k imagenet coco_pose coco_panoptic]
                                        [--seed 0] [--num-classes 3] [--force]
+
+``--num-classes`` is the number of shapes of the first three; the keypoints have one class,
+the panoptic data 3 thing and 3 stuff classes.
 
 A dataset that is already complete with the same parameters is skipped; an interrupted run
 leaves no half-written dataset behind.
@@ -10,7 +15,8 @@ leaves no half-written dataset behind.
 import argparse
 import time
 
-from mmfish.tooling.tiny_data import DATASETS, SHAPES, make_tiny_datasets
+from mmfish.tooling.tiny_data import SHAPES
+from mmfish.tooling.tiny_datasets import DATASETS, make_tiny_datasets
 
 
 def main():

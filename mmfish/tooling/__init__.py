@@ -11,6 +11,7 @@ from the library (which never imports it).
 Whatever reads ``configs/`` or writes ``docs/`` takes the checkout's root as an argument
 (:func:`checkout_root`): the scripts in ``tools/`` pass their own checkout, the tests theirs.
 """
+import importlib
 from pathlib import Path
 from typing import Optional, Union
 
@@ -23,3 +24,15 @@ def checkout_root(root: Optional[Union[str, Path]] = None) -> Path:
         raise FileNotFoundError(f'{path.resolve()} is not a source checkout of mmfish (no '
                                 f'configs/ folder): run from the checkout, or pass its root')
     return path.resolve()
+
+
+def build_in_scope(scope: str, cfg: dict):
+    """Build ``cfg`` with the MODELS registry of toolbox ``scope`` (``mmdet``, ``mmseg``,
+    ``mmpretrain``, ``mmpose``) as the default scope, as the toolbox's own tools do (so that
+    e.g. a classifier's data preprocessor resolves), whatever scope a Runner created earlier
+    left as the default."""
+    from mmengine.registry import DefaultScope
+    importlib.import_module(f'{scope}.models')
+    registry = importlib.import_module(f'{scope}.registry').MODELS
+    with DefaultScope.overwrite_default_scope(scope):
+        return registry.build(cfg)

@@ -6,7 +6,8 @@ import sys
 from .mim_runs import MimError, mim_executable
 
 MODULES = ('torch', 'torchvision', 'mmengine', 'mmcv', 'mmcv.ops', 'mmdet.models',
-           'mmseg.models', 'mmpretrain.models', 'mmpose.models', 'xtcocotools.coco', 'mmfish')
+           'mmseg.models', 'mmpretrain.models', 'mmpose.models', 'xtcocotools.coco',
+           'panopticapi.evaluation', 'mmfish')
 
 
 def main() -> int:

@@ -21,8 +21,10 @@ from typing import Callable, Dict, List, Optional, Sequence
 #: the log lines of MMEngine worth showing while a run goes on
 _PROGRESS = re.compile(r'(Iter|Epoch)\((train|val|test)\)\s*(\[\d+\])?\s*\[\s*(\d+)/(\d+)\](.*)')
 #: (a head's accuracy keeps its head's name: ``decode.acc_seg`` and ``aux.acc_seg``)
+#: (mmpose's keypoint AP and AR: ``coco/AP`` and ``coco/AR``, not the per-threshold ones;
+#: mmdet's panoptic quality: ``coco_panoptic/PQ``, ``PQ_th``, ``PQ_st``)
 _KEEP = re.compile(r'(?<![\w./])(loss|eta|(?:\w+\.)?acc\w*|accuracy/top1|mIoU|aAcc|mAcc'
-                   r'|\w+/\w*mAP\w*)\s*:\s*\S+')
+                   r'|\w+/\w*mAP\w*|\w+/A[PR]|\w+/PQ\w*)\s*:\s*\S+')
 
 
 class MimError(RuntimeError):

@@ -6,7 +6,7 @@ from typing import Callable, Iterable, List, Optional
 import torch
 
 from ..variants import VARIANTS
-from . import checkout_root
+from . import build_in_scope, checkout_root
 
 BEGIN, END = '<!-- model-table:begin -->', '<!-- model-table:end -->'
 #: the released-files table of ``docs/converters.md``
@@ -16,15 +16,11 @@ FILES_BEGIN, FILES_END = '<!-- released-files:begin -->', '<!-- released-files:e
 def build_classifier(config: str, backbone: Optional[dict] = None):
     """The mmpretrain ``ImageClassifier`` of an in1k config; ``backbone`` overrides
     arguments of its backbone (e.g. ``with_cp=True``)."""
-    import mmpretrain.models  # noqa: F401
     from mmengine.config import Config
-    from mmengine.registry import DefaultScope
-    from mmpretrain.registry import MODELS
     cfg = Config.fromfile(config).model
     if backbone:
         cfg.backbone.update(backbone)
-    with DefaultScope.overwrite_default_scope('mmpretrain'):
-        return MODELS.build(cfg)
+    return build_in_scope('mmpretrain', cfg)
 
 
 def measure(names: Iterable[str] = VARIANTS, log: Callable[[str], None] = print,

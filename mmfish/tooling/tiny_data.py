@@ -65,7 +65,7 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -77,7 +77,8 @@ SHAPES = ('circle', 'square', 'triangle', 'star', 'cross', 'hexagon')
 HUES = (0.0, 1 / 3, 2 / 3, 1 / 6, 5 / 6, 1 / 2)
 #: The default classes (``num_classes=3``).
 CLASSES = SHAPES[:3]
-#: The dataset formats, by directory name under ``root``.
+#: The shape datasets, by directory name under ``root`` (every tiny dataset:
+#: :data:`.tiny_datasets.DATASETS`).
 DATASETS = ('coco', 'ade20k', 'imagenet')
 #: Name of the marker file written into a dataset directory once it is complete.
 MARKER = '.complete'
@@ -621,17 +622,3 @@ def make_imagenet(root: PathLike = 'data/tiny', num_train: int = 32, num_val: in
     what = (f'{num_train} train + {num_val} val images per class of {image_size}x{image_size}, '
             f'{num_classes} classes, one shape each')
     return _generate(root, params, _write_imagenet, what, force, log)
-
-
-def make_tiny_datasets(root: PathLike = 'data/tiny', which: Sequence[str] = DATASETS,
-                       seed: int = 0, num_classes: int = 3, force: bool = False,
-                       log: Log = None) -> List[TinyDataset]:
-    """Write the datasets named in ``which`` (default: all of :data:`DATASETS`) with their
-    default sizes under ``root``."""
-    makers: Dict[str, Callable[..., TinyDataset]] = dict(
-        coco=make_coco, ade20k=make_ade20k, imagenet=make_imagenet)
-    unknown = set(which) - set(DATASETS)
-    if unknown:
-        raise ValueError(f'unknown datasets {sorted(unknown)}, expected some of {DATASETS}')
-    return [makers[name](root, seed=seed, num_classes=num_classes, force=force, log=log)
-            for name in which]

@@ -18,7 +18,7 @@ from ..conftest import REPO
 
 def test_one_demo_twin_per_toolbox_each_a_lighter_full_twin():
     from mmengine.config import Config
-    assert [t.toolbox for t in DEMO_TWINS] == ['mmpretrain', 'mmdet', 'mmseg']
+    assert [t.toolbox for t in DEMO_TWINS] == ['mmpretrain', 'mmdet', 'mmseg', 'mmpose']
     for twin in DEMO_TWINS:
         text = (REPO / twin.config).read_text()
         base = text.split("_base_ = '../", 1)[1].split("'", 1)[0]
@@ -30,7 +30,9 @@ def test_one_demo_twin_per_toolbox_each_a_lighter_full_twin():
         assert ours.model.backbone.type == theirs.model.backbone.type == 'mmfish.ResNeSt'
         assert ours.model.backbone.depth == theirs.model.backbone.depth
         assert ours.model.backbone.base_channels == 16  # a quarter of the full width
-        assert ours.train_cfg.max_iters < theirs.train_cfg.max_iters or twin.toolbox == 'mmseg'
+        # lighter, so fewer iterations, but where the light model needs more to learn
+        assert (ours.train_cfg.max_iters < theirs.train_cfg.max_iters
+                or twin.toolbox in ('mmseg', 'mmpose'))
 
 
 def test_progress_lines_name_each_head():
@@ -42,6 +44,10 @@ def test_progress_lines_name_each_head():
     val = ('11/27 17:02:31 - mmengine - INFO - Iter(val) [16/16]    aAcc: 82.0000  mIoU: 20.5000'
            '  mAcc: 25.0000  data_time: 0.0033  time: 0.8818')
     assert _compact(val) == '  val [16/16]  aAcc:82.0000  mIoU:20.5000  mAcc:25.0000'
+    pose = ('11/27 20:01:06 - mmengine - INFO - Iter(val) [2/2]    coco/AP: 0.371287  '
+            'coco/AP .5: 0.802021  coco/AP .75: 0.286139  coco/AP (M): -1.000000  '
+            'coco/AR: 0.435000  coco/AR .5: 0.825000  data_time: 0.0120  time: 0.3000')
+    assert _compact(pose) == '  val [2/2]  coco/AP:0.371287  coco/AR:0.435000'
 
 
 def _fake_rows(work_root: Path):
@@ -83,10 +89,33 @@ def test_demo_script(tmp_path, monkeypatch, capsys):
         runpy.run_path(str(REPO / 'tools' / 'demo.py'), run_name='__main__')
     assert exit_code.value.code == 0
     out = capsys.readouterr().out
-    assert calls == ['mmpretrain', 'mmdet', 'mmseg']
-    for name in ('coco', 'ade20k', 'imagenet'):
+    assert calls == ['mmpretrain', 'mmdet', 'mmseg', 'mmpose']
+    for name in ('coco', 'ade20k', 'imagenet', 'coco_pose'):
         assert out.count(f'{name}: written in') == 1
     png = tmp_path / 'work' / 'demo_losses.png'
     assert png.exists() and f'Loss curves: {png}' in out
     assert '== 1 CPU thread(s) per run (as asked' in out
     assert all(f'| {t.toolbox} | {t.name} |' in out for t in DEMO_TWINS)
+
+
+def test_kept_results_are_merged_stamped_and_tabulated(tmp_path):
+    """tools/run_tiny_twins.py keeps every twin's last result: a new run replaces only its
+    twins' rows, each row says where and when it was measured, and an untrained score shows
+    beside chance."""
+    from mmfish.tooling.tiny_twins import merge_results
+    path = tmp_path / 'docs' / 'tiny_twins.json'
+    first, second = TWINS[0], TWINS[-1]
+    row = dict(twin=second.name, iters=9, losses=[2.0, 1.0], train_seconds=1, test_seconds=1,
+               metrics={k: 0.5 for k in second.metrics},
+               untrained={k: 0.01 for k in second.metrics})
+    old = dict(row, twin=first.name, metrics={k: 50.0 for k in first.metrics}, untrained=None)
+    merge_results(str(path), [row], dict(date='2026-01-01', isa='AVX2', cores=2))
+    merge_results(str(path), [old], dict(date='2026-01-02', isa='AVX512', cores=2))
+    rows = merge_results(str(path), [dict(row, iters=10)],
+                         dict(date='2026-01-03', isa='AVX2', cores=2))
+    assert [r['twin'] for r in rows] == [first.name, second.name]  # TWINS order, one each
+    assert rows[1]['iters'] == 10 and rows[0]['measured']['isa'] == 'AVX512'
+    table = results_table(rows)
+    assert '| 2026-01-02, AVX512, 2 cores |' in table and '| 2026-01-03, AVX2, 2 cores |' in table
+    metric = second.metrics[0]
+    assert f'{metric} 0.500 ({second.chance[metric]:.3g}; untrained 0.010)' in table

@@ -19,12 +19,12 @@ from mmfish.tooling.tiny_data import (
     coco_dataset_kwargs,
     imagenet_dataset_kwargs,
     make_coco,
-    make_tiny_datasets,
     polygon_mask,
     seg_chance,
     seg_metainfo,
     tiny_metainfo,
 )
+from mmfish.tooling.tiny_datasets import make_tiny_datasets
 
 from ..conftest import REPO
 

@@ -346,7 +346,7 @@ def train_twins(workspace: str, iters: int = TWIN_ITERS,
     is not finite, or no GPU memory was logged.
     """
     from ..mim_runs import train_history
-    from ..tiny_data import make_tiny_datasets
+    from ..tiny_datasets import make_tiny_datasets
     from ..tiny_twins import demo_twins
     root = checkout_root(root)
     make_tiny_datasets(os.path.join(workspace, 'data', 'tiny'), log=lambda s: None)

@@ -15,6 +15,8 @@ from typing import Callable, Dict, List, Optional
 import torch
 import torch.nn as nn
 
+from .. import build_in_scope
+
 
 class PeerUnavailable(RuntimeError):
     """A peer implementation that is not installed (or not given) on this machine."""
@@ -93,15 +95,11 @@ MMDET_NORM_EVAL = 'norm_eval=False'
 
 
 def _toolbox_backbone(toolbox: str, cfg: dict) -> nn.Module:
-    from mmengine.registry import DefaultScope
     try:
         importlib.import_module(f'{toolbox}.models')
-        registry = importlib.import_module(f'{toolbox}.registry').MODELS
     except ImportError as exc:
         raise PeerUnavailable(f'{toolbox} is not installed ({exc})') from None
-    # in the toolbox's scope, whatever scope a Runner created earlier left as the default
-    with DefaultScope.overwrite_default_scope(toolbox):
-        return registry.build(dict(cfg))
+    return build_in_scope(toolbox, dict(cfg))
 
 
 def _openmmlab_checkpoint(module: nn.Module) -> dict:

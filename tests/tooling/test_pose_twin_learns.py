@@ -1,0 +1,26 @@
+"""The pose demo twin learns: trained through ``mim train`` / ``mim test`` on the tiny COCO
+keypoints data, its keypoint AP rises above that of the same model at its initial weights
+(tested through ``mim test`` too) and above chance (the training figures' mean pose in each
+person's box).
+
+Slow (a minute or more of training); both results are printed (``pytest -s``)."""
+import math
+
+import pytest
+
+from mmfish.tooling.tiny_twins import DEMO_TWINS, run_twin, run_untrained
+
+from ..conftest import REPO
+
+
+@pytest.mark.slow
+def test_trained_pose_twin_beats_untrained_and_chance(workspace, capsys):
+    twin = next(t for t in DEMO_TWINS if t.toolbox == 'mmpose')
+    quiet = dict(log=lambda s: None, root=REPO, cwd=str(workspace))
+    trained = run_twin(twin, 'work_dirs/pose-learns', **quiet)['metrics']
+    untrained = run_untrained(twin, 'work_dirs/pose-learns', **quiet)
+    with capsys.disabled():
+        print(f'\n{twin.name}: trained {trained}, untrained {untrained}, chance {twin.chance}')
+    assert all(math.isfinite(v) for v in (*trained.values(), *untrained.values()))
+    assert trained['coco/AP'] > untrained['coco/AP'] + 0.1
+    assert trained['coco/AP'] > twin.chance['coco/AP']
