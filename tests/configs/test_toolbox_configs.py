@@ -29,9 +29,13 @@ def _check_common(cfg):
 
 @pytest.mark.parametrize('path', DET, ids=_ids(DET))
 def test_detection_config(path):
+    from mmdet.evaluation.functional import INSTANCE_OFFSET
     from mmdet.structures import DetDataSample
     cfg = Config.fromfile(str(path))
     _check_common(cfg)
+    if 'rpn' in cfg.model.get('test_cfg', {}):
+        # 100 proposals instead of 1000: the same code runs, the RoI heads take less CPU time
+        cfg.model.test_cfg.rpn.max_per_img = 100
     model = build_in_scope('mmdet', cfg.model).eval()
     assert cfg.model.neck.in_channels == list(model.backbone.out_channels)
     x = torch.rand(1, 3, 96, 128) * 255
@@ -40,7 +44,15 @@ def test_detection_config(path):
     with torch.no_grad():
         data = model.data_preprocessor(dict(inputs=[x[0]], data_samples=[sample]), False)
         results = model(**data, mode='predict')
-    assert len(results) == 1 and 'bboxes' in results[0].pred_instances
+    assert len(results) == 1
+    if cfg.model.type == 'PanopticFPN':  # one segment id per pixel, no instance list
+        panoptic = results[0].pred_panoptic_seg.sem_seg
+        assert panoptic.shape == (1, 96, 128)
+        num_classes = model.num_things_classes + model.num_stuff_classes
+        # ids: class + INSTANCE_OFFSET * instance; unlabelled pixels are num_classes
+        assert ((panoptic % INSTANCE_OFFSET) <= num_classes).all()
+    else:
+        assert 'bboxes' in results[0].pred_instances
 
 
 @pytest.mark.parametrize('path', SEG, ids=_ids(SEG))
@@ -55,6 +67,8 @@ def test_segmentation_config(path):
     channels = model.backbone.out_channels
     assert cfg.model.decode_head.in_channels == channels[cfg.model.decode_head.in_index]
     assert cfg.model.auxiliary_head.in_channels == channels[cfg.model.auxiliary_head.in_index]
+    if 'c1_in_channels' in cfg.model.decode_head:  # DeepLabV3+'s decoder reads level 0
+        assert cfg.model.decode_head.c1_in_channels == channels[0]
 
 
 def test_design_card_config_path():

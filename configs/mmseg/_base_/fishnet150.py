@@ -15,4 +15,6 @@ backbone = dict(
                   checkpoint='checkpoints/fishnet150_mmfish.pth'))
 
 decode_in = dict(in_channels=832, in_index=1)
+# DeepLabV3+: its decoder also reads level 0 (stride 4, 320 channels) as the low-level feature
+decode_plus_in = dict(in_channels=832, in_index=1, c1_in_channels=320)
 auxiliary_in = dict(in_channels=320, in_index=0)

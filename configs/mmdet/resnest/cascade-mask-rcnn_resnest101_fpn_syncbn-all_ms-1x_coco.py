@@ -1,0 +1,6 @@
+_base_ = './cascade-mask-rcnn_resnest50_fpn_syncbn-all_ms-1x_coco.py'
+model = dict(
+    backbone=dict(
+        depth=101,
+        stem_channels=128,
+        init_cfg=dict(checkpoint='checkpoints/resnest101_mmfish.pth')))

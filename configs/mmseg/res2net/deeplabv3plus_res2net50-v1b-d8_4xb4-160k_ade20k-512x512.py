@@ -1,0 +1,6 @@
+_base_ = [
+    'mmseg::deeplabv3plus/deeplabv3plus_r50-d8_4xb4-160k_ade20k-512x512.py',
+    '../_base_/res2net50-v1b-d8.py',
+]
+model = dict(pretrained=None, backbone={{_base_.backbone}})
+default_hooks = dict(checkpoint=dict(type='mmfish.AtomicCheckpointHook'))
