@@ -11,7 +11,7 @@ from ..models.necks import FishScore
 from ..variants import VARIANTS, classifier_parts
 from . import decide as _decide
 from .common import check_family, check_keys, expected_state, fill_counters
-from .decide import decide, minimal, released_variant
+from .decide import DCN_TYPES, decide, decide_dcn, minimal, released_variant
 from .families import FAMILIES
 
 __all__ = ['convert_checkpoint', 'detect_family', 'find_variant', 'main']
@@ -23,12 +23,21 @@ def find_variant(backbone: dict) -> Optional[str]:
     return _decide.find_variant(backbone, fam) if fam is not None else None
 
 
-def _detect(fam, state, source):
-    """Rename to mmfish keys and detect the variant; a key that detection needs but the
-    checkpoint lacks is a ConversionError naming it."""
+def _detect(fam, state, source, rest, dcn_type=None):
+    """Rename to mmfish keys and detect the variant (the type of deformable convolutions
+    decided by :func:`~mmfish.converters.decide.decide_dcn`); a key that detection needs but
+    the checkpoint lacks is a ConversionError naming it. Returns the state, its layout, the
+    keys left out, the detected backbone and the DCN decision."""
     try:
         state, layout, dropped = fam.to_mmfish_keys(state, source)
-        return state, layout, dropped, fam.detect(state, source, layout)
+
+        def detect(kind):
+            if kind is None:
+                return fam.detect(state, source, layout)
+            return fam.detect(state, source, layout, dcn_type=kind)
+
+        detected, decided = decide_dcn(fam, detect, source, rest, dcn_type)
+        return state, layout, dropped, detected, decided
     except KeyError as exc:
         key = exc.args[0] if exc.args else '?'
         raise ConversionError(
@@ -39,7 +48,8 @@ def _detect(fam, state, source):
 
 def convert_checkpoint(family: Optional[str], src: str, dst: str,
                        log: Callable[[str], None] = print, variant: Optional[str] = None,
-                       settings: Optional[dict] = None, check_hash: bool = True) -> dict:
+                       settings: Optional[dict] = None, check_hash: bool = True,
+                       dcn_type: Optional[str] = None) -> dict:
     """Convert ``src`` to an mmfish checkpoint at ``dst``; return the written ``meta``.
 
     Args:
@@ -54,6 +64,9 @@ def convert_checkpoint(family: Optional[str], src: str, dst: str,
             ``{'avd_first': True}`` for ResNeSt. Defaults to None.
         check_hash (bool): Check the file's sha256 against the prefix its name carries
             (``resnest50-528c19ca.pth``). Defaults to True.
+        dcn_type (str, optional): ``'DCN'`` or ``'DCNv2'``: the type of mmdet's deformable
+            convolutions where their offset convs fit both (``--dcn-type``). Defaults to None
+            (the checkpoint's own config decides, or the conversion is refused).
     """
     if family is not None and family not in FAMILIES:
         raise ConversionError(f'unknown family {family!r}; valid: {", ".join(FAMILIES)}')
@@ -72,12 +85,13 @@ def convert_checkpoint(family: Optional[str], src: str, dst: str,
     check_family(state, fam.FAMILY, src)
     # layers the file lacks that the converter fills (where that computes the same function)
     layers_filled = fam.filled_layers(state, src) if hasattr(fam, 'filled_layers') else []
-    state, layout, dropped, detected = _detect(fam, state, src)
+    state, layout, dropped, detected, dcn_decided = _detect(fam, state, src, rest, dcn_type)
     if released is not None and released.backbone['type'] != fam.FAMILY:
         released = None  # the name of another family's file: the keys decide
     full, variant, decisions = decide(
         fam, detected, src, rest, variant=variant, settings=settings, released=released,
         released_by=f'the released file name {os.path.basename(src)} (sha256 verified)')
+    decisions.update(dcn_decided)
     cfg = minimal(full, fam.MODEL)
     backbone = dict(type=fam.FAMILY, **cfg)
     log(f'layout: {layout}; backbone: {backbone}')
@@ -166,6 +180,7 @@ def main(family: Optional[str] = None, argv=None) -> int:
     """Command line of ``python -m mmfish.convert`` (and of the
     ``tools/model_converters/<family>2mmfish.py`` wrappers, which force ``family``)."""
     import argparse
+    import inspect
     import sys
     if family is None:
         prog = 'python -m mmfish.convert'
@@ -195,6 +210,15 @@ def main(family: Optional[str] = None, argv=None) -> int:
         parser.add_argument(f'--{name.replace("_", "-")}', action=argparse.BooleanOptionalAction,
                             default=None, help=f'{fam_name}: set {name}, which the weights '
                             f'cannot show (default: decided from the released variants)')
+    dcn_families = [f.FAMILY for f in families
+                    if 'dcn_type' in inspect.signature(f.detect).parameters]
+    if dcn_families:
+        parser.add_argument('--dcn-type', choices=DCN_TYPES,
+                            help=f'{", ".join(dcn_families)}: the type of mmdet\'s deformable '
+                                 f'convolutions where their offset convs fit both (e.g. DCNv2 '
+                                 f'with 2 deformable groups has the channels of DCN with 3) '
+                                 f'(default: the checkpoint\'s own config decides, or the '
+                                 f'conversion is refused)')
     parser.add_argument('--no-check-hash', dest='check_hash', action='store_false',
                         help="do not check the file's sha256 against the prefix in its name")
     args = parser.parse_args(argv)
@@ -202,7 +226,8 @@ def main(family: Optional[str] = None, argv=None) -> int:
                 if getattr(args, name) is not None}
     try:
         convert_checkpoint(family or args.family, args.src, args.dst, variant=args.variant,
-                           settings=settings or None, check_hash=args.check_hash)
+                           settings=settings or None, check_hash=args.check_hash,
+                           dcn_type=getattr(args, 'dcn_type', None))
     except ConversionError as exc:
         print(f'error: {exc}\nnothing was written.', file=sys.stderr)
         return 1

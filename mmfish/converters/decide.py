@@ -11,17 +11,22 @@ weights): a converter module lists those in ``HIDDEN``. They are decided, in thi
 4. the table of released variants, when every released variant with these shapes agrees.
 
 Otherwise the conversion is refused with the candidates and the flags that pick one.
+
+The type of mmdet's deformable convolutions is shown by their offset convs' channels, except
+where ``DCN`` and ``DCNv2`` both fit (:func:`decide_dcn`): then ``--dcn-type``, else the
+backbone's ``dcn`` in the checkpoint's own config decides, or the conversion is refused.
 """
 import ast
 import inspect
 import os.path as osp
-from typing import Dict, Optional, Tuple
+from typing import Callable, Dict, Optional, Tuple
 
 from ..checkpoint.io import ConversionError
 from ..variants import VARIANTS, Variant
+from .resnet_like import AmbiguousDcnError
 
 __all__ = ['init_defaults', 'minimal', 'find_variant', 'candidates', 'decide', 'released_variant',
-           'flag']
+           'flag', 'decide_dcn', 'dcn_from_config', 'DCN_TYPES']
 
 
 def init_defaults(cls) -> dict:
@@ -102,6 +107,37 @@ def _config_calls(tree):
             yield args['type'].value, args
 
 
+def _config_text(rest: dict) -> Optional[str]:
+    """The config text an OpenMMLab runner saved in the checkpoint's meta, if any."""
+    meta = rest.get('meta') if isinstance(rest, dict) else None
+    if isinstance(meta, dict):
+        return next((meta[k] for k in ('cfg', 'config') if isinstance(meta.get(k), str)), None)
+    return None
+
+
+def _family_config(rest: dict, fam) -> Optional[Tuple[str, dict]]:
+    """``(type, {argument: ast node})`` of the first ``dict`` in the checkpoint's config whose
+    ``type`` names the family (any scope), or None (no config, or none builds the family)."""
+    text = _config_text(rest)
+    if not text:
+        return None
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return None
+    return next(((type_, args) for type_, args in _config_calls(tree)
+                 if type_.split('.')[-1] == fam.FAMILY), None)
+
+
+def _literal(node):
+    """``ast.literal_eval`` that also reads ``dict(key=value, ...)`` calls, as MMEngine writes
+    nested dicts in a config's text; ValueError for anything else."""
+    if isinstance(node, ast.Call) and getattr(node.func, 'id', None) == 'dict' and \
+            not node.args and all(k.arg for k in node.keywords):
+        return {k.arg: _literal(k.value) for k in node.keywords}
+    return ast.literal_eval(node)
+
+
 def hidden_from_config(rest: dict, fam, names) -> Dict[str, Tuple[bool, str]]:
     """The hidden arguments ``names`` as the checkpoint's own config states them.
 
@@ -109,28 +145,88 @@ def hidden_from_config(rest: dict, fam, names) -> Dict[str, Tuple[bool, str]]:
     ``meta['config']``). It is parsed, never executed: the backbone is the ``dict`` whose
     ``type`` names the family, and the family's converter (``from_config``) reads it, since
     the toolboxes' own classes of a family may name or fix these arguments differently."""
-    meta = rest.get('meta') if isinstance(rest, dict) else None
-    text = None
-    if isinstance(meta, dict):
-        text = next((meta[k] for k in ('cfg', 'config') if isinstance(meta.get(k), str)), None)
-    if not text or not hasattr(fam, 'from_config'):
+    found = _family_config(rest, fam) if hasattr(fam, 'from_config') else None
+    if found is None:
         return {}
+    type_, args = found
+    constants = {}
+    for key, node in args.items():
+        try:
+            constants[key] = _literal(node)
+        except ValueError:
+            pass
+    return {k: v for k, v in fam.from_config(type_, constants).items() if k in names}
+
+
+# -- the type of mmdet's deformable convolutions ---------------------------------------------
+#: the deformable convolution types the converters tell apart (mmcv's names)
+DCN_TYPES = ('DCN', 'DCNv2')
+DCN_FLAG = '--dcn-type'
+
+
+def dcn_from_config(rest: dict, fam) -> Optional[dict]:
+    """The backbone's ``dcn`` as the checkpoint's own config states it (``dict(type=...,
+    deform_groups=...)``, read as text, never executed), or None."""
+    found = _family_config(rest, fam)
+    if found is None or 'dcn' not in found[1]:
+        return None
     try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError):
-        return {}
-    for type_, args in _config_calls(tree):
-        if type_.split('.')[-1] != fam.FAMILY:
-            continue
-        constants = {}
-        for key, node in args.items():
-            try:
-                constants[key] = ast.literal_eval(node)
-            except ValueError:
-                pass
-        found = fam.from_config(type_, constants)
-        return {k: v for k, v in found.items() if k in names}
-    return {}
+        dcn = _literal(found[1]['dcn'])
+    except (ValueError, TypeError, SyntaxError):
+        return None
+    return dcn if isinstance(dcn, dict) else None
+
+
+def decide_dcn(fam, detect: Callable[[Optional[str]], dict], source: str, rest: dict,
+               dcn_type: Optional[str] = None) -> Tuple[dict, dict]:
+    """The backbone config detected from the weights, with the type of its deformable
+    convolutions decided where the offset convs fit both ``DCN`` and ``DCNv2``; and the
+    decision (``{'dcn_type': {'value': ..., 'by': ...}}``, empty when the weights showed it).
+
+    ``detect(dcn_type)`` is the family's detection. The type is decided, in this order, by
+    ``dcn_type`` (``--dcn-type``), then by the backbone's ``dcn`` in the checkpoint's own
+    config (its ``type`` must be one of the fits and its ``deform_groups``, default 1, the
+    groups that type gives); otherwise the conversion is refused with both candidates and the
+    flag. A ``dcn_type`` the weights contradict, or given for weights without deformable
+    convolutions, is refused."""
+    if dcn_type is not None and dcn_type not in DCN_TYPES:
+        raise ConversionError(f'{source}: {DCN_FLAG} {dcn_type!r} is not a deformable '
+                              f'convolution type; valid: {", ".join(DCN_TYPES)}')
+    if dcn_type is not None and 'dcn_type' not in inspect.signature(fam.detect).parameters:
+        raise ConversionError(f'{source}: {DCN_FLAG} applies to ResNeSt and Res2Net '
+                              f'checkpoints with deformable convolutions; a {fam.FAMILY} '
+                              f'checkpoint has none')
+    pick = ' or '.join(f'{DCN_FLAG} {t}' for t in DCN_TYPES)
+    try:
+        detected = detect(None)
+    except AmbiguousDcnError as exc:
+        if dcn_type is not None:
+            return detect(dcn_type), {'dcn_type': dict(value=dcn_type, by='command line')}
+        dcn = dcn_from_config(rest, fam)
+        if dcn is None:
+            raise ConversionError(f"{exc}, and the checkpoint's meta holds no config that "
+                                  f"sets the backbone's dcn: pick one with {pick}") from None
+        fit = next((f for f in exc.fits if f == (dcn.get('type'), dcn.get('deform_groups', 1))),
+                   None)
+        if fit is None:
+            said = f"dict(type={dcn.get('type')!r}, deform_groups={dcn.get('deform_groups', 1)})"
+            raise ConversionError(f"{exc}; the checkpoint's config (meta) has dcn={said}, which "
+                                  f'is neither, so it does not describe these weights: pick '
+                                  f'one with {pick}') from None
+        by = (f"dcn=dict(type={fit[0]!r}, deform_groups={fit[1]}) in the checkpoint's config "
+              f'(meta)')
+        return detect(fit[0]), {'dcn_type': dict(value=fit[0], by=by)}
+    if dcn_type is not None:
+        shown = detected.get('dcn')
+        if shown is None:
+            raise ConversionError(f'{source}: {DCN_FLAG} {dcn_type}: the checkpoint has no '
+                                  f'deformable convolutions (no conv_offset weights); leave '
+                                  f'the flag out')
+        if shown['type'] != dcn_type:
+            raise ConversionError(
+                f"{source}: {DCN_FLAG} {dcn_type} contradicts the weights: their offset convs "
+                f"fit only type={shown['type']!r} with deform_groups={shown['deform_groups']}")
+    return detected, {}
 
 
 def decide(fam, detected: dict, source: str, rest: dict, variant: Optional[str] = None,

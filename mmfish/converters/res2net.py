@@ -102,7 +102,7 @@ def to_mmfish_keys(state, source):
     return resnet_like.to_mmfish_keys(state, source, FAMILY)
 
 
-def detect(state, source, layout=None):
+def detect(state, source, layout=None, dcn_type=None):
     cfg = detect_skeleton(state, Res2Net.arch_settings, source, FAMILY)
     if layout == 'paddle':  # PaddleClas' Res2Net_vd splits its blocks in its own way
         cfg['split_style'] = 'paddle'
@@ -113,6 +113,6 @@ def detect(state, source, layout=None):
     base = cfg.get('base_channels', 64)
     cfg.update(scales=scales, base_width=(width // groups) * 64 // base, groups=groups)
     # mmdet's deformable split convs and plugin layers (their keys show them)
-    cfg.update(resnet_like.detect_dcn(state, r'convs\.\d+', source))
+    cfg.update(resnet_like.detect_dcn(state, r'convs\.\d+', source, dcn_type))
     cfg.update(resnet_like.detect_plugins(state, source))
     return cfg

@@ -16,7 +16,7 @@ def to_mmfish_keys(state, source):
     return resnet_like.to_mmfish_keys(state, source, FAMILY)
 
 
-def detect(state, source, layout=None):
+def detect(state, source, layout=None, dcn_type=None):
     cfg = detect_skeleton(state, ResNeSt.arch_settings, source, FAMILY)
     width = state['backbone.layer1.0.conv1.weight'].shape[0]
     split_conv = state['backbone.layer1.0.conv2.conv.weight']
@@ -26,7 +26,7 @@ def detect(state, source, layout=None):
     cfg.update(radix=radix, groups=groups, base_width=(width // groups) * 64 // base,
                reduction_factor=_reduction_factor(state, radix, source))
     # mmdet's deformable split-attention convs and plugin layers (their keys show them)
-    cfg.update(resnet_like.detect_dcn(state, r'conv2\.conv', source))
+    cfg.update(resnet_like.detect_dcn(state, r'conv2\.conv', source, dcn_type))
     cfg.update(resnet_like.detect_plugins(state, source))
     return cfg
 

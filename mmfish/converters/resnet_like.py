@@ -2,7 +2,7 @@
 official, timm and OpenMMLab checkpoints differ only in the stem and a few shortcut indices."""
 import re
 from collections import OrderedDict
-from typing import Dict
+from typing import Dict, Optional
 
 import torch
 
@@ -111,15 +111,33 @@ def _stages_of(found, state, source, what):
     return tuple(stages)
 
 
-def detect_dcn(state, conv_pattern: str, source: str) -> dict:
+class AmbiguousDcnError(ConversionError):
+    """The offset convolutions fit both ``DCN`` and ``DCNv2``: ``fits`` lists the
+    ``(type, deform_groups)`` candidates; :func:`mmfish.converters.decide.decide_dcn` picks one
+    from the command line or the checkpoint's own config, or refuses with this message."""
+
+    def __init__(self, message: str, fits: tuple):
+        super().__init__(message)
+        self.fits = fits
+
+
+def _dcn_fits(out: int, positions: int) -> tuple:
+    """``((type, deform_groups), ...)`` that an offset conv of ``out`` channels fits: ``DCN``
+    predicts 2 and ``DCNv2`` 3 values per kernel position and deformable group."""
+    return tuple((name, out // (per * positions)) for name, per in (('DCN', 2), ('DCNv2', 3))
+                 if out % (per * positions) == 0)
+
+
+def detect_dcn(state, conv_pattern: str, source: str, dcn_type: Optional[str] = None) -> dict:
     """``dcn`` and ``stage_with_dcn`` from the offset convolutions (``<conv>.conv_offset``) of
     mmcv's deformable convolutions; ``{}`` without any. ``conv_pattern`` is a regex of the
     family's 3x3 convolution in a block (``conv2\\.conv``, ``convs\\.\\d+``).
 
     ``DCN`` predicts 2 and ``DCNv2`` 3 values per kernel position and deformable group, so
     the offset conv's output channels give the type and ``deform_groups``, except where both
-    fit (multiples of 6 kernel positions: ``DCN`` with 3k groups or ``DCNv2`` with 2k):
-    refused, since nothing else in the weights tells them apart."""
+    fit (multiples of 6 kernel positions: ``DCN`` with 3k groups or ``DCNv2`` with 2k), which
+    nothing else in the weights tells apart: ``dcn_type`` (``'DCN'`` or ``'DCNv2'``) picks one
+    of the types that fit; without it, :class:`AmbiguousDcnError` lists both."""
     pattern = re.compile(rf'^backbone\.layer(\d)\.(\d+)\.({conv_pattern})\.conv_offset\.weight$')
     found, kinds = set(), {}
     for key, value in state.items():
@@ -128,28 +146,37 @@ def detect_dcn(state, conv_pattern: str, source: str) -> dict:
             continue
         found.add((int(m.group(1)), int(m.group(2))))
         out, positions = value.shape[0], value.shape[2] * value.shape[3]
-        fits = [(name, out // (per * positions)) for name, per in (('DCN', 2), ('DCNv2', 3))
-                if out % (per * positions) == 0]
-        if len(fits) != 1:
-            options = ' or '.join(f'type={t!r} with deform_groups={g}' for t, g in fits)
+        fits = _dcn_fits(out, positions)
+        if not fits:
             raise ConversionError(
                 f'{source}: the offset conv {key} has {out} output channels for a '
-                f'{value.shape[2]}x{value.shape[3]} kernel: '
-                + (f'that fits {options} ({out} = 2 x {positions} x {fits[0][1]} = 3 x '
-                   f'{positions} x {fits[1][1]}), and nothing else in the weights tells them '
-                   f'apart; mmfish converts only deformable convolutions whose offsets show '
-                   f'their type (e.g. deform_groups=1)' if fits else
-                   f'neither DCN (2 x {positions} x deform_groups) nor DCNv2 (3 x {positions} x '
-                   f'deform_groups) has that many'))
-        kinds.setdefault(fits[0], key)
+                f'{value.shape[2]}x{value.shape[3]} kernel: neither DCN (2 x {positions} x '
+                f'deform_groups) nor DCNv2 (3 x {positions} x deform_groups) has that many')
+        kinds.setdefault(fits, (key, value))
     if not found:
         return {}
     if len(kinds) > 1:
-        shown = '; '.join(f'{k}: type={t!r}, deform_groups={g}' for (t, g), k in kinds.items())
+        shown = '; '.join(f'{k}: ' + ' or '.join(f'type={t!r}, deform_groups={g}' for t, g in f)
+                          for f, (k, _) in kinds.items())
         raise ConversionError(f'{source}: the deformable convolutions differ ({shown}): '
                               f'mmfish builds one dcn config for all of them')
-    (kind, groups), = kinds
+    (fits, (key, value)), = kinds.items()
     stages = _stages_of(found, state, source, 'deformable convolutions')
+    out, positions = value.shape[0], value.shape[2] * value.shape[3]
+    where = (f'the offset conv {key} has {out} output channels for a '
+             f'{value.shape[2]}x{value.shape[3]} kernel')
+    options = ' or '.join(f'type={t!r} with deform_groups={g}' for t, g in fits)
+    if dcn_type is not None:
+        chosen = [f for f in fits if f[0] == dcn_type]
+        if not chosen:
+            raise ConversionError(f'{source}: type={dcn_type!r} does not fit the weights: '
+                                  f'{where}, which only {options} has')
+        fits = tuple(chosen)
+    elif len(fits) > 1:
+        raise AmbiguousDcnError(
+            f'{source}: {where}: that fits {options} ({out} = 2 x {positions} x {fits[0][1]} = '
+            f'3 x {positions} x {fits[1][1]}), and nothing in the weights tells them apart', fits)
+    (kind, groups), = fits
     dcn = dict(type=kind, deform_groups=groups, fallback_on_stride=False)
     return dict(dcn=dcn, stage_with_dcn=stages)
 

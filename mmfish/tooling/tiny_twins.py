@@ -231,7 +231,8 @@ def plot_losses(rows: List[dict], path: str) -> str:
 
 def results_table(rows: List[dict], links: bool = False) -> str:
     """The markdown table of :func:`run_twin` results: iterations, the loss at the first and
-    last logged iterations, the test metrics beside their chance level (and the untrained
+    last logged iterations, the test metrics beside their chance level (the row's own
+    ``chance``, where data measured earlier had another, else the twin's; and the untrained
     model's, :func:`run_untrained`, where a result has them under ``untrained``) and the wall
     times (``links``: the twin's name links to its config, from ``docs/``), and when the rows
     carry one (:func:`merge_results`), where and when each was measured."""
@@ -244,7 +245,7 @@ def results_table(rows: List[dict], links: bool = False) -> str:
         name = f'[{twin.name}](../{twin.config})' if links else twin.name
         untrained = r.get('untrained') or {}
         metrics = ', '.join(
-            f'{k} {v:.3f} ({twin.chance[k]:.3g}'
+            f'{k} {v:.3f} ({(r.get("chance") or twin.chance)[k]:.3g}'
             + (f'; untrained {untrained[k]:.3f}' if untrained.get(k) is not None else '') + ')'
             for k, v in r['metrics'].items())
         loss = f'{r["losses"][0]:.3f} -> {r["losses"][-1]:.3f}' if r['losses'] else '-'
