@@ -70,32 +70,45 @@ def test_table_and_loss_curves(tmp_path):
         assert image.format == 'PNG' and image.width > image.height > 100
 
 
-def test_demo_script(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize('jobs', [1, 2])
+def test_demo_script(tmp_path, monkeypatch, capsys, jobs):
     """The script, with each twin's mim runs replaced: datasets reported once each, then
-    every twin, the table, and the PNG it names."""
-    rows = iter(_fake_rows(tmp_path / 'work'))
+    every twin (side by side with ``--jobs 2``, each line prefixed with its toolbox), the
+    table in the twins' order, and the PNG it names."""
+    rows = {r['twin']: r for r in _fake_rows(tmp_path / 'work')}
     calls = []
 
     def fake_run_twin(twin, work_root, root=None, log=print, env=None):
         assert env == dict(OMP_NUM_THREADS='1')
         calls.append(twin.toolbox)
         log('train [9/9]  loss:0.5')
-        return next(rows)
+        return rows[twin.name]
 
     monkeypatch.setattr(tiny_twins, 'run_twin', fake_run_twin)
     monkeypatch.setattr(sys, 'argv', ['demo.py', '--work-dir', str(tmp_path / 'work'),
-                                      '--data-root', str(tmp_path / 'data'), '--threads', '1'])
+                                      '--data-root', str(tmp_path / 'data'), '--threads', '1',
+                                      '--jobs', str(jobs)])
     with pytest.raises(SystemExit) as exit_code:
         runpy.run_path(str(REPO / 'tools' / 'demo.py'), run_name='__main__')
     assert exit_code.value.code == 0
     out = capsys.readouterr().out
-    assert calls == ['mmpretrain', 'mmdet', 'mmseg', 'mmpose']
-    for name in ('coco', 'ade20k', 'imagenet', 'coco_pose'):
+    assert sorted(calls) == sorted(t.toolbox for t in DEMO_TWINS)
+    # the datasets the demo twins read, each written once
+    demo = runpy.run_path(str(REPO / 'tools' / 'demo.py'))
+    for twin in DEMO_TWINS:
+        from mmengine.config import Config
+        root = Config.fromfile(str(REPO / twin.config)).train_dataloader.dataset.data_root
+        assert Path(root).parts[:2] == ('data', 'tiny') and Path(root).parts[2] in demo[
+            'DATASETS']
+    for name in demo['DATASETS']:
         assert out.count(f'{name}: written in') == 1
     png = tmp_path / 'work' / 'demo_losses.png'
     assert png.exists() and f'Loss curves: {png}' in out
-    assert '== 1 CPU thread(s) per run (as asked' in out
-    assert all(f'| {t.toolbox} | {t.name} |' in out for t in DEMO_TWINS)
+    assert f'== {jobs} run(s) at a time, 1 CPU thread(s) each' in out
+    table = [line for line in out.splitlines() if line.startswith('| mm')]
+    assert [line.split(' | ')[1] for line in table] == [t.name for t in DEMO_TWINS]
+    progress = '  mmpose    | train [9/9]' if jobs == 2 else '  train [9/9]'
+    assert progress in out
 
 
 def test_kept_results_are_merged_stamped_and_tabulated(tmp_path):
