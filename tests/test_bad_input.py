@@ -242,7 +242,10 @@ def test_output_mode_follows_the_umask(tmp_path, umask):
 
 
 _SLOW_WRITER = '''
-import sys, time
+import signal, sys, time
+# Ctrl-C raises KeyboardInterrupt, as in a terminal, even where the suite runs as a background
+# job (whose shell makes its children ignore SIGINT, which Python then leaves ignored)
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from mmfish.checkpoint.io import write_atomic
 def write(f):
     f.write(b'x' * 1000); f.flush()
