@@ -533,15 +533,17 @@ def _check_split(split: str) -> None:
         raise ValueError(f'split must be one of {_SPLITS}, got {split!r}')
 
 
-def _params(name: str, num_train: int, num_val: int, image_size: int, num_classes: int,
-            seed: int) -> dict:
-    tiny_classes(num_classes)  # validates
-    if image_size < _MIN_IMAGE_SIZE:
-        raise ValueError(f'image_size must be at least {_MIN_IMAGE_SIZE}, got {image_size}')
+def _params(name: str, num_train: int, num_val: int, image_size: int, seed: int,
+            format_version: int = FORMAT_VERSION, min_size: int = _MIN_IMAGE_SIZE,
+            **extra) -> dict:
+    """The parameters a dataset's marker stores (checked): ``extra`` adds the dataset's own."""
+    if image_size < min_size:
+        raise ValueError(f'image_size must be at least {min_size}, got {image_size}')
     if num_train < 1 or num_val < 1 or seed < 0:
-        raise ValueError('num_train and num_val must be positive and seed non-negative')
-    return dict(dataset=name, format_version=FORMAT_VERSION, num_train=num_train,
-                num_val=num_val, image_size=image_size, num_classes=num_classes, seed=seed)
+        raise ValueError(f'num_train and num_val must be positive and seed non-negative (got '
+                         f'{num_train}, {num_val}, {seed})')
+    return dict(dataset=name, format_version=format_version, num_train=num_train,
+                num_val=num_val, image_size=image_size, seed=seed, **extra)
 
 
 def _read_marker(path: Path) -> Optional[dict]:
@@ -596,7 +598,8 @@ def make_coco(root: PathLike = 'data/tiny', num_train: int = 48, num_val: int = 
 
     ``log`` (e.g. ``print``) receives progress lines; ``force`` regenerates a complete dataset.
     """
-    params = _params('coco', num_train, num_val, image_size, num_classes, seed)
+    tiny_classes(num_classes)  # validates
+    params = _params('coco', num_train, num_val, image_size, seed, num_classes=num_classes)
     what = (f'{num_train} train + {num_val} val images of {image_size}x{image_size}, '
             f'1-3 of {num_classes} shapes each')
     return _generate(root, params, _write_coco, what, force, log)
@@ -607,7 +610,8 @@ def make_ade20k(root: PathLike = 'data/tiny', num_train: int = 48, num_val: int 
                 force: bool = False, log: Log = None) -> TinyDataset:
     """Write ``<root>/ade20k``: ADE20K images and label maps (``ADE20KDataset``) of
     ``num_train`` / ``num_val`` square images of ``image_size`` px with 1-3 shapes each."""
-    params = _params('ade20k', num_train, num_val, image_size, num_classes, seed)
+    tiny_classes(num_classes)  # validates
+    params = _params('ade20k', num_train, num_val, image_size, seed, num_classes=num_classes)
     what = (f'{num_train} training + {num_val} validation images and label maps of '
             f'{image_size}x{image_size}, 1-3 of {num_classes} shapes each')
     return _generate(root, params, _write_ade20k, what, force, log)
@@ -618,7 +622,8 @@ def make_imagenet(root: PathLike = 'data/tiny', num_train: int = 32, num_val: in
                   force: bool = False, log: Log = None) -> TinyDataset:
     """Write ``<root>/imagenet``: an ImageNet layout (``ImageNet``) with ``num_train`` /
     ``num_val`` square images of ``image_size`` px **per class**, one shape each."""
-    params = _params('imagenet', num_train, num_val, image_size, num_classes, seed)
+    tiny_classes(num_classes)  # validates
+    params = _params('imagenet', num_train, num_val, image_size, seed, num_classes=num_classes)
     what = (f'{num_train} train + {num_val} val images per class of {image_size}x{image_size}, '
             f'{num_classes} classes, one shape each')
     return _generate(root, params, _write_imagenet, what, force, log)

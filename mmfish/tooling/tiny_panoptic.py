@@ -65,6 +65,7 @@ from .tiny_data import (
     _finish,
     _generate,
     _paint_textured,
+    _params,
     _place,
     _save_jpeg,
     _save_json,
@@ -337,12 +338,8 @@ def write_tiny_coco_panoptic(root: PathLike = 'data/tiny', seed: int = 0, num_tr
 
     ``log`` (e.g. ``print``) receives progress lines; ``force`` regenerates a complete
     dataset."""
-    if num_train < 1 or num_val < 1 or seed < 0 or image_size < _MIN_IMAGE_SIZE:
-        raise ValueError('num_train and num_val must be positive, seed non-negative and '
-                         f'image_size at least {_MIN_IMAGE_SIZE} (got {num_train}, {num_val}, '
-                         f'{seed}, {image_size})')
-    params = dict(dataset=NAME, format_version=FORMAT_VERSION, num_train=num_train,
-                  num_val=num_val, image_size=image_size, seed=seed)
+    params = _params(NAME, num_train, num_val, image_size, seed, FORMAT_VERSION,
+                     _MIN_IMAGE_SIZE)
     what = (f'{num_train} train + {num_val} val images and segment PNGs of '
             f'{image_size}x{image_size}, 1-3 of {len(THINGS)} things on 1-2 of {len(STUFF)} '
             'stuff textures each')

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .tiny_data import MARKER, Log, PathLike, TinyDataset, _generate
+from .tiny_data import MARKER, Log, PathLike, TinyDataset, _generate, _params
 
 NAME = 'coco_pose'
 KEYPOINTS = ('nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear', 'left_shoulder',
@@ -162,12 +162,7 @@ def make_coco_pose(root: PathLike = 'data/tiny', num_train: int = 48, num_val: i
 
     ``log`` (e.g. ``print``) receives progress lines; ``force`` regenerates a complete dataset.
     """
-    if num_train < 1 or num_val < 1 or seed < 0 or image_size < 32:
-        raise ValueError('num_train and num_val must be positive, seed non-negative and '
-                         f'image_size at least 32 (got {num_train}, {num_val}, {seed}, '
-                         f'{image_size})')
-    params = dict(dataset=NAME, format_version=FORMAT_VERSION, num_train=num_train,
-                  num_val=num_val, image_size=image_size, seed=seed)
+    params = _params(NAME, num_train, num_val, image_size, seed, FORMAT_VERSION)
     what = (f'{num_train} train + {num_val} val images of {image_size}x{image_size}, '
             'one or two figures of 17 keypoints each')
     old = Path(root) / NAME
