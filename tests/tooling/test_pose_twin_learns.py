@@ -1,21 +1,23 @@
-"""The pose demo twin learns: trained through ``mim train`` / ``mim test`` on the tiny COCO
-keypoints data, its keypoint AP rises above that of the same model at its initial weights
-(tested through ``mim test`` too) and above chance (the training figures' mean pose in each
-person's box).
+"""Each pose twin learns, the demo's and one per family: trained through ``mim train`` /
+``mim test`` on the tiny COCO keypoints data, its keypoint AP rises above that of the same
+model at its initial weights (tested through ``mim test`` too) and above chance (the training
+figures' mean pose in each person's box).
 
-Slow (a minute or more of training); both results are printed (``pytest -s``)."""
+Slow (2 to 8 minutes of training each on 2 cores); both results are printed."""
 import math
 
 import pytest
 
-from mmfish.tooling.tiny_twins import DEMO_TWINS, run_twin, run_untrained
+from mmfish.tooling.tiny_twins import DEMO_TWINS, TWINS, run_twin, run_untrained
 
 from ..conftest import REPO
 
+POSE_TWINS = [t for t in (*DEMO_TWINS, *TWINS) if t.toolbox == 'mmpose']
+
 
 @pytest.mark.slow
-def test_trained_pose_twin_beats_untrained_and_chance(workspace, capsys):
-    twin = next(t for t in DEMO_TWINS if t.toolbox == 'mmpose')
+@pytest.mark.parametrize('twin', POSE_TWINS, ids=[t.name for t in POSE_TWINS])
+def test_trained_pose_twin_beats_untrained_and_chance(twin, workspace, capsys):
     quiet = dict(log=lambda s: None, root=REPO, cwd=str(workspace))
     trained = run_twin(twin, 'work_dirs/pose-learns', **quiet)['metrics']
     untrained = run_untrained(twin, 'work_dirs/pose-learns', **quiet)
