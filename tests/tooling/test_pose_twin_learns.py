@@ -3,7 +3,7 @@
 model at its initial weights (tested through ``mim test`` too) and above chance (the training
 figures' mean pose in each person's box).
 
-Slow (2 to 8 minutes of training each on 2 cores); both results are printed."""
+Slow (2 to 4 minutes each on 2 quiet cores, training and both tests); both results are printed."""
 import math
 
 import pytest
