@@ -293,7 +293,7 @@ def train_step(toolbox: str, model_cfg: dict, toolbox_backbone: dict) -> float:
     optim = OptimWrapper(torch.optim.SGD([p for p in model.parameters() if p.requires_grad],
                                          lr=1e-3))
     log_vars = model.train_step(_batch(toolbox, model_cfg), optim)
-    loss = float(log_vars['loss'])
+    loss = float(torch.as_tensor(log_vars['loss']).detach())
     assert np.isfinite(loss) and loss > 0
     changed = {n for n, p in backbone.named_parameters() if n in watched
                and not torch.equal(p.detach(), watched[n])}
