@@ -94,9 +94,9 @@ def test_demo_script(tmp_path, monkeypatch, capsys, jobs):
     out = capsys.readouterr().out
     assert sorted(calls) == sorted(t.toolbox for t in DEMO_TWINS)
     # the datasets the demo twins read, each written once
+    from mmengine.config import Config
     demo = runpy.run_path(str(REPO / 'tools' / 'demo.py'))
     for twin in DEMO_TWINS:
-        from mmengine.config import Config
         root = Config.fromfile(str(REPO / twin.config)).train_dataloader.dataset.data_root
         assert Path(root).parts[:2] == ('data', 'tiny') and Path(root).parts[2] in demo[
             'DATASETS']
