@@ -1,11 +1,13 @@
 """mmfish: FishNet, Res2Net and ResNeSt backbones for MMDetection, MMSegmentation and
 MMPretrain, registered in MMEngine's ``MODELS`` under the scope ``mmfish``.
 
-Importing mmfish registers the models and lets MMEngine load its own checkpoints on
-torch >= 2.6 (see :mod:`mmfish.checkpoint.compat`).
+Importing mmfish registers the models, lets MMEngine load its own checkpoints on
+torch >= 2.6 (see :mod:`mmfish.checkpoint.compat`) and makes ``load_from`` / ``--resume`` report
+what they loaded (see :mod:`mmfish.engine.load_report`).
 """
 from . import models  # noqa: F401
 from .checkpoint import compat  # noqa: F401
+from .engine import load_report  # noqa: F401
 from .registry import MODELS
 
 __version__ = '0.1.0'

@@ -6,7 +6,12 @@ without ``weights_only``, and the checkpoints it writes hold a few non-tensor ob
 message hub's ``HistoryBuffer``, numpy arrays and scalars, and the buffer's statistics methods
 (``HistoryBuffer.mean``, ...), which pickle writes as ``getattr(HistoryBuffer, 'mean')``.
 
-This module adds those types to torch's weights-only allowlist. ``getattr`` itself is never
+This module adds those types to torch's weights-only allowlist, numpy's as checked stand-ins:
+``numpy.dtype`` builds numeric dtypes only and lets their pickled state set nothing but the
+byte order, arrays are rebuilt as :class:`UnpickledArray` from exactly their bytes, scalars
+from exactly theirs. numpy's own constructors are never allowed: through a dtype's state a
+pickle could give an array object fields over raw bytes, which numpy then reads as pointers
+(a crash, or worse). ``getattr`` itself is never
 allowed: from a general ``getattr`` a pickle reaches any attribute of any allowed object (and
 through ``getattr(getattr, '__self__')`` the ``builtins`` module, ``eval`` included). Instead a
 stand-in, :func:`history_buffer_getattr`, takes the name ``builtins.getattr`` in the allowlist
@@ -14,29 +19,29 @@ and resolves exactly the attributes MMEngine pickles, the statistics methods of
 ``HistoryBuffer``; any other ``getattr`` in a checkpoint stops the load with an
 ``UnpicklingError``.
 
-MMEngine's loader of local files (``--resume``, ``load_from``, ``init_cfg`` of toolbox models)
-is replaced by one that loads the same way and, when a file cannot be read (empty, truncated,
-refused by weights-only loading), raises :class:`mmfish.checkpoint.CheckpointError` naming
-the file and the likely cause instead of a bare ``EOFError``.
+MMEngine's loaders of local files (``--resume``, ``load_from``, ``init_cfg`` of toolbox models)
+and of URLs (``http(s)://``, and ``open-mmlab://``, ``torchvision://``, ``mmcls://``, which
+resolve to URLs) are replaced by ones that read with :func:`mmfish.checkpoint.io.load_checkpoint`:
+``weights_only=True`` always, whatever ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` says, sizes checked
+before anything is allocated, safetensors read, and errors that name the file and what it
+really is (:class:`mmfish.checkpoint.CheckpointError`) instead of a bare ``EOFError``.
 """
-import os.path as osp
 import pickle
 
-import numpy as np
 import torch
 
-try:  # numpy >= 2
-    from numpy._core import multiarray as _multiarray
-except ImportError:  # numpy 1.x
-    from numpy.core import multiarray as _multiarray
-
-_NUMPY_SCALAR_TYPES = (np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16,
-                       np.uint32, np.uint64, np.float16, np.float32, np.float64)
+from .safe_numpy import (
+    MULTIARRAY_MODULES,
+    NdarrayToken,
+    UnpickledArray,
+    UnpickledDtype,
+    empty_bytes,
+    numpy_scalar,
+    reconstruct_array,
+)
 
 #: the statistics methods of ``HistoryBuffer`` that MMEngine pickles by name
 HISTORY_BUFFER_METHODS = ('min', 'max', 'current', 'mean')
-
-
 def history_buffer_getattr(obj, name):
     """``getattr`` restricted to ``HistoryBuffer``'s statistics methods: what an MMEngine
     checkpoint's pickle asks for. Anything else raises ``pickle.UnpicklingError``."""
@@ -54,13 +59,15 @@ def history_buffer_getattr(obj, name):
 
 def mmengine_checkpoint_globals() -> list:
     """What an MMEngine training checkpoint references beyond torch's defaults, in the form
-    ``torch.serialization.add_safe_globals`` takes (an object, or (stand-in, full name))."""
+    ``torch.serialization.add_safe_globals`` takes (an object, or (stand-in, full name)).
+    numpy's names resolve to the checked stand-ins above, never to numpy's own constructors."""
     from mmengine.logging import HistoryBuffer
-    allowed = [HistoryBuffer, (history_buffer_getattr, 'builtins.getattr'), np.ndarray,
-               np.dtype, _multiarray._reconstruct, _multiarray.scalar]
-    # numpy >= 1.25 pickles a dtype through its class (numpy.dtypes.Float64DType, ...)
-    allowed += [type(np.dtype(t)) for t in _NUMPY_SCALAR_TYPES
-                if type(np.dtype(t)) is not np.dtype]
+    allowed = [HistoryBuffer, (history_buffer_getattr, 'builtins.getattr'),
+               (NdarrayToken, 'numpy.ndarray'), (UnpickledDtype, 'numpy.dtype'),
+               UnpickledArray, UnpickledDtype, (empty_bytes, 'builtins.bytes')]
+    for module in MULTIARRAY_MODULES:
+        allowed += [(reconstruct_array, f'{module}._reconstruct'),
+                    (numpy_scalar, f'{module}.scalar')]
     return allowed
 
 
@@ -88,20 +95,44 @@ def allow_mmengine_checkpoints() -> None:
 
 
 def load_from_local(filename, map_location=None):
-    """MMEngine's ``load_from_local`` (same loading), with errors that name the file."""
-    from .io import CheckpointError, describe_unreadable
-    filename = osp.expanduser(filename)
-    if not osp.isfile(filename):
-        raise FileNotFoundError(f'{filename} can not be found.')
-    try:
-        return torch.load(filename, map_location=map_location)
-    except Exception as exc:
-        raise CheckpointError(describe_unreadable(filename, exc)) from exc
+    """MMEngine's ``load_from_local``, read by :func:`mmfish.checkpoint.io.load_checkpoint`
+    (weights only, whatever the environment says; errors that name the file)."""
+    from .io import CheckpointError, load_checkpoint
+    return load_checkpoint(filename, CheckpointError, map_location=map_location)
+
+
+def load_from_url(filename, map_location=None, model_dir=None, progress=None):
+    """MMEngine's ``load_from_http``: downloaded into the same cache (``$TORCH_HOME/
+    checkpoints``), by rank 0 first in distributed runs, then read weights-only."""
+    import os
+    from urllib.parse import urlparse
+
+    from mmengine.dist import get_dist_info
+    from torch.hub import download_url_to_file, get_dir
+
+    from .io import CheckpointError, load_checkpoint
+    model_dir = model_dir or os.path.join(get_dir(), 'checkpoints')
+    path = os.path.join(model_dir, os.path.basename(urlparse(filename).path))
+    rank, world_size = get_dist_info()
+    for turn in ((0, ) if world_size == 1 else (0, 1)):
+        if (rank == 0) == (turn == 0) and not os.path.exists(path):
+            os.makedirs(model_dir, exist_ok=True)
+            download_url_to_file(filename, path, progress=bool(
+                os.isatty(0) if progress is None else progress))
+        if world_size > 1 and turn == 0:
+            torch.distributed.barrier()
+    return load_checkpoint(path, CheckpointError, map_location=map_location)
 
 
 def name_unreadable_checkpoints() -> None:
-    from mmengine.runner.checkpoint import CheckpointLoader
-    CheckpointLoader.register_scheme(prefixes='', loader=load_from_local, force=True)
+    """Register :func:`load_from_local` and :func:`load_from_url` with MMEngine's
+    ``CheckpointLoader``; ``open-mmlab://``, ``torchvision://`` and ``mmcls://``, which call
+    MMEngine's ``load_from_http`` by name, reach :func:`load_from_url` too."""
+    from mmengine.runner import checkpoint
+    checkpoint.CheckpointLoader.register_scheme(prefixes='', loader=load_from_local, force=True)
+    checkpoint.CheckpointLoader.register_scheme(prefixes=('http://', 'https://'),
+                                                loader=load_from_url, force=True)
+    checkpoint.load_from_http = load_from_url
 
 
 allow_mmengine_checkpoints()

@@ -39,23 +39,59 @@ def diff_state(state: Dict[str, torch.Tensor], expected: Dict[str, torch.Tensor]
                 if k in expected and v.shape != expected[k].shape])
 
 
+#: the key suffix of BatchNorm's running variance, never negative (BatchNorm divides by its root)
+VARIANCE_SUFFIX = 'running_var'
+
+
+def storage_problem(value: torch.Tensor) -> Optional[str]:
+    """What makes ``value`` unusable as a weight whatever its values: a meta tensor (a shape
+    without data), a sparse layout, a quantized or complex dtype; None for a dense real
+    tensor."""
+    if value.is_meta:
+        return 'a meta tensor, which holds no data (only a shape)'
+    if value.layout != torch.strided:
+        return f'sparse ({value.layout}), not a dense tensor'
+    if value.is_quantized:
+        return f'quantized ({value.dtype}), not floating point'
+    if value.is_complex():
+        return f'complex ({value.dtype}), not real floating point'
+    return None
+
+
+def value_problem(key: str, value: torch.Tensor) -> Optional[str]:
+    """NaN or infinite values in a floating-point tensor, or negative values in a BatchNorm
+    running variance; None when there are none."""
+    if not value.is_floating_point() or not value.numel():
+        return None
+    finite = torch.isfinite(value)
+    if not bool(finite.all()):
+        nan = int(torch.isnan(value).sum())
+        inf = value.numel() - int(finite.sum()) - nan
+        return f'{nan} NaN, {inf} inf of {value.numel()} values'
+    if key.endswith(VARIANCE_SUFFIX):
+        negative = int((value < 0).sum())
+        if negative:
+            return (f'{negative} negative of {value.numel()} values (min {value.min().item():g})'
+                    f'; a variance is >= 0')
+    return None
+
+
 def bad_values(state: Dict[str, torch.Tensor],
                expected: Optional[Dict[str, torch.Tensor]] = None) -> List[str]:
-    """Descriptions of the tensors that cannot be weights: not floating point where the model
-    has floating point (without ``expected``: anything but the ``num_batches_tracked``
-    counters), or holding NaN or infinite values."""
+    """Descriptions of the tensors that cannot be weights: a meta, sparse, quantized or
+    complex tensor (:func:`storage_problem`); not floating point where the model has floating
+    point (without ``expected``: anything but the ``num_batches_tracked`` counters); holding
+    NaN or infinite values, or a negative BatchNorm running variance (:func:`value_problem`)."""
     bad = []
     for key, value in state.items():
         wants_float = (expected[key].is_floating_point() if expected is not None
                        and key in expected else not is_optional(key))
-        if wants_float and not value.is_floating_point():
-            bad.append(f'{key} ({value.dtype}, not floating point)')
-        elif value.is_floating_point() and value.numel():
-            finite = torch.isfinite(value)
-            if not bool(finite.all()):
-                nan = int(torch.isnan(value).sum())
-                inf = value.numel() - int(finite.sum()) - nan
-                bad.append(f'{key} ({nan} NaN, {inf} inf of {value.numel()} values)')
+        problem = storage_problem(value)
+        if problem is None and wants_float and not value.is_floating_point():
+            problem = f'{value.dtype}, not floating point'
+        problem = problem or value_problem(key, value)
+        if problem:
+            bad.append(f'{key} ({problem})')
     return bad
 
 
@@ -66,6 +102,8 @@ def check_values(state: Dict[str, torch.Tensor], source: str, error: type,
     if bad:
         raise error(f'{source}: {len(bad)} tensor{"s" if len(bad) > 1 else ""} cannot be '
                     f'weights: ' + ', '.join(bad[:8]) + (' ...' if len(bad) > 8 else '')
-                    + '. A model loaded from them would compute garbage (integer weights are '
-                    'truncated, NaN and inf spread through every layer): the file is damaged, '
-                    'or it was saved from a diverged training run.')
+                    + '. A model loaded from them would compute garbage or fail (integer weights '
+                    'are truncated, NaN and inf spread through every layer, a negative variance '
+                    'gives NaN; meta, sparse, quantized and complex tensors are not dense real '
+                    'weights): the file is damaged, was saved from a diverged training run, or '
+                    'holds something other than trained weights.')

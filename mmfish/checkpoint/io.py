@@ -16,14 +16,17 @@ import os
 import os.path as osp
 import re
 import signal
+import stat
 import threading
+import warnings
 from collections import OrderedDict
 from contextlib import contextmanager
 from typing import Callable, Dict, Optional, Tuple
 
 import torch
 
-from .paddle import describe_unreadable_pdparams, is_paddle_pickle, read_pdparams
+from .formats import FORMATS, SizeError, check_declared_sizes, read_safetensors, sniff
+from .paddle import describe_unreadable_pdparams, read_pdparams
 
 
 class CheckpointError(ValueError):
@@ -46,38 +49,129 @@ def first_line(exc: BaseException) -> str:
     return f'{type(exc).__name__}: {lines[0]}' if lines else type(exc).__name__
 
 
-def describe_unreadable(path: str, exc: BaseException) -> str:
-    """Why ``path`` could not be loaded, for an error message that names the file."""
+#: the environment variable naming files whose pickles the user trusts to run (see
+#: :func:`trusted_checkpoints`)
+TRUST_ENV = 'MMFISH_TRUSTED_CHECKPOINTS'
+#: what to do about each kind of file that is not a checkpoint (see formats.FORMATS)
+_NOT_A_CHECKPOINT = {
+    'tar': "either PyTorch's oldest checkpoint format (torch.save before PyTorch 0.4), which "
+           'cannot be read without running its pickles, or an archive of files to unpack '
+           '(tar -xf)',
+    'gzip': 'decompress it first (gunzip -k FILE) and give the file inside',
+    'json': 'a configuration or a model index, not weights',
+    'hdf5': 'mmfish reads PyTorch checkpoints, safetensors and PaddlePaddle .pdparams',
+    'npy': 'mmfish reads PyTorch checkpoints, safetensors and PaddlePaddle .pdparams',
+    'npz': 'mmfish reads PyTorch checkpoints, safetensors and PaddlePaddle .pdparams',
+    'torchscript': 'a compiled model (torch.jit.load reads it); give the state dict saved with '
+                   'torch.save(model.state_dict(), PATH)',
+    'zip': 'unpack it, or give the checkpoint itself',
+    'unknown': 'mmfish reads PyTorch checkpoints (torch.save), safetensors and PaddlePaddle '
+               '.pdparams',
+}
+
+
+def trusted_checkpoints() -> set:
+    """The real paths of the files named in ``$MMFISH_TRUSTED_CHECKPOINTS`` (separated by
+    ``os.pathsep``): the only files whose pickles mmfish lets run (``weights_only=False``),
+    for old checkpoints that weights-only loading cannot read. Name a file there only if you
+    trust its source: its pickle can run any code."""
+    names = os.environ.get(TRUST_ENV, '')
+    return {osp.realpath(osp.expanduser(n)) for n in names.split(os.pathsep) if n.strip()}
+
+
+def _trust_hint(path: str) -> str:
+    return (f'if you trust its source, name it in {TRUST_ENV}={path} to load it with full '
+            f'unpickling (which runs any code it holds)')
+
+
+def _weights_only_reason(exc: BaseException) -> str:
+    """What torch's weights-only unpickler refused, without its advice to turn it off."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    for i, line in enumerate(lines):
+        if 'WeightsUnpickler error:' in line:
+            reason = line.split('WeightsUnpickler error:', 1)[1].strip() or \
+                (lines[i + 1] if i + 1 < len(lines) else '')
+            return reason.split(' Please use `torch.serialization')[0]
+    return first_line(exc)
+
+
+def describe_unreadable(path: str, exc: BaseException, kind: Optional[str] = None) -> str:
+    """Why ``path`` (of the format ``kind``, see :func:`~.formats.sniff`) could not be loaded,
+    for an error message that names the file."""
     size = osp.getsize(path) if osp.isfile(path) else None
     if size == 0:
         return f'{path} is empty (0 bytes): the download or the save that made it did not finish'
     if 'weights only' in str(exc).lower() or 'unsupported global' in str(exc).lower() or \
-            'getattr(' in str(exc):
+            'getattr(' in str(exc) or 'weights-only loading refuses' in str(exc):
+        reason = _weights_only_reason(exc)
         return (f'{path} holds objects that weights-only loading refuses, so nothing in it was '
-                f'run: it is not a plain checkpoint of weights ({first_line(exc)[:300]})')
+                f'run: it is not a plain checkpoint of weights ({reason[:300]}); '
+                + _trust_hint(path))
+    what = f' in {FORMATS[kind]}' if kind else ''
     return (f'{path} could not be read as a PyTorch checkpoint (is it truncated or corrupt, or '
-            f'not a checkpoint?): {size} bytes; {first_line(exc)[:300]}')
+            f'not a checkpoint?): '
+            f'{size} bytes{what}; {first_line(exc)[:300]}')
 
 
-def load_checkpoint(path: str, error: type = CheckpointError):
-    """``torch.load(path, weights_only=True)`` on the CPU, or for a bare pickle (PaddlePaddle's
-    ``.pdparams``) :func:`~mmfish.checkpoint.paddle.read_pdparams`, which builds numpy arrays
-    and nothing else; any failure raises ``error`` with a message naming the file and the
-    likely cause."""
-    path = str(path)
+def _check_readable_file(path: str, error: type) -> None:
     if not osp.exists(path):
-        raise error(f'{path}: no such file')
-    if not osp.isfile(path):
-        raise error(f'{path} is not a file (a directory?): give the checkpoint file')
-    if is_paddle_pickle(path):  # a bare pickle, not torch's format: Paddle's .pdparams
+        raise error(f'{path}: no such file' + (' (a broken link)' if osp.islink(path) else ''))
+    kind = not_a_file(path)
+    if kind == 'a directory':
+        raise error(f'{path} is a directory, not a checkpoint file: give the file, e.g. '
+                    f'{osp.join(path, "epoch_12.pth")} (a work_dir names its latest checkpoint '
+                    f'in last_checkpoint)')
+    if kind:
+        raise error(f'{path} is {kind}, not a regular file: nothing was read from it; give a '
+                    f'checkpoint file')
+
+
+def load_checkpoint(path: str, error: type = CheckpointError, map_location='cpu'):
+    """Read the checkpoint ``path`` without running anything in it.
+
+    The format is told from the first bytes (:func:`~.formats.sniff`): PyTorch's zip and
+    legacy formats are read with ``torch.load(weights_only=True)`` once the sizes their
+    pickles declare fit the file and the limit (:func:`~.formats.check_declared_sizes`);
+    PaddlePaddle's bare pickles with :func:`~.paddle.read_pdparams` (numpy arrays only);
+    safetensors with :func:`~.formats.read_safetensors`. Files of other kinds, and every
+    failure, raise ``error`` naming the file, what it is and what to do. Only a file named in
+    ``$MMFISH_TRUSTED_CHECKPOINTS`` (:func:`trusted_checkpoints`) is unpickled in full.
+    """
+    path = osp.expanduser(str(path))
+    _check_readable_file(path, error)
+    kind = sniff(path)
+    if kind == 'empty':
+        raise error(describe_unreadable(path, EOFError()))
+    if osp.realpath(path) in trusted_checkpoints() and kind in ('torch-zip', 'torch-legacy',
+                                                                'tar'):
+        warnings.warn(f'{path}: unpickled in full, running any code it holds ({TRUST_ENV} '
+                      f'names it)', stacklevel=2)
+        return torch.load(path, map_location=map_location, weights_only=False)
+    if kind == 'pickle':  # a bare pickle, not torch's format: Paddle's .pdparams
         try:
             return read_pdparams(path)
         except Exception as exc:
             raise error(describe_unreadable_pdparams(path, exc)) from None
+    if kind == 'safetensors':
+        try:
+            return read_safetensors(path)
+        except (ValueError, OSError) as exc:
+            raise error(str(exc)) from None
+    if kind not in ('torch-zip', 'torch-legacy'):
+        hint = _NOT_A_CHECKPOINT[kind] + ('; ' + _trust_hint(path) if kind == 'tar' else '')
+        raise error(f'{path} is {FORMATS[kind]}, not a checkpoint of weights: {hint}')
     try:
-        return torch.load(path, map_location='cpu', weights_only=True)
+        check_declared_sizes(path, kind)
+    except SizeError as exc:
+        raise error(str(exc)) from None
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:
-        raise error(describe_unreadable(path, exc)) from None
+        raise error(describe_unreadable(path, exc, kind)) from None
+
+
+#: the counter beside the ``module.*`` weights of ``torch.optim.swa_utils.AveragedModel``
+SWA_COUNTER = 'n_averaged'
 
 
 def unwrap_state_dict(ckpt, path: str, error: type = ConversionError
@@ -86,7 +180,10 @@ def unwrap_state_dict(ckpt, path: str, error: type = ConversionError
 
     Accepts plain state dicts, ``{'state_dict': ...}`` (MMEngine, the official FishNet
     training checkpoints), ``{'model': ...}`` and ``{'state_dict_ema': ...}`` wrappers, and
-    strips the ``module.`` prefix that DataParallel adds.
+    strips the ``module.`` prefix that DataParallel and ``torch.optim.swa_utils.AveragedModel``
+    add (the latter's ``n_averaged`` counter goes to the rest). Keys that are not strings, and a
+    ``module.`` prefix on some keys but not all (two models' keys in one file), raise
+    ``error``.
     """
     if not isinstance(ckpt, dict):
         raise error(f'{path} holds a {type(ckpt).__name__}, not a state dict')
@@ -100,7 +197,21 @@ def unwrap_state_dict(ckpt, path: str, error: type = ConversionError
     if not state:
         raise error(f'{path} holds no tensors: it is not a model checkpoint '
                     f'(top-level keys: {sorted(map(str, ckpt))[:10]})')
-    if all(k.startswith('module.') for k in state):
+    odd = [k for k in state if not isinstance(k, str)]
+    if odd:
+        raise error(f'{path}: {len(odd)} of its {len(state)} keys are not strings: '
+                    + ', '.join(f'{k!r} ({type(k).__name__})' for k in odd[:5])
+                    + "; a state dict's keys are parameter names such as 'conv1.weight'")
+    wrapped = [k for k in state if k.startswith('module.')]
+    if wrapped and set(state) - set(wrapped) == {SWA_COUNTER}:  # torch's AveragedModel
+        rest[SWA_COUNTER] = state.pop(SWA_COUNTER)
+    if wrapped and len(wrapped) < len(state):
+        plain = [k for k in state if not k.startswith('module.')]
+        raise error(f"{path}: {len(wrapped)} of its {len(state)} keys start with 'module.' "
+                    f"(DataParallel's prefix) and the others do not (e.g. {wrapped[0]!r} and "
+                    f"{plain[0]!r}): the file mixes two models' keys; save one model's state "
+                    f"dict, all keys with the prefix or none")
+    if wrapped:
         state = OrderedDict((k[len('module.'):], v) for k, v in state.items())
     return state, rest
 
@@ -118,9 +229,68 @@ _PART = re.compile(r'^\.(?P<name>.+)\.(?P<pid>\d+)\.part$')
 
 
 def part_path(path: str, pid: Optional[int] = None) -> str:
-    """The temporary file that :func:`write_atomic` writes before renaming it to ``path``."""
-    directory, name = osp.split(osp.abspath(path))
+    """The temporary file that :func:`write_atomic` writes before renaming it to ``path``
+    (``~`` expanded)."""
+    directory, name = osp.split(osp.abspath(osp.expanduser(str(path))))
     return osp.join(directory, f'.{name}.{os.getpid() if pid is None else pid}.part')
+
+
+#: what an existing path that is not a regular file is, for messages
+_NOT_FILES = ((stat.S_ISDIR, 'a directory'), (stat.S_ISCHR, 'a character device'),
+              (stat.S_ISBLK, 'a block device'), (stat.S_ISFIFO, 'a FIFO (named pipe)'),
+              (stat.S_ISSOCK, 'a socket'))
+_SEPARATORS = tuple(s for s in (os.sep, os.altsep) if s)
+
+
+def not_a_file(path: str) -> Optional[str]:
+    """What ``path`` is (``'a directory'``, ``'a FIFO (named pipe)'``, ...) when it exists and
+    is not a regular file, following symlinks; None for a regular file or nothing at all."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    return next((what for is_kind, what in _NOT_FILES if is_kind(mode)), 'a special file')
+
+
+def file_to_write(dst: str, error: type = CheckpointError,
+                  example: str = 'model_mmfish.pth') -> str:
+    """The absolute path of ``dst`` (``~`` expanded) once it is known to name a regular file
+    (or a link to one) or nothing yet. An empty path, a path ending in a separator (a folder),
+    a directory, a device, a FIFO or a socket raises ``error``; ``example`` is the file name
+    suggested for a folder."""
+    dst = str(dst)
+    if not dst:
+        raise error('the output path is empty: give the path of a file to create or replace')
+    dst = osp.expanduser(dst)
+    what = not_a_file(dst)
+    if what == 'a directory':
+        raise error(f'the output {dst} is a directory: give a file name, e.g. '
+                    f'{osp.join(dst, example)}')
+    if dst.endswith(_SEPARATORS):
+        raise error(f'the output {dst} names a folder (trailing slash): give a file name, '
+                    f'e.g. {osp.join(dst, example)}')
+    if what is not None:
+        link = (f' (through a link to {osp.realpath(dst)})'
+                if osp.realpath(dst) != osp.abspath(dst) else '')
+        raise error(f'the output {dst} is {what}{link}, not a regular file: give the path of '
+                    f'a file to create or replace')
+    return osp.abspath(dst)
+
+
+def _probe_folder(dst: str, error: type) -> None:
+    """Create and remove the temporary file that writing ``dst`` uses, so that a folder the
+    process cannot write (permissions, a read-only file system) is refused before any work."""
+    tmp = part_path(dst)
+    try:
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:  # this process is writing dst: the folder is writable
+        return
+    except OSError as exc:
+        raise error(f'cannot write {dst}: the folder {osp.dirname(tmp)} is not writable '
+                    f'({first_line(exc)})') from None
+    _remove(tmp)
 
 
 def _alive(pid: int) -> bool:
@@ -217,20 +387,24 @@ def _umask() -> int:
 
 
 @contextmanager
-def atomic_path(path: str):
+def atomic_path(path: str, error: type = CheckpointError):
     """A temporary path to write ``path``'s new content to; when the block ends normally the
     file is flushed to disk, given the umask's mode and renamed to ``path``.
 
-    On any error or interruption the temporary file is removed and ``path`` is untouched; the
-    exception (or the signal) is passed on.
+    ``path`` (``~`` expanded) must name a regular file or nothing yet: anything else (see
+    :func:`file_to_write`) raises ``error`` before the block runs, and instead of the rename
+    when a directory, device, FIFO or socket appeared there meanwhile. On any error or
+    interruption the temporary file is removed and ``path`` is untouched; the exception (or the
+    signal) is passed on.
     """
-    path = osp.abspath(str(path))
+    path = file_to_write(path, error)
     os.makedirs(osp.dirname(path), exist_ok=True)
     tmp = part_path(path)
     try:
         with _signals_raise():
             yield tmp
             os.chmod(tmp, 0o666 & ~_umask())
+            file_to_write(path, error)
             publish_file(tmp, path)
     except _Signalled as sig:
         _remove(tmp)
@@ -267,24 +441,27 @@ def write_text_atomic(path: str, text: str) -> None:
 
 
 def check_destination(dst: str, src: Optional[str] = None, error: type = CheckpointError,
-                      log: Callable[[str], None] = print) -> str:
-    """Make sure ``dst`` can be written before any work starts; return its absolute path.
+                      log: Callable[[str], None] = print,
+                      example: str = 'model_mmfish.pth') -> str:
+    """Make sure ``dst`` can be written before any work starts; return its absolute path
+    (``~`` expanded).
 
-    ``dst`` must not be a directory, nor the file ``src`` (compared by real path: a symlink or
-    hard link to the source counts as the source); its folder is created when missing and must
-    be writable. Temporary files left there by killed writes are removed.
+    ``dst`` must name a regular file (or a link to one) or nothing yet: an empty path, a path
+    ending in a separator, a directory, a device, a FIFO or a socket is refused
+    (:func:`file_to_write`; ``example`` is the file name suggested for a folder), and so is the
+    file ``src`` (compared by real path: a symlink or hard link to the source counts as the
+    source). Its folder is created when missing, and must let the temporary file of the write
+    be created (it is removed at once). Temporary files left there by killed writes are
+    removed. Every refusal raises ``error``.
     """
-    dst = str(dst)
-    if osp.isdir(dst):
-        raise error(f'the output {dst} is a directory: give a file name, e.g. '
-                    f'{osp.join(dst, "model_mmfish.pth")}')
+    dst = file_to_write(dst, error, example)
     if src is not None and (osp.realpath(src) == osp.realpath(dst) or (
             osp.exists(dst) and osp.exists(src) and osp.samefile(src, dst))):
         raise error(f'the output {dst} is the source checkpoint {src}'
                     + (f' (through a link to {osp.realpath(dst)})'
-                       if osp.realpath(dst) != osp.abspath(dst) else '')
+                       if osp.realpath(dst) != dst else '')
                     + ': writing it would destroy the source; choose another output')
-    directory = osp.dirname(osp.abspath(dst))
+    directory = osp.dirname(dst)
     if not osp.isdir(directory):
         if osp.exists(directory):
             raise error(f'cannot write {dst}: {directory} is not a directory')
@@ -294,7 +471,6 @@ def check_destination(dst: str, src: Optional[str] = None, error: type = Checkpo
             raise error(f'cannot create the output folder {directory}: {first_line(exc)}') \
                 from None
         log(f'created {directory}')
-    if not os.access(directory, os.W_OK | os.X_OK):
-        raise error(f'cannot write {dst}: the folder {directory} is not writable')
+    _probe_folder(dst, error)
     remove_stale_parts(directory, log)
-    return osp.abspath(dst)
+    return dst

@@ -8,9 +8,11 @@ listed under ``'UnpackBigParamInfor@@'``. PaddleClas releases its weights so.
 
 :func:`read_pdparams` unpickles with :class:`PaddleUnpickler`, which resolves only the globals
 that such a pickle holds: numpy's array reconstruction, ``numpy.ndarray`` and ``numpy.dtype``
-(numeric dtypes only), ``_codecs.encode`` (how protocol 2 writes bytes; text to latin-1 only)
-and ``collections.OrderedDict``. Any other global is refused with a
-:class:`pickle.UnpicklingError` naming it, before anything it names is imported or called.
+(numeric dtypes only, as the checked stand-ins of :mod:`mmfish.checkpoint.safe_numpy`: the
+pickle can give an array no object or structured fields), ``_codecs.encode`` (how protocol 2
+writes bytes; text to latin-1 only) and ``collections.OrderedDict``. Any other global is
+refused with a :class:`pickle.UnpicklingError` naming it, before anything it names is imported
+or called.
 """
 import codecs
 import collections
@@ -22,37 +24,15 @@ from typing import Dict
 import numpy as np
 import torch
 
+from .formats import sniff
+from .safe_numpy import MULTIARRAY_MODULES, NdarrayToken, UnpickledDtype, reconstruct_array
+
 __all__ = ['PaddleUnpickler', 'describe_unreadable_pdparams', 'is_paddle_pickle', 'read_pdparams']
 
 NAME_TABLE = 'StructuredToParameterName@@'
 SLICES = 'UnpackBigParamInfor@@'
 #: numpy dtype kinds a weights file may hold: bool, signed, unsigned, float
 NUMERIC_KINDS = 'biuf'
-#: torch's legacy (non-zip) format begins with its pickled magic number, a 10-byte long
-_TORCH_LEGACY_MAGIC = b'\x8a\x0a'
-
-_reconstruct = np.ndarray.__reduce__(np.zeros(0))[0]  # numpy's, under its own module name
-
-
-class _NdarrayToken:
-    """What ``numpy.ndarray`` resolves to: only :func:`_array` accepts it, so the pickle cannot
-    call the array constructor itself (with a buffer, say)."""
-
-
-def _array(subtype, shape, dtype):
-    if subtype is not _NdarrayToken:
-        raise pickle.UnpicklingError(f'array reconstruction of {subtype!r}, not numpy.ndarray')
-    if np.dtype(dtype).kind not in NUMERIC_KINDS:
-        raise pickle.UnpicklingError(f'numpy dtype {dtype!r}: only numeric arrays are read')
-    return _reconstruct(np.ndarray, shape, dtype)
-
-
-def _dtype(*args):
-    dtype = np.dtype(*args)
-    if dtype.kind not in NUMERIC_KINDS:
-        raise pickle.UnpicklingError(f'numpy dtype {dtype!r}: only numeric arrays are read')
-    return dtype
-
 
 def _encode(text, encoding='latin1'):
     if not isinstance(text, str) or codecs.lookup(encoding).name != 'iso8859-1':
@@ -63,10 +43,9 @@ def _encode(text, encoding='latin1'):
 
 
 _ALLOWED = {
-    ('numpy.core.multiarray', '_reconstruct'): _array,  # written by numpy 1.x
-    ('numpy._core.multiarray', '_reconstruct'): _array,  # written by numpy 2.x
-    ('numpy', 'ndarray'): _NdarrayToken,
-    ('numpy', 'dtype'): _dtype,
+    **{(module, '_reconstruct'): reconstruct_array for module in MULTIARRAY_MODULES},
+    ('numpy', 'ndarray'): NdarrayToken,
+    ('numpy', 'dtype'): UnpickledDtype,
     ('_codecs', 'encode'): _encode,
     ('collections', 'OrderedDict'): collections.OrderedDict,
 }
@@ -88,16 +67,9 @@ class PaddleUnpickler(pickle.Unpickler):
 
 
 def is_paddle_pickle(path: str) -> bool:
-    """Whether ``path`` is a bare pickle (protocol 2 to 4) that is not a PyTorch checkpoint
+    """Whether ``path`` is a bare pickle (protocol 2 to 5) that is not a PyTorch checkpoint
     (torch's zip format, or its legacy format, which begins with a pickled magic number)."""
-    with open(path, 'rb') as f:
-        head = f.read(16)
-    if len(head) < 3 or head[0] != 0x80 or head[1] not in (2, 3, 4):
-        return False
-    body = head[2:]
-    if body[:1] == b'\x95':  # protocol 4 FRAME: 8-byte length, then the first opcode
-        body = body[9:]
-    return not body.startswith(_TORCH_LEGACY_MAGIC)
+    return sniff(path) == 'pickle'
 
 
 def _check_name_table(value, path: str) -> None:
@@ -154,7 +126,7 @@ def describe_unreadable_pdparams(path: str, exc: BaseException) -> str:
     """Why the bare pickle ``path`` could not be read as Paddle weights, for an error message
     that names the file."""
     message = f'{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc) else ""}'
-    if 'is refused' in str(exc):
+    if 'is refused' in str(exc) or 'loading refuses' in str(exc):
         return (f'{path} holds objects that the Paddle weights reader refuses, so nothing in it '
                 f'was run: it is not a plain .pdparams file of arrays ({message[:300]})')
     return (f'{path} is a bare pickle but could not be read as PaddlePaddle weights '

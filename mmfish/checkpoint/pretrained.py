@@ -24,17 +24,20 @@ _NUM_EXAMPLES = 3
 
 
 def read_checkpoint(checkpoint) -> Dict[str, torch.Tensor]:
-    """All tensors of a checkpoint file (or URL), unwrapped as the converters do."""
+    """All tensors of a checkpoint file (``~`` expanded, as MMEngine does) or URL, unwrapped
+    as the converters do."""
     if not isinstance(checkpoint, (str, os.PathLike)):
-        raise CheckpointError(f'init_cfg Pretrained needs checkpoint=PATH, got '
-                              f'checkpoint={checkpoint!r}')
+        raise CheckpointError(f'init_cfg Pretrained needs checkpoint=PATH (a file or URL), '
+                              f'got checkpoint={checkpoint!r}: e.g. init_cfg=dict('
+                              f"type='Pretrained', checkpoint=PATH, prefix='backbone.')")
     checkpoint = str(checkpoint)
-    if '://' in checkpoint and not os.path.exists(checkpoint):
+    local = os.path.expanduser(checkpoint)
+    if '://' in checkpoint and not os.path.exists(local):
         # http(s)://, open-mmlab://, torchvision://, s3://, ...: MMEngine's loaders fetch it
         from mmengine.runner.checkpoint import CheckpointLoader
         loaded = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
         return unwrap_state_dict(loaded, checkpoint, CheckpointError)[0]
-    return load_state_dict(checkpoint, error=CheckpointError)[0]
+    return load_state_dict(local, error=CheckpointError)[0]
 
 
 def _strip(state, prefix: str) -> Dict[str, torch.Tensor]:
@@ -213,7 +216,7 @@ def pretrained_state(module: torch.nn.Module, checkpoint,
                                           f'{hint}. Nothing was loaded.')
     check_state_dict(module, state, str(checkpoint), whole, prefix)
     expected = module.state_dict()
-    check_values(state, f'{checkpoint}: nothing was loaded:', CheckpointMismatchError,
+    check_values(state, f'{checkpoint}: nothing was loaded', CheckpointMismatchError,
                  expected=expected)
     state = OrderedDict(state)
     for key, value in expected.items():  # counters the checkpoint may lack keep their value

@@ -46,6 +46,23 @@ def _detect(fam, state, source, rest, dcn_type=None):
             f'model') from None
 
 
+def _classifier_classes(weight, bias, in_channels: int, src: str) -> int:
+    """The number of classes of the classifier ``fc.weight`` / ``fc.bias``; a ConversionError
+    unless they are a linear layer from the backbone's ``in_channels`` features to at least one
+    class."""
+    shapes = f'fc.weight {tuple(weight.shape)} / fc.bias {tuple(bias.shape)}'
+    rows = weight.shape[0] if weight.dim() else 'classes'
+    if weight.dim() != 2 or weight.shape[1] != in_channels or tuple(bias.shape) != (rows, ):
+        raise ConversionError(f'{src}: the classifier {shapes} does not fit the backbone: '
+                              f'expected ({rows}, {in_channels}) and ({rows}, )')
+    if not rows:
+        raise ConversionError(
+            f'{src}: the classifier {shapes} has 0 classes, so it predicts nothing: a classifier '
+            f'has at least 1 class (1000 for ImageNet-1k); for the backbone alone, remove '
+            f'fc.weight and fc.bias from the file and convert it again')
+    return rows
+
+
 def convert_checkpoint(family: Optional[str], src: str, dst: str,
                        log: Callable[[str], None] = print, variant: Optional[str] = None,
                        settings: Optional[dict] = None, check_hash: bool = True,
@@ -115,14 +132,8 @@ def convert_checkpoint(family: Optional[str], src: str, dst: str,
                 f'{src}: the classifier (official fc.*) is incomplete or unknown: it has '
                 f'{", ".join(head_keys)}' + (f' and lacks {", ".join(missing)}' if missing else '')
                 + '; a classifier checkpoint has exactly fc.weight and fc.bias')
-        weight, bias = state['head.fc.weight'], state['head.fc.bias']
-        num_classes = weight.shape[0]
-        if weight.dim() != 2 or weight.shape[1] != parts['head_in_channels'] or \
-                tuple(bias.shape) != (num_classes, ):
-            raise ConversionError(
-                f'{src}: the classifier fc.weight {tuple(weight.shape)} / fc.bias '
-                f'{tuple(bias.shape)} does not fit the backbone: expected ({num_classes}, '
-                f'{parts["head_in_channels"]}) and ({num_classes}, )')
+        num_classes = _classifier_classes(state['head.fc.weight'], state['head.fc.bias'],
+                                          parts['head_in_channels'], src)
         if fam.FAMILY == 'FishNet':
             neck = expected_state(lambda: FishScore(parts['neck']['in_channels'], pool=True))
             check_keys(neck_state, neck, fam.FAMILY, src, 'FishNet classifier neck')

@@ -234,7 +234,10 @@ def decide(fam, detected: dict, source: str, rest: dict, variant: Optional[str] 
            released_by: str = '') -> Tuple[dict, Optional[str], dict]:
     """The backbone config (``detected`` plus the hidden arguments), the variant's name (None
     for a config no released variant has) and the decisions: ``{argument: {'value': ...,
-    'by': ...}}`` for every hidden argument, and ``'variant'`` when a name picked it."""
+    'by': ...}}`` for every hidden argument, and ``'variant'`` when a name picked it.
+
+    A config that no released variant has is refused where the family's ``check_custom``
+    finds it implausible (Res2Net: a stem no Res2Net has)."""
     hidden = tuple(getattr(fam, 'HIDDEN', ()))
     settings = dict(settings or {})
     unknown = sorted(set(settings) - set(hidden))
@@ -301,7 +304,10 @@ def decide(fam, detected: dict, source: str, rest: dict, variant: Optional[str] 
     if undecided:
         raise ConversionError(_refusal(fam, source, detected, consistent, undecided, values))
     cfg = dict(detected, **{k: d['value'] for k, d in values.items()})
-    return cfg, find_variant(cfg, fam), values
+    name = find_variant(cfg, fam)
+    if name is None and hasattr(fam, 'check_custom'):  # a config no released variant has
+        fam.check_custom(cfg, source, _family_variants(fam))
+    return cfg, name, values
 
 
 def _refusal(fam, source, detected, consistent, missing, values) -> str:

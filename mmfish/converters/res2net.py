@@ -2,10 +2,13 @@
 PaddleClas (Res2Net_vd ``.pdparams``)."""
 import re
 from collections import OrderedDict
+from typing import List, Sequence, Tuple
 
+from ..checkpoint.io import ConversionError
 from ..models.backbones.res2net import Res2Net
 from . import resnet_like
 from .common import fail_unplaced, rename
+from .decide import minimal
 from .resnet_like import detect_skeleton
 
 FAMILY = 'Res2Net'
@@ -14,7 +17,7 @@ PADDLE_LAYOUT = ('PaddleClas Res2Net_vd .pdparams (conv1_1._conv.*, bb_<stage>_<
                  'out.*; or the parameter names conv1_1_weights, bn2a_branch2a_scale, ..., '
                  'fc_weights)')
 LAYOUTS = resnet_like.LAYOUTS + (PADDLE_LAYOUT, )
-__all__ = ['FAMILY', 'MODEL', 'LAYOUTS', 'to_mmfish_keys', 'detect']
+__all__ = ['FAMILY', 'MODEL', 'LAYOUTS', 'to_mmfish_keys', 'detect', 'check_custom']
 
 
 # -- PaddleClas (ppcls/arch/backbone/model_zoo/res2net_vd.py) --------------------------------
@@ -116,3 +119,82 @@ def detect(state, source, layout=None, dcn_type=None):
     cfg.update(resnet_like.detect_dcn(state, r'convs\.\d+', source, dcn_type))
     cfg.update(resnet_like.detect_plugins(state, source))
     return cfg
+
+
+# -- the stems a Res2Net has ------------------------------------------------------------------
+#: Res2Net's stem styles by ``(deep_stem, avg_down)``: every implementation pairs the 7x7 stem
+#: with conv shortcuts and the deep stem with avg-down shortcuts, and its stem gives layer1 as
+#: many channels as the stage's planes (``stem_channels == base_channels``, 64 in every release)
+STEM_STYLES = {
+    (False, False): 'v1: the 7x7 stem conv and conv shortcuts (official res2net.py, timm '
+                    'res2net50_26w_4s, mmpretrain with deep_stem=False)',
+    (True, True): 'v1b / vd: the deep stem of three 3x3 convs (stem_channels / 2, '
+                  'stem_channels / 2, stem_channels) and avg-down shortcuts (official '
+                  'res2net_v1b.py, timm res2net50d, mmdet, PaddleClas Res2Net_vd)',
+}
+#: the arguments that describe the stem, not the blocks
+STEM_ARGS = ('deep_stem', 'avg_down', 'stem_channels', 'in_channels')
+
+
+def describe_stem(cfg: dict) -> str:
+    """The stem and shortcuts of a Res2Net config, in words."""
+    stem, base = cfg.get('stem_channels', 64), cfg.get('base_channels', 64)
+    if cfg.get('deep_stem'):
+        what = f'a deep stem of three 3x3 convs ({stem // 2}, {stem // 2}, {stem} channels)'
+    else:
+        what = f'a 7x7 stem conv ({stem} channels)'
+    return (f'{what} before a layer1 of {base} planes, with '
+            f'{"avg-down" if cfg.get("avg_down") else "conv"} shortcuts')
+
+
+def stem_problems(cfg: dict) -> List[str]:
+    """Why no Res2Net has the stem of ``cfg``; empty when one has."""
+    problems = []
+    deep, avg_down = bool(cfg.get('deep_stem')), bool(cfg.get('avg_down'))
+    if (deep, avg_down) not in STEM_STYLES:
+        stem_kind, shortcuts, paired = (('deep', 'conv', 'avg-down') if deep else
+                                        ('7x7', 'avg-down', 'conv'))
+        problems.append(f'no Res2Net pairs the {stem_kind} stem with {shortcuts} shortcuts '
+                        f'(its {stem_kind} stem comes with {paired} shortcuts)')
+    stem, base = cfg.get('stem_channels', 64), cfg.get('base_channels', 64)
+    if stem != base:
+        problems.append(f'the stem gives layer1 {stem} channels where a Res2Net gives its '
+                        f'{base} planes (stem_channels == base_channels)')
+        if deep and stem == 2 * base:
+            problems.append(f'a deep stem twice as wide as the planes is ResNeSt\'s (ResNeSt-'
+                            f'101/200/269: {stem // 2}, {stem // 2}, {stem} channels before '
+                            f'{base} planes): the file likely joins a ResNeSt stem to Res2Net '
+                            f'blocks')
+    return problems
+
+
+def _nearest(cfg: dict, released: Sequence) -> Tuple[str, list]:
+    """The released variants closest to ``cfg``: those with its blocks (everything but the
+    stem), else those of its depth, else all; and which of these they are."""
+    def blocks(backbone):
+        return {k: v for k, v in minimal(backbone, Res2Net).items() if k not in STEM_ARGS}
+
+    for what, fits in (('these blocks', lambda v: blocks(v.backbone) == blocks(cfg)),
+                       (f'depth {cfg.get("depth")}',
+                        lambda v: v.backbone['depth'] == cfg.get('depth'))):
+        near = [v for v in released if fits(v)]
+        if near:
+            return what, near
+    return 'any blocks', list(released)
+
+
+def check_custom(cfg: dict, source: str, released: Sequence) -> None:
+    """Refuse a config that no released variant has (``released``: the family's variants)
+    when its stem is no Res2Net's (:func:`stem_problems`): such a file joins the stem of
+    another model to Res2Net blocks. The message names the stem seen, the valid ones and the
+    released variants with the same blocks."""
+    problems = stem_problems(cfg)
+    if not problems:
+        return
+    what, near = _nearest(cfg, released)
+    styles = {True: 'deep stem, avg-down shortcuts', False: '7x7 stem, conv shortcuts'}
+    raise ConversionError(
+        f'{source}: no Res2Net has this stem: {describe_stem(cfg)}; ' + '; '.join(problems)
+        + '. A Res2Net has one of these stems: ' + '; '.join(STEM_STYLES.values())
+        + f', with stem_channels == base_channels. The released Res2Net variants with {what}: '
+        + ', '.join(f'{v.name} ({styles[bool(v.backbone.get("deep_stem"))]})' for v in near))

@@ -1,5 +1,6 @@
-"""Export a backbone to ONNX and check it in onnxruntime against PyTorch; the file is written
-atomically (:func:`mmfish.checkpoint.io.atomic_path`)."""
+"""Export a backbone to ONNX and check it in onnxruntime against PyTorch; the output is checked
+before the export (:func:`mmfish.checkpoint.io.check_destination`) and written atomically
+(:func:`mmfish.checkpoint.io.atomic_path`)."""
 import os
 import tempfile
 from typing import Optional, Sequence
@@ -7,7 +8,7 @@ from typing import Optional, Sequence
 import torch
 import torch.nn as nn
 
-from ..checkpoint.io import atomic_path
+from ..checkpoint.io import atomic_path, check_destination
 from ..testing import max_rel_error
 
 #: largest difference between onnxruntime's and PyTorch's outputs, relative to the largest
@@ -43,9 +44,16 @@ def export_onnx(model: nn.Module, path: Optional[str] = None, size: Sequence[int
     file when None) with ``torch.onnx.export``; with ``check``, compare onnxruntime's outputs
     with PyTorch's on a random input and raise when they differ by more than ``tolerance``.
 
-    Returns ``dict(path=..., outputs=..., max_rel_err=...)``; the file is written to a
-    temporary name first and renamed when complete.
+    ``path`` (``~`` expanded) must name a regular file or nothing yet; a directory, a device, a
+    FIFO, a socket, an empty path, a path ending in a separator or a folder that cannot be
+    written raises :class:`~mmfish.checkpoint.io.CheckpointError` (a ValueError) before
+    anything is exported.
+
+    Returns ``dict(path=..., outputs=..., max_rel_err=...)`` (``path`` absolute); the file is
+    written to a temporary name first and renamed when complete.
     """
+    if path is not None:
+        path = check_destination(path, example='model.onnx')
     model.eval()
     x = torch.rand(batch, 3, *size, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():

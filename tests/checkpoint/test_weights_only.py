@@ -15,7 +15,12 @@ from mmfish.checkpoint.compat import HISTORY_BUFFER_METHODS, history_buffer_geta
 from mmfish.converters import convert_checkpoint
 from mmfish.models import ResNeSt
 
-from .payloads import crafted_checkpoint
+from .payloads import (
+    crafted_checkpoint,
+    in_message_hub,
+    object_array_over_bytes,
+    write_torch_zip,
+)
 
 
 @pytest.fixture
@@ -85,10 +90,12 @@ def test_stand_in_resolves_only_the_history_buffer_methods():
     assert (history_buffer_getattr, 'builtins.getattr') in registered
 
 
-@pytest.mark.parametrize('kind', ['crafted', 'empty', 'truncated'])
+@pytest.mark.parametrize('kind', ['crafted', 'numpy-object', 'empty', 'truncated'])
 def test_mim_train_resume_names_an_unreadable_checkpoint(kind, workspace, tmp_path):
     """``mim train ... --resume`` with ``last_checkpoint`` naming a crafted, 0-byte or
-    truncated file stops with an error that names the file; the crafted one runs nothing."""
+    truncated file stops with an error that names the file; the crafted one runs nothing, and
+    the one whose message hub holds an object-typed numpy array over raw bytes does not crash
+    the process (tests/checkpoint/test_crafted_numpy.py)."""
     from mmfish.tooling.mim_runs import MimError, run_mim
     from mmfish.tooling.tiny_twins import demo_twins
 
@@ -99,6 +106,8 @@ def test_mim_train_resume_names_an_unreadable_checkpoint(kind, workspace, tmp_pa
     ckpt, marker = work_dir / 'iter_2.pth', tmp_path / 'code-ran'
     if kind == 'crafted':
         crafted_checkpoint(ckpt, marker)
+    elif kind == 'numpy-object':
+        write_torch_zip(ckpt, in_message_hub(object_array_over_bytes()))
     elif kind == 'empty':
         ckpt.write_bytes(b'')
     else:
@@ -110,7 +119,8 @@ def test_mim_train_resume_names_an_unreadable_checkpoint(kind, workspace, tmp_pa
                 args=['--resume'], log=lambda s: None, cwd=str(workspace))
     output = (work_dir / 'mim_train.log').read_text()
     assert 'CheckpointError' in output and str(ckpt) in output, str(info.value)[-2000:]
-    expected = {'crafted': 'weights-only loading refuses', 'empty': 'is empty (0 bytes)',
+    expected = {'crafted': 'weights-only loading refuses',
+                'numpy-object': 'weights-only loading refuses', 'empty': 'is empty (0 bytes)',
                 'truncated': 'is it truncated or corrupt'}[kind]
     assert expected in output
     assert not marker.exists()

@@ -27,7 +27,9 @@ def _random_official_checkpoint(variant, path):
     official release format of its family."""
     state = {}
     for key, shape, dtype in official_layouts()[variant.official]:
-        state[key] = (torch.randint(0, 5, shape) if dtype == 'int64' else torch.randn(shape))
+        state[key] = (torch.randint(0, 5, shape) if dtype == 'int64' else
+                      torch.rand(shape) + 0.5 if key.endswith('running_var') else  # >= 0
+                      torch.randn(shape))
     if variant.family == 'fishnet':  # training checkpoint of a DataParallel model
         torch.save({'epoch': 100, 'arch': variant.official, 'best_prec1': 78.1,
                     'state_dict': {f'module.{k}': v for k, v in state.items()},

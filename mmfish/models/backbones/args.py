@@ -4,6 +4,7 @@ import difflib
 import functools
 import inspect
 import math
+import numbers
 from typing import Iterable, Sequence
 
 import torch
@@ -27,20 +28,33 @@ UNSUPPORTED_MMDET_ARGS = {
 MMDET_CONTRACT_BACKBONES = ('Res2Net', 'ResNeSt', 'FishNet')
 
 
+def is_int(value) -> bool:
+    """Whether ``value`` is an integer: Python's or numpy's, but not a bool (``True`` is no
+    count) nor a float, even a whole one (``2.0``)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 def check_choice(name: str, value, valid) -> None:
-    if isinstance(value, bool) or value not in valid:
+    """``value`` must be one of ``valid``; where those are integers, an integer (``50.0``
+    equals 50 but is no depth)."""
+    ints = all(is_int(v) for v in valid)
+    try:
+        found = (is_int(value) if ints else not isinstance(value, bool)) and value in valid
+    except TypeError:  # unhashable
+        found = False
+    if not found:
         raise ValueError(f'{name}={value!r} is not supported; valid values: '
-                         f'{", ".join(map(str, sorted(valid)))}')
+                         f'{", ".join(map(str, sorted(valid)))}'
+                         + (f' (integers, not a {type(value).__name__})'
+                            if ints and not is_int(value) else ''))
 
 
 def check_int(name: str, value, minimum: int = 1) -> None:
-    """``value`` must be an integer ``>= minimum``."""
-    try:
-        valid = not isinstance(value, bool) and int(value) == value and value >= minimum
-    except (TypeError, ValueError):
-        valid = False
-    if not valid:
-        raise ValueError(f'{name}={value!r} is invalid: it must be an integer >= {minimum}')
+    """``value`` must be an integer (:func:`is_int`) ``>= minimum``."""
+    if not is_int(value) or value < minimum:
+        kind = '' if is_int(value) else f'it is a {type(value).__name__}; '
+        raise ValueError(f'{name}={value!r} is invalid: {kind}it must be an integer >= '
+                         f'{minimum}')
 
 
 def check_bool(name: str, value) -> None:
@@ -51,13 +65,30 @@ def check_bool(name: str, value) -> None:
                                                        if value else '') + ')')
 
 
+def check_init_cfg(init_cfg) -> None:
+    """MMEngine's ``init_cfg``: None, a dict with a type or a list of them (a string such as
+    ``'Pretrained'`` would end in a bare AssertionError when the weights are initialised)."""
+    example = "init_cfg=dict(type='Pretrained', checkpoint=PATH, prefix='backbone.')"
+    if init_cfg is None:
+        return
+    if not isinstance(init_cfg, (dict, list, tuple)):
+        raise ValueError(f'init_cfg={init_cfg!r} is invalid: give a dict, e.g. {example}')
+    for i, entry in enumerate([init_cfg] if isinstance(init_cfg, dict) else init_cfg):
+        where = '' if isinstance(init_cfg, dict) else f' its entry {i} ({entry!r})'
+        if not isinstance(entry, dict):
+            raise ValueError(f'init_cfg={init_cfg!r} is invalid:{where} is not a dict; give a '
+                             f'dict or a list of dicts, e.g. {example}')
+        if 'type' not in entry:
+            raise ValueError(f'init_cfg={init_cfg!r} is invalid:{where or " it"} has no type; '
+                             f'e.g. {example}')
+
+
 def check_out_indices(out_indices: Sequence[int]) -> tuple:
     if not isinstance(out_indices, (list, tuple)):
         raise ValueError(f'out_indices={out_indices!r} is invalid; give a tuple of pyramid '
                          f'levels, e.g. (0, 1, 2, 3) or (3, )')
     out_indices = tuple(out_indices)
-    if not out_indices or any(isinstance(i, bool) or not isinstance(i, int)
-                              or not 0 <= i < NUM_LEVELS for i in out_indices):
+    if not out_indices or any(not is_int(i) or not 0 <= i < NUM_LEVELS for i in out_indices):
         raise ValueError(f'out_indices={out_indices} is invalid; each index must be in '
                          f'0..{NUM_LEVELS - 1} (pyramid levels at strides 4, 8, 16, 32)')
     if list(out_indices) != sorted(set(out_indices)):
@@ -67,16 +98,18 @@ def check_out_indices(out_indices: Sequence[int]) -> tuple:
 
 
 def check_per_stage(name: str, values: Sequence[int], minimum: int = 1) -> tuple:
-    """One integer ``>= minimum`` per stage (strides, dilations)."""
+    """One integer (:func:`is_int`) ``>= minimum`` per stage (strides, dilations)."""
+    bad = []
     try:
         values = tuple(values)
-        valid = len(values) == NUM_LEVELS and all(
-            not isinstance(v, bool) and int(v) == v and v >= minimum for v in values)
-    except (TypeError, ValueError):
-        valid = False
-    if not valid:
+        bad = [v for v in values if not is_int(v)]
+    except TypeError:  # not a sequence: refused below
+        pass
+    if not isinstance(values, tuple) or len(values) != NUM_LEVELS or bad \
+            or any(v < minimum for v in values):
         raise ValueError(f'{name}={values!r} is invalid: give {NUM_LEVELS} integers >= '
-                         f'{minimum}, one per stage, e.g. (1, 2, 2, 2) for strides')
+                         f'{minimum}, one per stage, e.g. (1, 2, 2, 2) for strides'
+                         + (f' ({bad[0]!r} is a {type(bad[0]).__name__})' if bad else ''))
     return values
 
 
@@ -204,7 +237,7 @@ def explains_group_norm_errors(init):
         except ValueError as exc:
             norm_cfg = kwargs.get('norm_cfg')
             if 'divisible by num_groups' not in str(exc) or not isinstance(norm_cfg, dict) \
-                    or not isinstance(norm_cfg.get('num_groups'), int):
+                    or not is_int(norm_cfg.get('num_groups')):
                 raise
             raise ValueError(_group_norm_message(type(self), args, kwargs, norm_cfg)) from None
 
@@ -310,7 +343,7 @@ def mmdet_resnet_init_cfg(cls, style, num_stages, pretrained, init_cfg, default_
                "mmdet's two styles are 'pytorch' and 'caffe'")
         raise ValueError(f"style={style!r} is not supported by {name}: {why}; valid: "
                          f"'pytorch'")
-    if isinstance(num_stages, bool) or num_stages != NUM_LEVELS:
+    if not is_int(num_stages) or num_stages != NUM_LEVELS:
         raise ValueError(f'num_stages={num_stages!r} is not supported by {name}: it always '
                          f'builds its {NUM_LEVELS} stages (valid: {NUM_LEVELS}); choose the '
                          f'returned levels with out_indices, e.g. out_indices=(0, 1, 2) for '

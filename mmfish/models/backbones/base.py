@@ -12,7 +12,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from ...checkpoint.pretrained import pretrained_state
 from ..layers.memory_format import ToContiguous
-from .args import check_bool, check_int
+from .args import check_bool, check_init_cfg, check_int
 
 DEFAULT_INIT_CFG = [
     dict(type='Kaiming', layer=['Conv2d']),
@@ -82,6 +82,7 @@ class BackboneBase(BaseModule):
 
     def __init__(self, frozen_stages: int, norm_eval: bool, zero_init_residual: bool,
                  init_cfg=None, channels_last: bool = True):
+        check_init_cfg(init_cfg)
         super().__init__(init_cfg)
         for name, value in (('norm_eval', norm_eval), ('zero_init_residual', zero_init_residual),
                             ('channels_last', channels_last)):
@@ -208,7 +209,8 @@ class BackboneBase(BaseModule):
                 param.requires_grad = False
 
     def _pretrained_cfg(self) -> Optional[dict]:
-        cfgs = self.init_cfg if isinstance(self.init_cfg, list) else [self.init_cfg]
+        check_init_cfg(self.init_cfg)  # it may have been set after construction
+        cfgs = self.init_cfg if isinstance(self.init_cfg, (list, tuple)) else [self.init_cfg]
         found = [cfg for cfg in cfgs if isinstance(cfg, dict)
                  and cfg.get('type') in ('Pretrained', PretrainedInit)]
         if len(found) > 1:
@@ -244,8 +246,8 @@ class BackboneBase(BaseModule):
         checkpoint, prefix = pretrained.get('checkpoint'), pretrained.get('prefix')
         state = pretrained_state(self, checkpoint, prefix)  # raises before anything changes
         init_cfg = self.init_cfg
-        others = [cfg for cfg in (init_cfg if isinstance(init_cfg, list) else [init_cfg])
-                  if cfg is not pretrained]
+        cfgs = init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]
+        others = [cfg for cfg in cfgs if cfg is not pretrained]
         self.init_cfg = others or None
         try:  # the other init_cfg entries, the children's init_weights, is_init = True
             super().init_weights()

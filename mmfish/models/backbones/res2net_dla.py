@@ -30,6 +30,7 @@ from .args import (
     check_norm_cfg,
     check_out_indices,
     explains_group_norm_errors,
+    is_int,
     reject_unknown,
 )
 from .base import DEFAULT_INIT_CFG, BackboneBase
@@ -264,9 +265,8 @@ class Res2NetDLA(BackboneBase):
     def _check_channels(cls, channels, base_width, groups) -> tuple:
         try:
             channels = tuple(channels)
-            valid = len(channels) == 6 and all(
-                not isinstance(c, bool) and int(c) == c and c >= 1 for c in channels)
-        except (TypeError, ValueError):
+            valid = len(channels) == 6 and all(is_int(c) and c >= 1 for c in channels)
+        except TypeError:  # not a sequence
             valid = False
         if not valid:
             raise ValueError(f'channels={channels!r} is invalid: give 6 integers >= 1, the '
