@@ -319,3 +319,45 @@ def test_a_trusted_file_is_unpickled_in_full_only_when_named(tmp_path, monkeypat
     with pytest.raises(ConversionError, match='weights-only loading refuses'):
         convert_checkpoint('resnest', str(other), str(tmp_path / 'o.pth'), log=lambda s: None,
                            variant='resnest50')
+
+
+# -- URLs -------------------------------------------------------------------------------------
+@pytest.fixture
+def served(tmp_path, monkeypatch):
+    """A folder served over HTTP on the loopback interface; downloads go to a fresh
+    $TORCH_HOME."""
+    import functools
+    import http.server
+    root = tmp_path / 'served'
+    root.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch'))
+    yield root, f'http://127.0.0.1:{server.server_address[1]}'
+    server.shutdown()
+    server.server_close()
+
+
+def test_urls_are_downloaded_then_read_weights_only(served, tmp_path):
+    """``http://`` checkpoints (and ``open-mmlab://``, ``torchvision://``, which resolve to
+    URLs) reach mmfish's loader: a good file loads through ``init_cfg=Pretrained`` into the
+    download cache, a crafted one runs nothing (MMEngine's own loader would read it with
+    torch.hub, whose default is full unpickling)."""
+    root, url = served
+    weights = ResNeSt(**SMALL).state_dict()
+    torch.save({'state_dict': {f'backbone.{k}': v for k, v in weights.items()}},
+               root / 'good.pth')
+    model = ResNeSt(**SMALL, init_cfg=dict(type='Pretrained', checkpoint=f'{url}/good.pth',
+                                           prefix='backbone.'))
+    model.init_weights()
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in weights.items())
+    assert (tmp_path / 'torch' / 'hub' / 'checkpoints' / 'good.pth').is_file()
+    marker = tmp_path / 'code-ran'
+    crafted_checkpoint(root / 'crafted.pth', marker)
+    with pytest.raises(CheckpointError, match='crafted.pth holds objects that weights-only '
+                                              'loading refuses'):
+        _load_checkpoint(f'{url}/crafted.pth', map_location='cpu')
+    assert not marker.exists()

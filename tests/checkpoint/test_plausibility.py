@@ -79,22 +79,16 @@ def test_pretrained_refuses_tensors_that_cannot_be_weights(tmp_path, name):
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
 
 
-def test_a_classifier_of_zero_classes_is_refused(tmp_path):
+@pytest.mark.parametrize('weight, message', [
+    (lambda w: w[:0], r'the classifier fc\.weight \(0, 2048\) / fc\.bias \(0,\) has 0 classes, so '
+                      r'it predicts nothing: a classifier has at least 1 class'),
+    (lambda w: w.sum(), r'the classifier fc\.weight \(\) / fc\.bias \(0,\) does not fit the '
+                        r'backbone: expected \(classes, 2048\)'),
+], ids=['zero-classes', 'no-matrix'])
+def test_a_classifier_that_predicts_nothing_is_refused(tmp_path, weight, message):
     src, dst = tmp_path / 'resnest.pth', tmp_path / 'out.pth'
-    _official_resnest(src, **{'fc.weight': lambda w: w[:0], 'fc.bias': lambda b: b[:0]})
-    with pytest.raises(ConversionError, match=r'the classifier fc\.weight \(0, 2048\) / fc\.bias '
-                                              r'\(0,\) has 0 classes, so it predicts nothing: a '
-                                              r'classifier has at least 1 class'):
-        _convert(src, dst)
-    assert not dst.exists()
-
-
-def test_a_classifier_weight_that_is_no_matrix_is_refused(tmp_path):
-    src, dst = tmp_path / 'resnest.pth', tmp_path / 'out.pth'
-    _official_resnest(src, **{'fc.weight': lambda w: w.sum(), 'fc.bias': lambda b: b[:0]})
-    with pytest.raises(ConversionError, match=r'the classifier fc\.weight \(\) / fc\.bias \(0,\) '
-                                              r'does not fit the backbone: expected \(classes, '
-                                              r'2048\)'):
+    _official_resnest(src, **{'fc.weight': weight, 'fc.bias': lambda b: b[:0]})
+    with pytest.raises(ConversionError, match=message):
         _convert(src, dst)
     assert not dst.exists()
 
