@@ -24,7 +24,7 @@ $(STAMP): $(REQS)
 	$(PIP) $(PINS) --no-deps -r requirements/panoptic.txt
 	$(PIP) $(PINS) -r requirements/tests.txt
 	$(PIP) $(PINS) --no-build-isolation --no-deps -e .
-	$(PY) -m mmfish.tooling.check_env
+	$(PY) -m mmfish_tools.check_env
 	@touch $(STAMP)
 
 test: install

@@ -1,5 +1,5 @@
-"""mmfish: FishNet, Res2Net and ResNeSt backbones for MMDetection, MMSegmentation and
-MMPretrain, registered in MMEngine's ``MODELS`` under the scope ``mmfish``.
+"""mmfish: FishNet, Res2Net and ResNeSt backbones for MMPretrain, MMDetection,
+MMSegmentation and MMPose, registered in MMEngine's ``MODELS`` under the scope ``mmfish``.
 
 Importing mmfish registers the models, lets MMEngine load its own checkpoints on
 torch >= 2.6 (see :mod:`mmfish.checkpoint.compat`) and makes ``load_from`` / ``--resume`` report

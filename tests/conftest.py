@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import mmfish  # noqa: F401  (registers the models, allows MMEngine checkpoints)
-from mmfish.tooling import build_in_scope  # noqa: F401  (the tests import it from here)
+from mmfish_tools import build_in_scope  # noqa: F401  (the tests import it from here)
 
 DATA = Path(__file__).parent / 'data'
 
@@ -47,7 +47,7 @@ def _deterministic():
 def workspace(tmp_path_factory):
     """A working directory with the tiny datasets in data/tiny/, where the tiny twins'
     configs look for them (one per test module)."""
-    from mmfish.tooling.tiny_datasets import make_tiny_datasets
+    from mmfish_tools.tiny_datasets import make_tiny_datasets
     root = tmp_path_factory.mktemp('workspace')
     make_tiny_datasets(str(root / 'data' / 'tiny'), log=lambda s: None)
     return root

@@ -21,8 +21,8 @@ ranks' losses is not the whole-batch loss.
 import pytest
 import torch
 
-from mmfish.tooling.mim_runs import last_checkpoint, run_distributed_train, run_mim, train_history
-from mmfish.tooling.tiny_twins import twin_by_name
+from mmfish_tools.mim_runs import last_checkpoint, run_distributed_train, run_mim, train_history
+from mmfish_tools.tiny_twins import twin_by_name
 
 from .conftest import REPO
 

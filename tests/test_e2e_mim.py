@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mmfish.tooling.tiny_twins import DEMO_TWINS, TWINS, demo_twins, run_twin
+from mmfish_tools.tiny_twins import DEMO_TWINS, TWINS, demo_twins, run_twin
 
 from .conftest import REPO
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mmfish.tooling.mim_runs import train_history
-from mmfish.tooling.tiny_twins import run_twin, run_untrained, twin_by_name
+from mmfish_tools.mim_runs import train_history
+from mmfish_tools.tiny_twins import run_twin, run_untrained, twin_by_name
 
 from .conftest import REPO
 

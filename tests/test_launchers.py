@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from mmfish.tooling.mim_runs import mim_executable
+from mmfish_tools.mim_runs import mim_executable
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / 'docs' / 'training.md'

@@ -1,6 +1,7 @@
 """The package's dependencies point one way: the static import graph of ``mmfish`` (every
 ``import`` statement, at module level or inside functions) has no cycle; the models do not
-import the converters; the library does not import the tooling."""
+import the converters; the library does not import the tooling of the checkout
+(``mmfish_tools``), which the wheel leaves out."""
 import ast
 import subprocess
 import sys
@@ -8,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / 'mmfish'
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / 'mmfish'
+TOOLING = 'mmfish_tools'
 
 
 def _module_name(path: Path) -> str:
@@ -98,9 +101,8 @@ def test_the_cycle_finder_finds_cycles():
     assert find_cycle({'a': {'b'}, 'b': set()}) is None
 
 
-@pytest.mark.parametrize('library', ['mmfish.models', 'mmfish.checkpoint', 'mmfish.engine',
-                                     'mmfish.converters', 'mmfish.deploy'])
-def test_the_library_does_not_depend_on_the_tooling(library):
+@pytest.mark.parametrize('library', ['mmfish.models', 'mmfish.checkpoint'])
+def test_the_models_and_checkpoints_do_not_depend_on_the_converters(library):
     graph = _without_package_inits(import_graph())
     reached, todo = set(), [m for m in graph if m == library or m.startswith(library + '.')]
     while todo:
@@ -108,9 +110,55 @@ def test_the_library_does_not_depend_on_the_tooling(library):
         if module not in reached:
             reached.add(module)
             todo.extend(graph[module])
-    assert not [m for m in reached if m.startswith('mmfish.tooling')]
-    if library in ('mmfish.models', 'mmfish.checkpoint'):
-        assert not [m for m in reached if m.startswith('mmfish.converters')]
+    assert not [m for m in reached if m.startswith('mmfish.converters')]
+
+
+def tooling_references(source: str) -> list:
+    """What in ``source`` imports :data:`TOOLING`: ``import``/``from`` statements anywhere in
+    the code, and strings that are one of its module names (``importlib.import_module``,
+    ``python -m``)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            names = [node.module or '']
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            names = [node.value.strip()]
+        else:
+            continue
+        found += [n for n in names if n == TOOLING or n.startswith(TOOLING + '.')]
+    return found
+
+
+def test_the_library_does_not_import_the_tooling():
+    modules = _modules()
+    assert len(modules) > 20  # the package is read
+    found = {name: refs for name, path in modules.items()
+             if (refs := tooling_references(path.read_text()))}
+    assert not found, f'mmfish modules that import {TOOLING}: {found}'
+
+
+def test_the_tooling_reference_finder_finds_references():
+    assert tooling_references('def f():\n    from mmfish_tools.docs import update_doc\n')
+    assert tooling_references('import mmfish_tools')
+    assert tooling_references("importlib.import_module('mmfish_tools.tiny_data')")
+    assert tooling_references("cmd = [sys.executable, '-m', 'mmfish_tools.check_env']")
+    assert not tooling_references('from .tools import x\nimport mmfish_toolsx\nimport mmfish\n'
+                                  "'''Not the library: see mmfish_tools.docs.'''")
+
+
+def test_the_wheel_packages_the_library_only():
+    """The packages setuptools finds with pyproject.toml's configuration are exactly mmfish's
+    (``mmfish_tools`` beside it stays out of the wheel, which ``include = ["mmfish*"]`` would
+    not leave out)."""
+    from setuptools import find_namespace_packages
+    from setuptools.config.pyprojecttoml import read_configuration
+    packages = read_configuration(ROOT / 'pyproject.toml')['tool']['setuptools']['packages']
+    on_disk = {'.'.join(p.parent.relative_to(ROOT).parts) for p in PACKAGE.rglob('__init__.py')}
+    assert 'mmfish' in on_disk and 'mmfish.models.backbones' in on_disk
+    assert sorted(packages) == sorted(on_disk)
+    assert TOOLING in find_namespace_packages(str(ROOT), include=['mmfish*'])  # the trap
 
 
 def test_importing_the_models_does_not_import_the_converters():

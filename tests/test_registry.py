@@ -6,7 +6,7 @@ from mmengine.config import Config
 
 import mmfish
 from mmfish.models import FishNet, Res2Net, ResNeSt
-from mmfish.tooling.inventory import build_in_toolboxes
+from mmfish_tools.inventory import build_in_toolboxes
 
 
 def test_registry_is_a_child_of_mmengine_root():

@@ -17,8 +17,8 @@ the other toolboxes' take a minute or more each and are marked ``slow`` (``make 
 """
 import pytest
 
-from mmfish.tooling.resume_check import check_resume
-from mmfish.tooling.tiny_twins import demo_twins
+from mmfish_tools.resume_check import check_resume
+from mmfish_tools.tiny_twins import demo_twins
 
 from .conftest import REPO
 

@@ -12,8 +12,11 @@ kernels and ``mmfish.StepSeedHook`` (the tiny twins have them; see docs/training
 """
 import argparse
 import sys
+from pathlib import Path
 
-from mmfish.tooling.resume_check import check_resume
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout: mmfish_tools
+
+from mmfish_tools.resume_check import check_resume
 
 
 def main() -> int:

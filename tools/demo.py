@@ -1,5 +1,5 @@
 """``make demo``: make the tiny datasets, then train and test one light tiny mmfish model per
-toolbox through ``mim`` (mmfish.tooling.tiny_twins.DEMO_TWINS: ResNeSt-50 of a quarter of the
+toolbox through ``mim`` (mmfish_tools.tiny_twins.DEMO_TWINS: ResNeSt-50 of a quarter of the
 width as an MMPretrain classifier, an MMDetection Mask R-CNN, an MMSegmentation DeepLabV3 and an
 MMPose top-down heatmap model), side by side on the idle cores (one run per idle core, one
 thread each; ``--jobs`` and ``--threads`` choose), showing their progress; then print a table
@@ -15,9 +15,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from mmfish.tooling.mim_runs import MimError
-from mmfish.tooling.tiny_datasets import make_tiny_datasets
-from mmfish.tooling.tiny_twins import DEMO_TWINS, plot_losses, results_table, run_twin
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout: mmfish_tools
+
+from mmfish_tools.mim_runs import MimError
+from mmfish_tools.tiny_datasets import make_tiny_datasets
+from mmfish_tools.tiny_twins import DEMO_TWINS, plot_losses, results_table, run_twin
 
 ROOT = Path(__file__).resolve().parents[1]
 #: what the demo twins read (data/tiny/<name>)

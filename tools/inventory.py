@@ -1,8 +1,12 @@
 """Build every mmfish backbone inside the mmdet, mmseg and mmpretrain registries
 and print a table of their parameters and pyramid shapes."""
 import argparse
+import sys
+from pathlib import Path
 
-from mmfish.tooling.inventory import ALL_BACKBONES, format_table, inventory
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout: mmfish_tools
+
+from mmfish_tools.inventory import ALL_BACKBONES, format_table, inventory
 
 
 def main():

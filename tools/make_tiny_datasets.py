@@ -1,6 +1,6 @@
 """Write tiny, learnable synthetic datasets in the COCO instances (mmdet), ADE20K (mmseg),
 ImageNet (mmpretrain), COCO keypoints (mmpose) and COCO panoptic (mmdet) formats; see
-mmfish/tooling/tiny_datasets.py and the modules it names for their content and layouts.
+mmfish_tools/tiny_datasets.py and the modules it names for their content and layouts.
 
     python tools/make_tiny_datasets.py [--root data/tiny]
                                        [--which coco ade20k imagenet coco_pose coco_panoptic]
@@ -13,10 +13,14 @@ A dataset that is already complete with the same parameters is skipped; an inter
 leaves no half-written dataset behind.
 """
 import argparse
+import sys
 import time
+from pathlib import Path
 
-from mmfish.tooling.tiny_data import SHAPES
-from mmfish.tooling.tiny_datasets import DATASETS, make_tiny_datasets
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout: mmfish_tools
+
+from mmfish_tools.tiny_data import SHAPES
+from mmfish_tools.tiny_datasets import DATASETS, make_tiny_datasets
 
 
 def main():

@@ -6,14 +6,17 @@ and write the table of released files of docs/converters.md.
 """
 import argparse
 import platform
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout: mmfish_tools
 
 import torch
 
-from mmfish.tooling import model_table as table_tool
-from mmfish.tooling.docs import update_doc
-from mmfish.tooling.model_table import BEGIN, END, format_rows, measure
 from mmfish.variants import VARIANTS
+from mmfish_tools import model_table as table_tool
+from mmfish_tools.docs import update_doc
+from mmfish_tools.model_table import BEGIN, END, format_rows, measure
 
 ROOT = Path(__file__).resolve().parents[1]
 

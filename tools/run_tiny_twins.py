@@ -16,10 +16,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from mmfish.tooling.docs import update_doc
-from mmfish.tooling.mim_runs import MimError
-from mmfish.tooling.tiny_datasets import make_tiny_datasets
-from mmfish.tooling.tiny_twins import TWINS, collect_results, merge_results, results_table, run_twin
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout: mmfish_tools
+
+from mmfish_tools.docs import update_doc
+from mmfish_tools.mim_runs import MimError
+from mmfish_tools.tiny_datasets import make_tiny_datasets
+from mmfish_tools.tiny_twins import TWINS, collect_results, merge_results, results_table, run_twin
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -96,8 +96,8 @@ def test_mim_train_resume_names_an_unreadable_checkpoint(kind, workspace, tmp_pa
     truncated file stops with an error that names the file; the crafted one runs nothing, and
     the one whose message hub holds an object-typed numpy array over raw bytes does not crash
     the process (tests/checkpoint/test_crafted_numpy.py)."""
-    from mmfish.tooling.mim_runs import MimError, run_mim
-    from mmfish.tooling.tiny_twins import demo_twins
+    from mmfish_tools.mim_runs import MimError, run_mim
+    from mmfish_tools.tiny_twins import demo_twins
 
     from ..conftest import REPO
     twin = next(t for t in demo_twins() if t.toolbox == 'mmpretrain')

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from mmfish.tooling.benchmark.core import no_cuda_reason
+from mmfish_tools.benchmark.core import no_cuda_reason
 
 HERE = Path(__file__).parent
 SKIP_REASON = 'GPU test: no CUDA device is available here; `make gpu-check` runs it on a GPU'

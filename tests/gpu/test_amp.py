@@ -2,7 +2,7 @@
 benchmarked backbone (ResNeSt's split-attention softmax, FishNet's deep concatenations)."""
 import pytest
 
-from mmfish.tooling.benchmark.gpu_check import AMP_MODELS, amp_check
+from mmfish_tools.benchmark.gpu_check import AMP_MODELS, amp_check
 
 pytestmark = pytest.mark.gpu
 

@@ -5,9 +5,9 @@ import json
 import pytest
 import torch
 
-from mmfish.tooling.benchmark import TRAIN_EQUALITY_TOLERANCE
-from mmfish.tooling.benchmark.cli import main as benchmark
-from mmfish.tooling.benchmark.gpu_check import cuda_ops_check, syncbn_ddp_check
+from mmfish_tools.benchmark import TRAIN_EQUALITY_TOLERANCE
+from mmfish_tools.benchmark.cli import main as benchmark
+from mmfish_tools.benchmark.gpu_check import cuda_ops_check, syncbn_ddp_check
 
 pytestmark = pytest.mark.gpu
 

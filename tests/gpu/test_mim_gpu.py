@@ -1,8 +1,8 @@
 """One tiny twin per toolbox trained by ``mim train ... --gpus 1`` on the GPU."""
 import pytest
 
-from mmfish.tooling.benchmark.gpu_check import TWIN_ITERS, train_twins
-from mmfish.tooling.tiny_twins import demo_twins
+from mmfish_tools.benchmark.gpu_check import TWIN_ITERS, train_twins
+from mmfish_tools.tiny_twins import demo_twins
 
 from ..conftest import REPO
 

@@ -9,7 +9,7 @@ tiny_crop_size = (128, 128)
 tiny_metainfo = dict(classes=('background', 'circle', 'square', 'triangle'),
                      palette=[(0, 0, 0), (255, 0, 0), (0, 255, 0), (0, 0, 255)])
 tiny_num_classes = 4  # the decode and auxiliary heads' outputs
-# mmfish.tooling.tiny_data.ade20k_dataset_kwargs: the background is label 0, and is scored
+# mmfish_tools.tiny_data.ade20k_dataset_kwargs: the background is label 0, and is scored
 tiny_dataset = dict(type='BaseSegDataset', data_root=tiny_data_root, metainfo=tiny_metainfo,
                     img_suffix='.jpg', seg_map_suffix='.png', reduce_zero_label=False)
 tiny_train_pipeline = [

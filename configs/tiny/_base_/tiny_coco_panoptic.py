@@ -1,10 +1,10 @@
 # Data, input size, schedule and evaluation of the mmdet panoptic tiny twins: 3 thing classes
 # (shapes) on 1-2 regions of 3 stuff classes (textures) in the COCO panoptic layout
-# (mmfish/tooling/tiny_panoptic.py), read by mmdet's CocoPanopticDataset and scored by its
+# (mmfish_tools/tiny_panoptic.py), read by mmdet's CocoPanopticDataset and scored by its
 # CocoPanopticMetric (PQ); 96x96, 100 iterations of batch 4. A twin inherits its full config and
 # this file, and takes these values by name.
 _base_ = './tiny_runtime.py'  # seed and hooks: reproducible and restartable runs
-# mmfish.tooling.tiny_panoptic.panoptic_metainfo: the things, then the stuff (the json's order)
+# mmfish_tools.tiny_panoptic.panoptic_metainfo: the things, then the stuff (the json's order)
 tiny_metainfo = dict(
     classes=('circle', 'square', 'triangle', 'smooth', 'waves', 'checks'),
     thing_classes=('circle', 'square', 'triangle'),

@@ -1,5 +1,5 @@
 # Data, input size, schedule and evaluation of the mmpose tiny twins: stick figures with COCO's
-# 17 keypoints in the COCO keypoints layout (mmfish/tooling/tiny_pose.py), 64x64 crops (no
+# 17 keypoints in the COCO keypoints layout (mmfish_tools/tiny_pose.py), 64x64 crops (no
 # flips: each joint has its own colour, so a flipped left joint would look like a left one),
 # 120 iterations of batch 8. A twin inherits its full config and this file, and takes these
 # values by name (the full config's pipelines hold its own codec: they are replaced).

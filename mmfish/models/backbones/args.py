@@ -151,7 +151,7 @@ def check_norm_cfg(norm_cfg, name: str = 'norm_cfg') -> None:
         groups = norm_cfg.get('num_groups')
         if groups is None:
             raise ValueError(f'{name}={norm_cfg!r}: GroupNorm needs num_groups, e.g. '
-                             f"dict(type='GN', num_groups=32, requires_grad=True)")
+                             f"dict(type='GN', num_groups=16, requires_grad=True)")
         check_int(f'{name}["num_groups"]', groups)
 
 

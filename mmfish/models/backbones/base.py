@@ -4,6 +4,7 @@ residual blocks (:class:`ResidualBlock`)."""
 from typing import Optional
 
 import torch
+import torch.nn as nn
 import torch.utils.checkpoint as cp
 from mmengine.logging import print_log
 from mmengine.model import BaseModule
@@ -158,19 +159,21 @@ class BackboneBase(BaseModule):
                        ', or run it under torch.autocast'))
 
     def explain_norm_error(self, exc: ValueError) -> Optional[ValueError]:
-        """PyTorch's ``Expected more than 1 value per channel when training`` (a BatchNorm in
-        training that sees one value per channel) as an error that names the layer, the cause
-        and the remedies; None for any other error.
+        """PyTorch's ``Expected more than 1 value per channel when training`` as an error that
+        names the layer, the cause and the remedies; None for any other error. PyTorch raises
+        it for a BatchNorm in training that sees one value per channel, and for a GroupNorm
+        (in training or not) whose groups hold one value each: one channel per group, one
+        image and a 1x1 feature map.
 
-        Called by ``forward`` only when it raises: the layer is the BatchNorm whose
-        ``forward`` is on the traceback, so the normal path costs nothing."""
+        Called by ``forward`` only when it raises: the layer is the BatchNorm or GroupNorm
+        whose ``forward`` is on the traceback, so the normal path costs nothing."""
         text = str(exc)
         if 'Expected more than 1 value per channel' not in text:
             return None
         culprit, tb = None, exc.__traceback__
         while tb is not None:
             owner = tb.tb_frame.f_locals.get('self')
-            if isinstance(owner, _BatchNorm):
+            if isinstance(owner, (_BatchNorm, nn.GroupNorm)):
                 culprit = owner
             tb = tb.tb_next
         del tb
@@ -182,7 +185,20 @@ class BackboneBase(BaseModule):
         parent = self.get_submodule(name.rpartition('.')[0]) if '.' in name else self
         explain = getattr(parent, 'explain_one_value_norm', None)
         cause = explain(name.rpartition('.')[2]) if explain is not None else None
-        if cause is None:
+        group_norm = isinstance(culprit, nn.GroupNorm)
+        if cause is None and group_norm:
+            channels, groups = culprit.num_channels, culprit.num_groups
+            # the most groups that leave two or more channels each (0: one channel in all)
+            fewer = max((d for d in range(1, channels // 2 + 1) if channels % d == 0), default=0)
+            cause = (f'each of its {groups} groups holds one value: {channels} channels in '
+                     f'{groups} groups (one channel per group), one image (batch 1) and a 1x1 '
+                     'feature map at this layer')
+            remedies = ('fewer groups, so that each holds two or more channels '
+                        f"(norm_cfg=dict(type='GN', num_groups={fewer}): num_groups dividing "
+                        f'{channels} and at most {channels // 2})'
+                        if fewer else 'a norm layer other than GroupNorm')
+            remedies += ', or larger inputs (a feature map larger than 1x1 here)'
+        elif cause is None:
             cause = ('its input has one value per channel: one image (batch 1) whose feature '
                      'map is 1x1 at this layer')
             remedies = ('larger inputs, two or more images per GPU, SyncBN across GPUs '
@@ -190,8 +206,9 @@ class BackboneBase(BaseModule):
                         'num_groups=...))')
         else:
             cause, remedies = cause
+        where = '' if group_norm else ' in training'
         return ValueError(f'{model}: the norm layer {name} ({type(culprit).__name__}) cannot '
-                          f'normalise in training: {cause}. Remedies: {remedies}. (PyTorch: '
+                          f'normalise{where}: {cause}. Remedies: {remedies}. (PyTorch: '
                           f'{text})')
 
     def _check_frozen_stages(self) -> None:

@@ -70,7 +70,9 @@ class ResNeSt(ResNetSkeleton):
         attention_norm_cfg (dict, optional): Norm layer of the split attention (``bn1``),
             which normalises globally pooled features, one value per channel and image: with
             one image per GPU, BatchNorm cannot train there (a clear error names the layer);
-            use SyncBN across GPUs or GroupNorm, e.g. ``dict(type='GN', num_groups=32)``.
+            use SyncBN across GPUs or GroupNorm with two or more channels per group,
+            e.g. ``dict(type='GN', num_groups=16)`` (the attention of layer1 has 32
+            channels at the default widths).
             Defaults to None (``norm_cfg``).
         stem_channels (int): Output channels of the deep stem (128 for ResNeSt-101/200/269).
             Defaults to 64.

@@ -58,17 +58,33 @@ class SplitAttentionConv2d(nn.Module):
         return (splits * attn).sum(1)
 
     def explain_one_value_norm(self, name):
-        """Why the child ``name`` may see one value per channel, and the remedies (see
+        """Why the child ``name`` may see one value per channel (a BatchNorm) or per group (a
+        GroupNorm), and the remedies (see
         :meth:`mmfish.models.backbones.base.BackboneBase.explain_norm_error`)."""
         if name != self.norm1_name:
             return None
+        channels = self.inter_channels
+        # the most groups that leave two or more channels each: 16 for the 32 channels of
+        # layer1's attention at the default widths (32, 64, 128, 256 in layer1..4)
+        fewer = max((d for d in range(1, channels // 2 + 1) if channels % d == 0), default=1)
+        group_norm = ("for the attention (attention_norm_cfg=dict(type='GN', "
+                      f'num_groups={fewer}): num_groups dividing the channels of every '
+                      f'attention norm, {channels} here, and leaving two or more channels per '
+                      'group)')
+        norm = getattr(self, name)
+        if isinstance(norm, nn.GroupNorm):
+            return ("ResNeSt's split attention normalises the globally pooled features, one "
+                    'value per channel and image, and this GroupNorm puts each of its '
+                    f'{channels} channels in a group of its own (num_groups={norm.num_groups}), '
+                    'so with one image (batch 1) each group holds a single value',
+                    f"fewer groups {group_norm}, or SyncBN across several GPUs "
+                    "(attention_norm_cfg=dict(type='SyncBN'))")
         return ("ResNeSt's split attention normalises the globally pooled features, one value "
                 'per channel and image, so with one image per GPU (batch 1) a BatchNorm there '
                 'has a single value per channel to normalise',
                 "SyncBN across several GPUs (norm_cfg=dict(type='SyncBN') or only for the "
-                "attention attention_norm_cfg=dict(type='SyncBN')), GroupNorm for the attention "
-                f"(attention_norm_cfg=dict(type='GN', num_groups=...), num_groups dividing its "
-                f'{self.inter_channels} channels), or two or more images per GPU')
+                f"attention attention_norm_cfg=dict(type='SyncBN')), GroupNorm {group_norm}, "
+                'or two or more images per GPU')
 
     def _attention(self, gap):
         """(B, C, 1, 1) pooled features to (B, radix, C) weights (softmax over the radix

@@ -10,10 +10,29 @@ from the library (which never imports it).
 
 Whatever reads ``configs/`` or writes ``docs/`` takes the checkout's root as an argument
 (:func:`checkout_root`): the scripts in ``tools/`` pass their own checkout, the tests theirs.
+
+It is not installed with mmfish (the wheel holds ``mmfish`` only): it imports from the
+checkout's root, which the scripts in ``tools/`` put first on ``sys.path``, pytest has there
+(``tests/`` is a package) and ``python -m mmfish_tools...`` has when run from the root. A
+Python subprocess that imports it gets :func:`python_env`.
 """
 import importlib
+import os
 from pathlib import Path
-from typing import Optional, Union
+from typing import Dict, Mapping, Optional, Union
+
+#: the folder that holds this package: the root of the source checkout
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def python_env(env: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
+    """``env`` (default: this process's environment) with the checkout's root first on
+    ``PYTHONPATH``: a Python subprocess started with it imports ``mmfish_tools`` whatever its
+    working directory."""
+    env = dict(os.environ if env is None else env)
+    paths = [p for p in env.get('PYTHONPATH', '').split(os.pathsep) if p]
+    env['PYTHONPATH'] = os.pathsep.join([str(ROOT)] + paths)
+    return env
 
 
 def checkout_root(root: Optional[Union[str, Path]] = None) -> Path:

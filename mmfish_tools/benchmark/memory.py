@@ -1,6 +1,6 @@
 """Peak training memory of one implementation on the CPU, in a process of its own.
 
-``python -m mmfish.tooling.benchmark.memory SUBJECT IMPL BATCH SIZE KWARGS_JSON
+``python -m mmfish_tools.benchmark.memory SUBJECT IMPL BATCH SIZE KWARGS_JSON
 [--official-fishnet DIR] [--amp bf16] [--channels-last]`` prints ``{"peak_mb": ...}``: the
 process's resident high-water mark during two train steps minus its resident size once the
 model and the input exist (parameters, gradients, activations and workspace of a step, on top

@@ -4,7 +4,7 @@ the tool that measures it (``tools/model_table.py``, ``tools/run_tiny_twins.py``
 import re
 from pathlib import Path
 
-from ..checkpoint.io import write_text_atomic
+from mmfish.checkpoint.io import write_text_atomic
 
 
 def update_doc(path: str, table: str, begin: str, end: str) -> None:

@@ -10,15 +10,15 @@ import torch
 
 from mmfish.models import ResNeSt
 from mmfish.testing import randomize_norms
-from mmfish.tooling.benchmark import (
+from mmfish_tools.benchmark import (
     SUBJECTS,
     TRAIN_EQUALITY_TOLERANCE,
     EqualityError,
     Impl,
 )
-from mmfish.tooling.benchmark import peers as peers_mod
-from mmfish.tooling.benchmark.breakdown import ORDER, OpTimer, category
-from mmfish.tooling.benchmark.core import build_peers, check_equality
+from mmfish_tools.benchmark import peers as peers_mod
+from mmfish_tools.benchmark.breakdown import ORDER, OpTimer, category
+from mmfish_tools.benchmark.core import build_peers, check_equality
 
 ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT / 'tools'))

@@ -567,7 +567,7 @@ def _generate(root: PathLike, params: dict, write: Callable[[Path, dict], dict],
                            time.perf_counter() - start)
     if marker is None and target.exists():
         raise FileExistsError(f'{target} exists but was not written by '
-                              f'mmfish.tooling.tiny_data (it has no {MARKER}): move it away or '
+                              f'mmfish_tools.tiny_data (it has no {MARKER}): move it away or '
                               f'choose another root')
     if log:
         log(f'{name}: writing {what} to {target}')

@@ -28,7 +28,9 @@ from typing import Callable, Dict, List, Optional, Sequence
 import torch
 import torch.nn as nn
 
-from ...testing import max_rel_error, randomize_norms
+from mmfish.testing import max_rel_error, randomize_norms
+
+from .. import python_env
 from . import breakdown as breakdown_mod
 from . import peers as peers_mod
 from .peers import SUBJECTS, Impl, PeerUnavailable, Subject
@@ -164,8 +166,8 @@ def mmfish_from_peer(subject: Subject, peer: Impl, peer_model: nn.Module, workdi
                      **kwargs) -> nn.Module:
     """Save the peer's weights as its users would, convert them with mmfish's converter and
     load the result strictly into mmfish's model."""
-    from ...converters import convert_checkpoint
-    from ...variants import VARIANTS
+    from mmfish.converters import convert_checkpoint
+    from mmfish.variants import VARIANTS
     src, dst = os.path.join(workdir, 'peer.pth'), os.path.join(workdir, 'mmfish.pth')
     torch.save(peer.checkpoint(peer_model), src)
     # the subject is a released variant: name it (ResNeSt-50's weights fit two of them)
@@ -243,10 +245,10 @@ def peak_memory_mb(subject: str, impl: str, batch: int, size: int, kwargs: dict,
                    official_fishnet: Optional[str] = None, amp: Optional[str] = None,
                    channels_last: bool = False) -> float:
     """Peak resident memory added by training steps on the CPU, measured in a fresh Python
-    process (``python -m mmfish.tooling.benchmark.memory``): the high-water mark of the process
+    process (``python -m mmfish_tools.benchmark.memory``): the high-water mark of the process
     during two train steps minus its resident size after the model and the input were built.
     ``channels_last`` runs a peer in the channels-last format (:class:`.peers.ChannelsLast`)."""
-    cmd = [sys.executable, '-m', 'mmfish.tooling.benchmark.memory', subject, impl, str(batch),
+    cmd = [sys.executable, '-m', 'mmfish_tools.benchmark.memory', subject, impl, str(batch),
            str(size), json.dumps(kwargs)]
     if official_fishnet:
         cmd += ['--official-fishnet', official_fishnet]
@@ -254,7 +256,8 @@ def peak_memory_mb(subject: str, impl: str, batch: int, size: int, kwargs: dict,
         cmd += ['--amp', amp]
     if channels_last:
         cmd.append('--channels-last')
-    env = dict(os.environ, PYTHONWARNINGS='ignore',
+    # the checkout's root on its path: mmfish_tools is not installed
+    env = dict(python_env(), PYTHONWARNINGS='ignore',
                # large blocks straight from the kernel and back, so that freed activations
                # leave the resident set and the high-water mark is the live peak
                MALLOC_MMAP_THRESHOLD_='65536', MALLOC_TRIM_THRESHOLD_='0')

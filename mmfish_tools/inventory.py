@@ -6,7 +6,7 @@ from typing import Iterable, List
 
 import torch
 
-from ..variants import EXTRA_BACKBONES, VARIANTS
+from mmfish.variants import EXTRA_BACKBONES, VARIANTS
 
 ALL_BACKBONES = {**{n: v.backbone for n, v in VARIANTS.items()}, **EXTRA_BACKBONES}
 

@@ -149,14 +149,15 @@ def _torchvision_resnet50() -> nn.Module:
 
 def _mmfish_backbone(cfg: dict):
     def build(**kwargs) -> nn.Module:
-        from ...registry import MODELS
+        from mmfish.registry import MODELS
         return MODELS.build(dict(cfg, **kwargs))
     return build
 
 
 def _mmfish_classifier(variant: str):
     def build(**kwargs) -> nn.Module:
-        from ...variants import VARIANTS
+        from mmfish.variants import VARIANTS
+
         from .. import checkout_root
         from ..model_table import build_classifier
         config = str(checkout_root() / VARIANTS[variant].config)

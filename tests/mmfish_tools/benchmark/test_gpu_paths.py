@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from mmfish.tooling.benchmark import SUBJECTS, EqualityError, Impl, Row, gpu_check
-from mmfish.tooling.benchmark import cli as bench_cli
-from mmfish.tooling.benchmark.core import (
+from mmfish_tools import python_env
+from mmfish_tools.benchmark import SUBJECTS, EqualityError, Impl, Row, gpu_check
+from mmfish_tools.benchmark import cli as bench_cli
+from mmfish_tools.benchmark.core import (
     DeviceUnavailable,
     autocast_dtype,
     build_peers,
@@ -22,7 +23,7 @@ from mmfish.tooling.benchmark.core import (
     save_json,
     tf32_off,
 )
-from mmfish.tooling.benchmark.report import markdown, markers, section_key, slower_than_peers
+from mmfish_tools.benchmark.report import markdown, markers, section_key, slower_than_peers
 
 ROOT = Path(__file__).resolve().parents[3]
 no_cuda = pytest.mark.skipif(torch.cuda.is_available(), reason='tests the refusal without CUDA')
@@ -88,7 +89,7 @@ def test_machine_records_the_cpu_isa_and_onednn():
 def test_float32_eval_check_runs_and_can_fail(monkeypatch):
     """On a GPU eval outputs are also compared in float32 with TF32 off, before the float64
     comparison (here on the CPU, with the float32 limit at 0 so that it must fail)."""
-    from mmfish.tooling.benchmark import core
+    from mmfish_tools.benchmark import core
     subject = SUBJECTS['res2net50-w26-s4']
     subject = dataclasses.replace(subject, peers=subject.peers[-1:])  # timm's
     logged = []
@@ -172,9 +173,9 @@ def test_saved_run_without_isa_is_labelled_and_matches_the_docs():
 
 # -- the new options in a run and in the memory measurement ---------------------------------
 def test_channels_last_peers_under_bf16():
-    from mmfish.tooling.benchmark import Subject
-    from mmfish.tooling.benchmark.core import benchmark_subject
-    from mmfish.tooling.benchmark.peers import ChannelsLast
+    from mmfish_tools.benchmark import Subject
+    from mmfish_tools.benchmark.core import benchmark_subject
+    from mmfish_tools.benchmark.peers import ChannelsLast
 
     def build():
         return torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.BatchNorm2d(8),
@@ -196,9 +197,9 @@ def test_memory_of_a_channels_last_peer_under_bf16():
     earlier tests is reused and the resident high-water mark need not move."""
     import subprocess
     import sys
-    out = subprocess.run([sys.executable, '-m', 'mmfish.tooling.benchmark.memory', 'resnet50',
+    out = subprocess.run([sys.executable, '-m', 'mmfish_tools.benchmark.memory', 'resnet50',
                           'torchvision', '2', '32', '{}', '--amp', 'bf16', '--channels-last'],
-                         capture_output=True, text=True, check=True).stdout
+                         capture_output=True, text=True, check=True, env=python_env()).stdout
     assert json.loads(out.splitlines()[-1])['peak_mb'] > 0
 
 

@@ -38,7 +38,8 @@ from typing import Callable, Dict, List, Optional, Sequence
 import torch
 import torch.nn as nn
 
-from ...testing import randomize_norms
+from mmfish.testing import randomize_norms
+
 from .. import checkout_root
 from .core import (
     AMP_DTYPES,
@@ -100,7 +101,7 @@ def amp_check(names: Sequence[str] = AMP_MODELS, device: str = 'cuda',
               dtypes: Sequence[str] = ('fp16', 'bf16'), batch: int = 8, size: int = 224,
               seed: int = 0, log: Callable[[str], None] = print) -> List[dict]:
     """Forward and backward of mmfish's models ``names`` (keys of
-    :data:`~mmfish.tooling.benchmark.SUBJECTS`) under autocast to each of ``dtypes`` on ``device``.
+    :data:`~mmfish_tools.benchmark.SUBJECTS`) under autocast to each of ``dtypes`` on ``device``.
 
     Per model and dtype, returns: whether the eval outputs, the train outputs and every
     parameter gradient are finite, and the cosine similarity of the eval outputs with
@@ -253,8 +254,8 @@ def syncbn_ddp_check(device: str = 'cuda', size: int = 224, batch: int = 4, seed
     import torch.distributed as dist
     from torch.nn.parallel import DistributedDataParallel
 
-    from ...engine import SyncBatchNorm
-    from ...models import ResNeSt
+    from mmfish.engine import SyncBatchNorm
+    from mmfish.models import ResNeSt
     if dist.is_initialized():
         raise GpuCheckError('a process group exists already; run this check in a process '
                             'of its own')

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from mmfish.tooling.tiny_pose import KEYPOINTS, make_coco_pose, mean_pose_scores, score_keypoints
-from mmfish.tooling.tiny_twins import DEMO_TWINS, TWINS
+from mmfish_tools.tiny_pose import KEYPOINTS, make_coco_pose, mean_pose_scores, score_keypoints
+from mmfish_tools.tiny_twins import DEMO_TWINS, TWINS
 
 
 @pytest.fixture(scope='module')

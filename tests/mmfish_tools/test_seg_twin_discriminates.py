@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mmfish.tooling.tiny_twins import DEMO_TWINS, TinyTwin, run_twin
+from mmfish_tools.tiny_twins import DEMO_TWINS, TinyTwin, run_twin
 
 from ..conftest import REPO
 

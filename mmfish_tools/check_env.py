@@ -1,4 +1,4 @@
-"""Check that the OpenMMLab stack mmfish runs on imports: ``python -m mmfish.tooling.check_env``."""
+"""Check that the OpenMMLab stack mmfish runs on imports: ``python -m mmfish_tools.check_env``."""
 import importlib
 import subprocess
 import sys

@@ -1,7 +1,7 @@
 """``make demo`` (tools/demo.py) without its training: one light twin per toolbox, derived from
 a full tiny twin; each dataset reported once; progress lines that name each head's metric; the
 table and the PNG of the loss curves it points to. (tests/test_e2e_mim.py runs the demo twins
-through ``mim``; tests/tooling/test_seg_twin_discriminates.py trains the segmentation one.)"""
+through ``mim``; tests/mmfish_tools/test_seg_twin_discriminates.py trains the segmentation one.)"""
 import runpy
 import sys
 from pathlib import Path
@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from mmfish.tooling import tiny_twins
-from mmfish.tooling.mim_runs import _compact
-from mmfish.tooling.tiny_twins import DEMO_TWINS, TWINS, plot_losses, results_table
+from mmfish_tools import tiny_twins
+from mmfish_tools.mim_runs import _compact
+from mmfish_tools.tiny_twins import DEMO_TWINS, TWINS, plot_losses, results_table
 
 from ..conftest import REPO
 
@@ -115,7 +115,7 @@ def test_kept_results_are_merged_stamped_and_tabulated(tmp_path):
     """tools/run_tiny_twins.py keeps every twin's last result: a new run replaces only its
     twins' rows, each row says where and when it was measured, and an untrained score shows
     beside chance."""
-    from mmfish.tooling.tiny_twins import merge_results
+    from mmfish_tools.tiny_twins import merge_results
     path = tmp_path / 'docs' / 'tiny_twins.json'
     first, second = TWINS[0], TWINS[-1]
     row = dict(twin=second.name, iters=9, losses=[2.0, 1.0], train_seconds=1, test_seconds=1,

@@ -31,13 +31,13 @@ _CLS = dict(metrics=('accuracy/top1', ), chance={'accuracy/top1': 100 / 3})
 _DET = dict(metrics=('coco/bbox_mAP', 'coco/segm_mAP'),
             chance={'coco/bbox_mAP': 0.0, 'coco/segm_mAP': 0.0})
 # the majority label (background) everywhere, on the val split of seed 0:
-# tiny_data.seg_chance of its pixel counts (tests/tooling/test_tiny_data.py checks these)
+# tiny_data.seg_chance of its pixel counts (tests/mmfish_tools/test_tiny_data.py checks these)
 _SEG = dict(metrics=('mIoU', 'aAcc'), chance={'mIoU': 20.9, 'aAcc': 83.8})
 # the mean pose of the training figures, placed in each ground-truth box, on the val split of
-# seed 0: tiny_pose.mean_pose_scores (tests/tooling/test_tiny_pose.py checks these)
+# seed 0: tiny_pose.mean_pose_scores (tests/mmfish_tools/test_tiny_pose.py checks these)
 _POSE = dict(metrics=('coco/AP', 'coco/AR'), chance={'coco/AP': 0.0375, 'coco/AR': 0.080})
 # the stuff class with the most training pixels over every val image, on seed 0:
-# tiny_panoptic.constant_stuff_scores (tests/tooling/test_tiny_panoptic.py checks PQ and PQ_st)
+# tiny_panoptic.constant_stuff_scores (tests/mmfish_tools/test_tiny_panoptic.py checks PQ and PQ_st)
 _PAN = dict(metrics=('coco_panoptic/PQ', 'coco_panoptic/PQ_th', 'coco_panoptic/PQ_st'),
             chance={'coco_panoptic/PQ': 1.34, 'coco_panoptic/PQ_th': 0.0,
                     'coco_panoptic/PQ_st': 2.68})

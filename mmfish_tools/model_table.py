@@ -5,7 +5,8 @@ from typing import Callable, Iterable, List, Optional
 
 import torch
 
-from ..variants import VARIANTS
+from mmfish.variants import VARIANTS
+
 from . import build_in_scope, checkout_root
 
 BEGIN, END = '<!-- model-table:begin -->', '<!-- model-table:end -->'

@@ -1,4 +1,4 @@
-"""The tiny synthetic datasets of ``mmfish.tooling.tiny_data``: they load with the toolboxes'
+"""The tiny synthetic datasets of ``mmfish_tools.tiny_data``: they load with the toolboxes'
 own dataset classes and COCO evaluator, are deterministic and class-balanced, their masks agree
 with their boxes and pixels, and their generation is idempotent and atomic."""
 import json
@@ -11,8 +11,8 @@ import pytest
 from mmengine.registry import DefaultScope
 from PIL import Image
 
-from mmfish.tooling import tiny_data as tiny
-from mmfish.tooling.tiny_data import (
+from mmfish_tools import tiny_data as tiny
+from mmfish_tools.tiny_data import (
     CLASSES,
     MARKER,
     ade20k_dataset_kwargs,
@@ -24,7 +24,7 @@ from mmfish.tooling.tiny_data import (
     seg_metainfo,
     tiny_metainfo,
 )
-from mmfish.tooling.tiny_datasets import make_tiny_datasets
+from mmfish_tools.tiny_datasets import make_tiny_datasets
 
 from ..conftest import REPO
 
@@ -210,7 +210,7 @@ def test_ade20k_colour_does_not_give_the_class_away(root):
 def test_ade20k_pixels_and_chance(root):
     """The marker counts the pixels of every label (background first), and the tiny seg
     twins state the chance level of the val split: the majority label everywhere."""
-    from mmfish.tooling.tiny_twins import DEMO_TWINS, TWINS
+    from mmfish_tools.tiny_twins import DEMO_TWINS, TWINS
     counts = json.loads((root / 'ade20k' / MARKER).read_text())['counts']
     for split in SIZES:
         pixels = counts[split]['pixels']

@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from mmfish.tooling.tiny_twins import DEMO_TWINS, TWINS, run_twin, run_untrained
+from mmfish_tools.tiny_twins import DEMO_TWINS, TWINS, run_twin, run_untrained
 
 from ..conftest import REPO
 

@@ -1,4 +1,4 @@
-"""The tiny COCO panoptic dataset of ``mmfish.tooling.tiny_panoptic``: the files are in COCO's
+"""The tiny COCO panoptic dataset of ``mmfish_tools.tiny_panoptic``: the files are in COCO's
 panoptic format (json schema, segment PNGs whose ids are exactly the listed segments), mmdet's
 CocoPanopticDataset reads them with its own LoadPanopticAnnotations, and its
 CocoPanopticMetric scores the ground truth PQ 100 and wrong predictions lower."""
@@ -10,8 +10,8 @@ import pytest
 from mmengine.registry import DefaultScope
 from PIL import Image
 
-from mmfish.tooling.tiny_data import MARKER
-from mmfish.tooling.tiny_panoptic import (
+from mmfish_tools.tiny_data import MARKER
+from mmfish_tools.tiny_panoptic import (
     NAME,
     STUFF,
     STUFF_FIRST_ID,
