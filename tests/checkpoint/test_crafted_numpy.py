@@ -5,6 +5,7 @@ of ending the suite."""
 import pickle
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -36,14 +37,61 @@ torch.serialization.add_safe_globals(
 '''
 
 
-def _run(code: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+def _run(code: str, *args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, '-c', code, *args], capture_output=True, text=True,
                           timeout=300)
 
 
-@pytest.fixture(params=sorted(PAYLOADS))
-def crafted(request, tmp_path):
-    return write_torch_zip(tmp_path / 'resnest50.pth', PAYLOADS[request.param]())
+@pytest.fixture(scope='module')
+def crafted(tmp_path_factory) -> dict:
+    """Each payload in a torch zip file: ``{name: path}``."""
+    root = tmp_path_factory.mktemp('crafted')
+    return {name: write_torch_zip(root / f'{name}.pth', make()) for name, make in
+            PAYLOADS.items()}
+
+
+#: each loader, as a statement reading ``path`` (the output ``dst`` for the converter)
+LOADERS = {
+    'torch.load': 'x = torch.load(path, weights_only=True)',
+    'converter': 'from mmfish.converters.convert import main\n'
+                 'code = main(argv=[path, dst, "--no-check-hash"])\n'
+                 'if code: raise RuntimeError("refused: exit status %d" % code)\n'
+                 'x = None',
+    'pretrained': 'from mmfish.models import ResNeSt\n'
+                  'm = ResNeSt(depth=50, base_channels=8, stem_channels=16, init_cfg=dict('
+                  'type="Pretrained", checkpoint=path))\nm.init_weights()\nx = m.state_dict()',
+    'load_from': 'from mmengine.runner.checkpoint import _load_checkpoint\n'
+                 'x = _load_checkpoint(path, map_location="cpu")',
+}
+
+#: loads every file given in one process, touching whatever loads; one line per file
+_RUN_ALL = """
+import contextlib, copy, io, sys, torch, mmfish
+loader = {loader!r}
+for path in sys.argv[1:]:
+    dst = path + '.out'
+    err = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(err):
+            exec(loader)
+        copy.deepcopy(x); repr(x)
+        print('LOADED', path, flush=True)
+    except BaseException as exc:
+        print('REFUSED', path, type(exc).__name__, str(exc).replace(chr(10), ' ')[:2000],
+              err.getvalue().replace(chr(10), ' ')[-2000:], flush=True)
+"""
+
+
+def _load_each(loader: str, paths) -> dict:
+    """``{path: the loader's output line}``, every file loaded by one process of its own (a
+    crash fails the test, naming the loader)."""
+    result = _run(_RUN_ALL.format(loader=LOADERS[loader]) + '\n', *map(str, paths))
+    assert result.returncode == 0, (loader, result.returncode, result.stdout,
+                                    result.stderr[-2000:])
+    lines = {line.split(' ', 2)[1]: line for line in result.stdout.splitlines()
+             if line.startswith(('LOADED', 'REFUSED'))}
+    assert len(lines) == len(paths), result.stdout
+    return lines
 
 
 def test_the_array_payload_crashes_where_numpy_classes_are_allowed(tmp_path):
@@ -56,44 +104,29 @@ def test_the_array_payload_crashes_where_numpy_classes_are_allowed(tmp_path):
     assert result.returncode < 0, (result.returncode, result.stderr[-2000:])
 
 
-def _assert_refused(result: subprocess.CompletedProcess, expected: str) -> None:
-    assert result.returncode > 0, (result.returncode, result.stdout, result.stderr[-2000:])
-    assert expected in result.stderr, result.stderr[-2000:]
+@pytest.mark.parametrize('loader, expected', [
+    ('torch.load', 'UnpicklingError'),
+    ('converter', 'weights-only loading refuses'),
+    ('pretrained', 'CheckpointError'),
+    ('load_from', 'CheckpointError'),
+])
+def test_every_loader_refuses_every_payload_without_crashing(crafted, loader, expected):
+    """Plain ``torch.load(weights_only=True)`` after ``import mmfish``, the converter,
+    ``init_cfg=Pretrained`` and MMEngine's loader (``load_from``, ``--resume``)."""
+    for name, line in _load_each(loader, crafted.values()).items():
+        assert line.startswith('REFUSED') and expected in line, line
+        assert 'weights-only loading refuses' in line, line
+    assert not any(Path(f'{p}.out').exists() for p in crafted.values())
 
 
-def test_plain_torch_load_refuses_it_after_import_mmfish(crafted):
-    result = _run(f'import mmfish, torch, copy\nx = torch.load({str(crafted)!r}, '
-                  f'weights_only=True)\ncopy.deepcopy(x); print(x)')
-    _assert_refused(result, 'UnpicklingError')
-    assert 'weights-only loading refuses' in result.stderr
-
-
-def test_the_converter_refuses_it(crafted, tmp_path):
-    dst = tmp_path / 'out.pth'
-    result = _run(f'import sys; from mmfish.converters.convert import main\n'
-                  f'sys.exit(main(argv=[{str(crafted)!r}, {str(dst)!r}, "--no-check-hash"]))')
-    _assert_refused(result, 'weights-only loading refuses')
-    assert 'nothing was written' in result.stderr and not dst.exists()
-
-
-def test_init_cfg_pretrained_refuses_it(crafted):
-    result = _run(f'from mmfish.models import ResNeSt\nm = ResNeSt(depth=50, base_channels=8, '
-                  f'stem_channels=16, init_cfg=dict(type="Pretrained", '
-                  f'checkpoint={str(crafted)!r}))\nm.init_weights()')
-    _assert_refused(result, 'CheckpointError')
-    assert 'weights-only loading refuses' in result.stderr
-
-
-@pytest.mark.parametrize('name', ['array', 'scalar'])
-def test_load_from_and_resume_refuse_it_in_the_message_hub(name, tmp_path):
-    """``load_from``/``--resume`` read through MMEngine's CheckpointLoader; the payload sits
-    where a training checkpoint keeps its runtime information."""
-    path = write_torch_zip(tmp_path / 'iter_4.pth', in_message_hub(PAYLOADS[name]()))
-    result = _run(f'import mmfish, copy\nfrom mmengine.runner.checkpoint import _load_checkpoint\n'
-                  f'x = _load_checkpoint({str(path)!r}, map_location="cpu")\n'
-                  f'copy.deepcopy(x); print(x)')
-    _assert_refused(result, 'CheckpointError')
-    assert f'{path} holds objects that weights-only loading refuses' in result.stderr
+def test_load_from_and_resume_refuse_it_in_the_message_hub(tmp_path):
+    """The payloads where a training checkpoint keeps its runtime information, which
+    ``--resume`` reads."""
+    paths = [write_torch_zip(tmp_path / f'iter_{name}.pth', in_message_hub(PAYLOADS[name]()))
+             for name in ('array', 'scalar')]
+    for path, line in _load_each('load_from', paths).items():
+        assert line.startswith(f'REFUSED {path} CheckpointError {path} holds objects that '
+                               f'weights-only loading refuses'), line
 
 
 @pytest.mark.parametrize('value', [
