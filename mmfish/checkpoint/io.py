@@ -52,6 +52,8 @@ def first_line(exc: BaseException) -> str:
 #: the environment variable naming files whose pickles the user trusts to run (see
 #: :func:`trusted_checkpoints`)
 TRUST_ENV = 'MMFISH_TRUSTED_CHECKPOINTS'
+#: what mmfish reads, for messages about files it does not
+_READS = 'mmfish reads PyTorch checkpoints (torch.save), safetensors and PaddlePaddle .pdparams'
 #: what to do about each kind of file that is not a checkpoint (see formats.FORMATS)
 _NOT_A_CHECKPOINT = {
     'tar': "either PyTorch's oldest checkpoint format (torch.save before PyTorch 0.4), which "
@@ -59,14 +61,13 @@ _NOT_A_CHECKPOINT = {
            '(tar -xf)',
     'gzip': 'decompress it first (gunzip -k FILE) and give the file inside',
     'json': 'a configuration or a model index, not weights',
-    'hdf5': 'mmfish reads PyTorch checkpoints, safetensors and PaddlePaddle .pdparams',
-    'npy': 'mmfish reads PyTorch checkpoints, safetensors and PaddlePaddle .pdparams',
-    'npz': 'mmfish reads PyTorch checkpoints, safetensors and PaddlePaddle .pdparams',
+    'hdf5': _READS,
+    'npy': _READS,
+    'npz': _READS,
     'torchscript': 'a compiled model (torch.jit.load reads it); give the state dict saved with '
                    'torch.save(model.state_dict(), PATH)',
     'zip': 'unpack it, or give the checkpoint itself',
-    'unknown': 'mmfish reads PyTorch checkpoints (torch.save), safetensors and PaddlePaddle '
-               '.pdparams',
+    'unknown': _READS,
 }
 
 
@@ -272,11 +273,15 @@ def file_to_write(dst: str, error: type = CheckpointError,
         raise error(f'the output {dst} names a folder (trailing slash): give a file name, '
                     f'e.g. {osp.join(dst, example)}')
     if what is not None:
-        link = (f' (through a link to {osp.realpath(dst)})'
-                if osp.realpath(dst) != osp.abspath(dst) else '')
-        raise error(f'the output {dst} is {what}{link}, not a regular file: give the path of '
-                    f'a file to create or replace')
+        raise error(f'the output {dst} is {what}{_through_link(dst)}, not a regular file: give '
+                    f'the path of a file to create or replace')
     return osp.abspath(dst)
+
+
+def _through_link(path: str) -> str:
+    """`` (through a link to REAL)`` where ``path`` leads through a symbolic link, else ''."""
+    real = osp.realpath(path)
+    return f' (through a link to {real})' if real != osp.abspath(path) else ''
 
 
 def _probe_folder(dst: str, error: type) -> None:
@@ -457,10 +462,8 @@ def check_destination(dst: str, src: Optional[str] = None, error: type = Checkpo
     dst = file_to_write(dst, error, example)
     if src is not None and (osp.realpath(src) == osp.realpath(dst) or (
             osp.exists(dst) and osp.exists(src) and osp.samefile(src, dst))):
-        raise error(f'the output {dst} is the source checkpoint {src}'
-                    + (f' (through a link to {osp.realpath(dst)})'
-                       if osp.realpath(dst) != dst else '')
-                    + ': writing it would destroy the source; choose another output')
+        raise error(f'the output {dst} is the source checkpoint {src}{_through_link(dst)}: '
+                    f'writing it would destroy the source; choose another output')
     directory = osp.dirname(dst)
     if not osp.isdir(directory):
         if osp.exists(directory):
