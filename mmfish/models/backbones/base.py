@@ -1,11 +1,13 @@
-"""Pieces every mmfish backbone shares: frozen stages, ``norm_eval``, the memory format, input
-checks, strict pretrained loading (:class:`BackboneBase`) and activation checkpointing of
-residual blocks (:class:`ResidualBlock`)."""
-from typing import Optional
+"""What every mmfish backbone shares (:class:`BackboneBase`): the arguments of mmdet's ResNet,
+one ``forward`` over the pyramid levels, frozen stages, ``norm_eval``, the memory format and
+strict pretrained loading; and the residual block (:class:`ResidualBlock`) with its plugins
+and activation checkpointing. The checks themselves are in :mod:`.args`."""
+from typing import Optional, Sequence
 
 import torch
 import torch.nn as nn
 import torch.utils.checkpoint as cp
+from mmcv.cnn import build_conv_layer, build_norm_layer
 from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from mmengine.model.weight_init import PretrainedInit, update_init_info
@@ -13,7 +15,8 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from ...checkpoint.pretrained import pretrained_state
 from ..layers.memory_format import ToContiguous
-from .args import check_bool, check_init_cfg, check_int
+from ..layers.plugins import POSITIONS, build_block_plugins
+from . import args
 
 DEFAULT_INIT_CFG = [
     dict(type='Kaiming', layer=['Conv2d']),
@@ -21,49 +24,77 @@ DEFAULT_INIT_CFG = [
 ]
 
 
-try:  # torch >= 2.4: autocast state per device type
-    torch.is_autocast_enabled('cpu')
-    _AUTOCAST_PER_DEVICE = True
-except TypeError:
-    _AUTOCAST_PER_DEVICE = False
+def bottleneck_width(planes: int, base_width: int, groups: int = 1) -> int:
+    """The channels of a grouped (ResNeXt) bottleneck: ``groups`` groups of
+    ``int(planes * base_width / 64)`` channels (0 when ``base_width`` is too small)."""
+    return int(planes * base_width / 64) * groups
 
 
-def _autocast_enabled(device_type: str) -> bool:
-    if _AUTOCAST_PER_DEVICE:
-        return torch.is_autocast_enabled(device_type)
-    return torch.is_autocast_enabled() or torch.is_autocast_cpu_enabled()
+def conv_norm_relu(conv_cfg, norm_cfg, in_channels: int, out_channels: int, kernel_size: int,
+                   stride: int = 1) -> list:
+    """A convolution without bias (padded to keep the size at stride 1), a norm and a ReLU."""
+    return [
+        build_conv_layer(conv_cfg, in_channels, out_channels, kernel_size, stride=stride,
+                         padding=kernel_size // 2, bias=False),
+        build_norm_layer(norm_cfg, out_channels)[1],
+        nn.ReLU(inplace=True),
+    ]
 
 
 class ResidualBlock(BaseModule):
-    """A residual block whose ``_forward`` may run under activation checkpointing.
+    """A residual block whose ``_forward`` may run under activation checkpointing, with mmdet's
+    plugin layers.
 
     With ``with_cp=True`` the block's activations are recomputed in the backward pass instead
-    of being stored, which trades compute for memory during training.
+    of being stored, which trades compute for memory during training. :meth:`add_plugins`
+    builds one stage's ``plugins`` (see :mod:`mmfish.models.layers.plugins`) into the block,
+    and ``_forward`` runs those of a position with :meth:`run_plugins`.
     """
 
     def __init__(self, with_cp: bool = False, init_cfg=None):
         super().__init__(init_cfg)
         self.with_cp = with_cp
+        self.plugin_names = {position: () for position in POSITIONS}
 
-    def _forward(self, x):
+    def add_plugins(self, plugins, channels: dict) -> None:
+        """Build ``plugins`` with the channels at each position (``after_conv1``, ...)."""
+        self.plugin_names = build_block_plugins(self, plugins or (), channels)
+
+    def run_plugins(self, position: str, x):
+        for name in self.plugin_names[position]:
+            x = getattr(self, name)(x)
+        return x
+
+    def _forward(self, x, *args):
         raise NotImplementedError
 
     def zero_init_last(self):
         """Make the residual branch output zero (``zero_init_residual``)."""
         raise NotImplementedError
 
-    def forward(self, x):
+    def forward(self, x, *args):
         if self.with_cp and x.requires_grad:
-            return cp.checkpoint(self._forward, x, use_reentrant=False)
-        return self._forward(x)
+            return cp.checkpoint(self._forward, x, *args, use_reentrant=False)
+        return self._forward(x, *args)
 
 
 class BackboneBase(BaseModule):
-    """``frozen_stages``, ``norm_eval`` and the memory format, over an ordered list of stage
-    modules.
+    """A backbone: the arguments every family takes, and a feature pyramid.
 
-    Subclasses implement :meth:`stage_modules`: the stem first, then each stage in execution
-    order. ``frozen_stages=k`` freezes the first ``k + 1`` entries (``-1`` freezes nothing).
+    A subclass builds its layers in ``__init__`` between ``super().__init__(**kwargs)``, which
+    checks the arguments below (and refuses unknown ones), and :meth:`_finish_init`; it sets
+    ``in_channels`` and ``feature_info`` (one ``dict(num_chs=..., reduction=..., module=...)``
+    per pyramid level) and implements:
+
+    * :meth:`forward_levels`: the pyramid levels of an input; ``forward`` checks the input
+      (:meth:`check_input`), returns the levels of ``out_indices`` and names the norm layer
+      that could not normalise (:meth:`explain_norm_error`);
+    * :meth:`stage_modules`: the stem first, then each stage in execution order.
+
+    A backbone with ``mmdet_contract = True`` also takes mmdet's ResNet arguments ``dcn``,
+    ``stage_with_dcn``, ``plugins``, ``style`` (only ``'pytorch'``), ``num_stages`` (only 4)
+    and ``pretrained`` (deprecated, as in mmdet: becomes ``init_cfg=dict(type='Pretrained',
+    checkpoint=pretrained)`` with a DeprecationWarning), and passes them on as ``mmdet``.
 
     With ``channels_last=True`` (the default) the backbone keeps its convolution weights and
     its activations in the channels-last (NHWC) memory format, which oneDNN on CPUs and cuDNN
@@ -71,32 +102,109 @@ class BackboneBase(BaseModule):
     default contiguous format, so the layout is invisible to necks, heads and checkpoints. Only
     the order of floating-point additions inside convolutions and norms (PyTorch's channels-last
     kernels) differs from the NCHW path.
-    Subclasses call :meth:`_to_memory_format` at the end of ``__init__``, :meth:`_enter` on
-    the input and :meth:`_exit` on each output.
 
-    ``forward`` starts with :meth:`check_input`; ``init_weights`` loads
-    ``init_cfg=dict(type='Pretrained', ...)`` strictly (see :meth:`init_weights`).
+    Args:
+        out_indices (Sequence[int]): Pyramid levels to return (0..3, at strides 4, 8, 16 and 32
+            unless the family's strides say otherwise), increasing. Defaults to (0, 1, 2, 3).
+        frozen_stages (int): -1 freezes nothing, 0 the stem, k the stem and the first k stages
+            (:meth:`stage_modules`). Defaults to -1.
+        conv_cfg (dict, optional): mmcv config of the convolutions. Defaults to None
+            (``nn.Conv2d``).
+        norm_cfg (dict): mmcv config of the norm layers (``BN``, ``SyncBN``, ``GN`` with
+            ``num_groups``, ...). Defaults to ``dict(type='BN', requires_grad=True)``.
+        norm_eval (bool): Keep BatchNorm layers in eval mode (frozen statistics) while
+            training. Defaults to False.
+        with_cp (bool): Activation checkpointing in every block: less memory, more compute.
+            Defaults to False.
+        zero_init_residual (bool): Zero the last norm (or conv) of each block, unless
+            pretrained weights are loaded. Defaults to True.
+        channels_last (bool): Run in the channels-last memory format (see above). Defaults to
+            True.
+        init_cfg (dict or list[dict]): MMEngine initialisation; ``dict(type='Pretrained',
+            checkpoint=PATH, prefix='backbone.')`` loads weights strictly (see
+            :meth:`init_weights`). Defaults to Kaiming convolutions and unit norm weights (and
+            zero offsets of deformable convolutions).
+        mmdet (dict, optional): A subclass's mmdet ResNet arguments (``mmdet_contract``).
+            Defaults to None.
+        **kwargs: Nothing else is taken: any other name is refused with the closest valid one
+            (and mmdet's ResNet arguments, by a backbone that does not take them, with the
+            reason).
     """
 
+    #: whether the backbone takes mmdet's ResNet arguments (``args.UNSUPPORTED_MMDET_ARGS``)
+    mmdet_contract: bool = False
+    #: what one entry of ``stage_with_dcn`` (and of a plugin's ``stages``) stands for
+    stage_kind: str = 'stage'
+    #: the family's block arguments, which its blocks take
+    block_arguments: tuple = ()
     #: smallest input side (H and W) that gives every pyramid level, see :meth:`check_input`
     min_size: int = 1
 
-    def __init__(self, frozen_stages: int, norm_eval: bool, zero_init_residual: bool,
-                 init_cfg=None, channels_last: bool = True):
-        check_init_cfg(init_cfg)
+    def __init__(self, out_indices: Sequence[int] = (0, 1, 2, 3), frozen_stages: int = -1,
+                 conv_cfg: Optional[dict] = None,
+                 norm_cfg: dict = dict(type='BN', requires_grad=True), norm_eval: bool = False,
+                 with_cp: bool = False, zero_init_residual: bool = True,
+                 channels_last: bool = True, init_cfg=DEFAULT_INIT_CFG,
+                 mmdet: Optional[dict] = None, **kwargs):
+        valid = args.init_arguments(type(self).__mro__[:type(self).__mro__.index(BaseModule)])
+        args.reject_unknown(type(self), kwargs,
+                            [n for n in valid if n != 'mmdet'] + list(self.block_arguments))
+        if self.mmdet_contract:
+            mmdet = args.check_mmdet_arguments(type(self), init_cfg, DEFAULT_INIT_CFG, conv_cfg,
+                                               self.stage_kind, **mmdet)
+            init_cfg = mmdet.pop('init_cfg')
+        args.check_arguments(init_cfg=init_cfg, norm_eval=norm_eval,
+                             zero_init_residual=zero_init_residual, channels_last=channels_last,
+                             with_cp=with_cp, norm_cfg=norm_cfg, out_indices=out_indices,
+                             frozen_stages=frozen_stages)
         super().__init__(init_cfg)
-        for name, value in (('norm_eval', norm_eval), ('zero_init_residual', zero_init_residual),
-                            ('channels_last', channels_last)):
-            check_bool(name, value)
+        for name, value in (mmdet or {}).items():  # dcn, stage_with_dcn, plugins, style, ...
+            setattr(self, name, value)
+        self.out_indices = tuple(out_indices)
         self.frozen_stages = frozen_stages
+        self.conv_cfg = conv_cfg
+        # GroupNorm layers are built with one group until every layer's channels are known
+        self.norm_cfg = args.slot_group_norms(norm_cfg)
+        self._norm_cfg_given = norm_cfg
         self.norm_eval = norm_eval
+        self.with_cp = with_cp
         self.zero_init_residual = zero_init_residual
         self.channels_last = channels_last
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
 
-    def _to_memory_format(self) -> None:
+    def _finish_init(self) -> None:
+        """The end of ``__init__``, once the layers and ``feature_info`` are built: GroupNorm's
+        ``num_groups``, the frozen stages, the memory format, ``out_channels``."""
+        args.set_group_norms(self, self._norm_cfg_given)
+        self.norm_cfg = self._norm_cfg_given
+        del self._norm_cfg_given
+        num = len(self.stage_modules()) - 1
+        if not -1 <= self.frozen_stages <= num:
+            raise ValueError(f'frozen_stages={self.frozen_stages} is out of range for '
+                             f'{type(self).__name__}: valid values are -1 (none), 0 (the stem) '
+                             f'to {num} (the stem and all {num} stages)')
+        self._freeze_stages()
         if self.channels_last:
             self.to(memory_format=torch.channels_last)
+        self.out_channels = tuple(self.feature_info[i]['num_chs'] for i in self.out_indices)
+
+    def stage_modules(self) -> list:
+        raise NotImplementedError
+
+    def forward_levels(self, x) -> list:
+        """The pyramid levels (strides 4, 8, 16 and 32) of ``x``, in the memory format."""
+        raise NotImplementedError
+
+    def forward(self, x):
+        self.check_input(x)
+        try:
+            levels = self.forward_levels(self._enter(x))
+        except ValueError as exc:  # a try costs nothing until it raises
+            error = self.explain_norm_error(exc, x)
+            if error is None:
+                raise
+            raise error from None
+        return tuple(self._exit(levels[i]) for i in self.out_indices)
 
     def _enter(self, x):
         return x.contiguous(memory_format=self.memory_format)
@@ -105,9 +213,6 @@ class BackboneBase(BaseModule):
         if self.channels_last and x.requires_grad:
             return ToContiguous.apply(x)
         return x.contiguous()
-
-    def stage_modules(self) -> list:
-        raise NotImplementedError
 
     def check_input(self, x) -> None:
         """Fail clearly on an input the backbone cannot take.
@@ -118,106 +223,20 @@ class BackboneBase(BaseModule):
         shape and dtype are looked at (no data), so the check is cheap and traces without
         graph breaks under ``torch.compile`` and ``torch.onnx.export``.
         """
-        name = type(self).__name__
-        channels = self.in_channels
-        if not isinstance(x, torch.Tensor):
-            hint = (': stack the images into one (N, C, H, W) tensor'
-                    if isinstance(x, (list, tuple)) else '')
-            raise TypeError(f'{name} expects a torch.Tensor of shape (N, {channels}, H, W), '
-                            f'got a {type(x).__name__}{hint}')
-        if x.dim() != 4:
-            hint = ' (one image? add the batch dimension: x[None])' if x.dim() == 3 else ''
-            raise ValueError(f'{name} expects a 4-D input (N, {channels}, H, W), got a '
-                             f'{x.dim()}-D tensor of shape {tuple(x.shape)}{hint}')
-        # TorchScript tracing (the legacy ONNX export) records sizes as tensors and warns when
-        # they are compared: it traces with an example input, so skip the size checks there
-        sizes = not torch.jit.is_tracing()
-        if sizes and x.shape[1] != channels:
-            hint = (' (channels last? use x.permute(0, 3, 1, 2))'
-                    if x.shape[3] == channels else '')
-            raise ValueError(f'{name} was built with in_channels={channels}, but the input '
-                             f'of shape {tuple(x.shape)} has {x.shape[1]} channels; expected '
-                             f'(N, {channels}, H, W){hint}')
-        if sizes and (x.shape[2] < self.min_size or x.shape[3] < self.min_size):
-            raise ValueError(f'{name} needs inputs of at least {self.min_size}x{self.min_size} '
-                             f'pixels (H, W >= min_size={self.min_size}), got H x W = '
-                             f'{x.shape[2]}x{x.shape[3]} (input shape {tuple(x.shape)})')
-        if not x.is_floating_point():
-            raise TypeError(f'{name} got an input of dtype {x.dtype} (shape {tuple(x.shape)}): '
-                            f'convert images to floating point with .float() and normalise '
-                            f'them (subtract the mean, divide by the std, as a data '
-                            f'preprocessor does) before the backbone')
-        weight = next(self.parameters())
-        if x.dtype != weight.dtype:
-            autocast = _autocast_enabled(x.device.type)
-            if not autocast or torch.float64 in (x.dtype, weight.dtype):
-                raise TypeError(
-                    f'{name} got an input of dtype {x.dtype}, but its weights are '
-                    f'{weight.dtype}: convert the input (x.to({weight.dtype})) or the model '
-                    f'(model.to({x.dtype}))'
-                    + (' (autocast does not cast float64)' if autocast else
-                       ', or run it under torch.autocast'))
+        args.check_input(self, x)
 
-    def explain_norm_error(self, exc: ValueError) -> Optional[ValueError]:
+    def explain_norm_error(self, exc: ValueError, x=None) -> Optional[ValueError]:
         """PyTorch's ``Expected more than 1 value per channel when training`` as an error that
         names the layer, the cause and the remedies; None for any other error. PyTorch raises
         it for a BatchNorm in training that sees one value per channel, and for a GroupNorm
         (in training or not) whose groups hold one value each: one channel per group, one
         image and a 1x1 feature map.
 
-        Called by ``forward`` only when it raises: the layer is the BatchNorm or GroupNorm
-        whose ``forward`` is on the traceback, so the normal path costs nothing."""
-        text = str(exc)
-        if 'Expected more than 1 value per channel' not in text:
-            return None
-        culprit, tb = None, exc.__traceback__
-        while tb is not None:
-            owner = tb.tb_frame.f_locals.get('self')
-            if isinstance(owner, (_BatchNorm, nn.GroupNorm)):
-                culprit = owner
-            tb = tb.tb_next
-        del tb
-        names = {id(m): n for n, m in self.named_modules()}
-        name = names.get(id(culprit))
-        if name is None:
-            return None
-        model = type(self).__name__
-        parent = self.get_submodule(name.rpartition('.')[0]) if '.' in name else self
-        explain = getattr(parent, 'explain_one_value_norm', None)
-        cause = explain(name.rpartition('.')[2]) if explain is not None else None
-        group_norm = isinstance(culprit, nn.GroupNorm)
-        if cause is None and group_norm:
-            channels, groups = culprit.num_channels, culprit.num_groups
-            # the most groups that leave two or more channels each (0: one channel in all)
-            fewer = max((d for d in range(1, channels // 2 + 1) if channels % d == 0), default=0)
-            cause = (f'each of its {groups} groups holds one value: {channels} channels in '
-                     f'{groups} groups (one channel per group), one image (batch 1) and a 1x1 '
-                     'feature map at this layer')
-            remedies = ('fewer groups, so that each holds two or more channels '
-                        f"(norm_cfg=dict(type='GN', num_groups={fewer}): num_groups dividing "
-                        f'{channels} and at most {channels // 2})'
-                        if fewer else 'a norm layer other than GroupNorm')
-            remedies += ', or larger inputs (a feature map larger than 1x1 here)'
-        elif cause is None:
-            cause = ('its input has one value per channel: one image (batch 1) whose feature '
-                     'map is 1x1 at this layer')
-            remedies = ('larger inputs, two or more images per GPU, SyncBN across GPUs '
-                        "(norm_cfg=dict(type='SyncBN')) or GroupNorm (norm_cfg=dict(type='GN', "
-                        'num_groups=...))')
-        else:
-            cause, remedies = cause
-        where = '' if group_norm else ' in training'
-        return ValueError(f'{model}: the norm layer {name} ({type(culprit).__name__}) cannot '
-                          f'normalise{where}: {cause}. Remedies: {remedies}. (PyTorch: '
-                          f'{text})')
-
-    def _check_frozen_stages(self) -> None:
-        num = len(self.stage_modules()) - 1
-        check_int('frozen_stages', self.frozen_stages, minimum=-1)
-        if not -1 <= self.frozen_stages <= num:
-            raise ValueError(f'frozen_stages={self.frozen_stages} is out of range for '
-                             f'{type(self).__name__}: valid values are -1 (none), 0 (the stem) '
-                             f'to {num} (the stem and all {num} stages)')
+        Called by ``forward`` only when it raises, so the normal path costs nothing: the layer
+        is the first that the input ``x`` reaches with the size PyTorch names (the forward
+        pass runs again to find it, without gradients and with the statistics unchanged);
+        without ``x``, the first layer of the model that cannot normalise that size."""
+        return args.explain_norm_error(self, exc, x)
 
     def _freeze_stages(self) -> None:
         for module in self.stage_modules()[:self.frozen_stages + 1]:
@@ -226,7 +245,7 @@ class BackboneBase(BaseModule):
                 param.requires_grad = False
 
     def _pretrained_cfg(self) -> Optional[dict]:
-        check_init_cfg(self.init_cfg)  # it may have been set after construction
+        args.check_init_cfg('init_cfg', self.init_cfg)  # it may have been set after construction
         cfgs = self.init_cfg if isinstance(self.init_cfg, (list, tuple)) else [self.init_cfg]
         found = [cfg for cfg in cfgs if isinstance(cfg, dict)
                  and cfg.get('type') in ('Pretrained', PretrainedInit)]

@@ -38,21 +38,10 @@ from mmcv.cnn import ConvModule, build_norm_layer
 from ...registry import MODELS
 from ..layers.dcn import dcn_for_stride, nchw_safe
 from ..layers.memory_format import sum_channel_groups
-from ..layers.plugins import build_block_plugins, stage_plugins
+from ..layers.plugins import stage_plugins
 from ..necks.fish_score import PRE_ACT, FishScore
-from .args import (
-    check_bool,
-    check_choice,
-    check_dcn,
-    check_int,
-    check_norm_cfg,
-    check_out_indices,
-    check_plugins,
-    explains_group_norm_errors,
-    mmdet_resnet_init_cfg,
-    reject_unknown,
-)
-from .base import DEFAULT_INIT_CFG, BackboneBase, ResidualBlock
+from .args import check_arguments, check_choice
+from .base import BackboneBase, ResidualBlock, bottleneck_width
 
 
 class FishBlock(ResidualBlock):
@@ -73,9 +62,7 @@ class FishBlock(ResidualBlock):
                  base_width=64, conv_cfg=None, norm_cfg=dict(type='BN'), with_cp=False,
                  dcn=None, plugins=()):
         super().__init__(with_cp)
-        mid = out_channels // 4
-        if groups > 1:
-            mid = int(mid * base_width / 64) * groups
+        mid = self.width(out_channels, groups, base_width)
         cfg = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, order=PRE_ACT)
         self.conv1 = ConvModule(in_channels, mid, 1, **cfg)
         dcn = dcn_for_stride(dcn, stride)
@@ -95,25 +82,23 @@ class FishBlock(ResidualBlock):
             self.shortcut = ConvModule(in_channels, out_channels, 1, stride=stride, **cfg)
         else:
             self.shortcut = None
-        names = build_block_plugins(self, plugins or (), dict(
-            after_conv1=mid, after_conv2=mid, after_conv3=out_channels))
-        self.after_conv1_plugin_names = names['after_conv1']
-        self.after_conv2_plugin_names = names['after_conv2']
-        self.after_conv3_plugin_names = names['after_conv3']
+        self.add_plugins(plugins, dict(after_conv1=mid, after_conv2=mid,
+                                       after_conv3=out_channels))
+
+    @staticmethod
+    def width(out_channels: int, groups: int = 1, base_width: int = 64) -> int:
+        """The bottleneck's channels: a quarter of the output's, or with ``groups > 1``
+        (FishNeXt) ``groups`` groups of ``int(out_channels / 4 * base_width / 64)``."""
+        mid = out_channels // 4
+        return bottleneck_width(mid, base_width, groups) if groups > 1 else mid
 
     def zero_init_last(self):
         nn.init.zeros_(self.conv3.conv.weight)
 
     def _forward(self, x):
-        out = self.conv1(x)
-        for name in self.after_conv1_plugin_names:
-            out = getattr(self, name)(out)
-        out = self.conv2(out)
-        for name in self.after_conv2_plugin_names:
-            out = getattr(self, name)(out)
-        out = self.conv3(out)
-        for name in self.after_conv3_plugin_names:
-            out = getattr(self, name)(out)
+        out = self.run_plugins('after_conv1', self.conv1(x))
+        out = self.run_plugins('after_conv2', self.conv2(out))
+        out = self.run_plugins('after_conv3', self.conv3(out))
         if self.squeeze > 1:
             identity = sum_channel_groups(x, self.squeeze)
         elif self.shortcut is not None:
@@ -223,25 +208,8 @@ class FishNet(BackboneBase):
         groups (int): Groups of the bottlenecks' 3x3 convs (FishNeXt). Defaults to 1.
         base_width (int): Width per group at 64 planes, see :class:`FishBlock`. Defaults to
             64.
-        out_indices (Sequence[int]): Pyramid levels to return, see the module docstring.
-            Defaults to (0, 1, 2, 3).
-        frozen_stages (int): -1 freezes nothing, 0 the stem, k the stem and the first k of the
-            ten fish stages in execution order (3 tail, the bridge, 3 body, 3 head).
-            Defaults to -1.
-        conv_cfg (dict, optional): mmcv config of the convolutions. Defaults to None.
-        norm_cfg (dict): mmcv config of the norm layers. With GroupNorm, use a number of
-            groups that divides 16 channels (e.g. ``num_groups=16``). Defaults to
-            ``dict(type='BN', requires_grad=True)``.
-        norm_eval (bool): Keep BatchNorm layers in eval mode while training. Defaults to
-            False.
-        with_cp (bool): Activation checkpointing in every block. Defaults to False.
         zero_init_residual (bool): Zero the last conv of every block (off in the official
             training). Defaults to False.
-        channels_last (bool): Run in the channels-last memory format (see
-            :class:`BackboneBase`). Defaults to True.
-        init_cfg (dict or list[dict]): MMEngine initialisation; ``dict(type='Pretrained',
-            checkpoint=PATH, prefix='backbone.')`` loads weights strictly. Defaults to Kaiming
-            convolutions and unit norm weights (and zero offsets of deformable convolutions).
         dcn (dict, optional): mmdet's deformable convolutions, ``dict(type='DCN' or 'DCNv2',
             deform_groups=1)``: the 3x3 convolution (``conv2.conv``) of every FishBlock that
             runs at a pyramid level marked by ``stage_with_dcn`` becomes mmcv's
@@ -261,12 +229,16 @@ class FishNet(BackboneBase):
             in mmdet (``tail.1.blocks.0.context_block``). Defaults to None.
         style (str): mmdet's stride placement: only ``'pytorch'``; FishBlocks never stride,
             and ``'caffe'`` is refused. Defaults to 'pytorch'.
-        num_stages (int): mmdet's number of stages: only 4 (choose levels with
-            ``out_indices``). Defaults to 4.
-        pretrained (str, optional): Deprecated, as in mmdet: becomes
-            ``init_cfg=dict(type='Pretrained', checkpoint=pretrained)`` with a
-            DeprecationWarning. Defaults to None.
-        **kwargs: Nothing else is taken: any other name is refused with the closest valid one.
+        num_stages (int): mmdet's number of stages: only 4. Defaults to 4.
+        pretrained (str, optional): Deprecated, as in mmdet (see :class:`BackboneBase`).
+            Defaults to None.
+        **kwargs: The arguments of :class:`BackboneBase`, each with its type and default
+            there: ``out_indices`` (see the module docstring), ``frozen_stages`` (-1 freezes
+            nothing, 0 the stem, k the stem and the first k of the ten fish stages in
+            execution order: 3 tail, the bridge, 3 body, 3 head), ``conv_cfg``, ``norm_cfg``
+            (with GroupNorm, a number of groups that divides 16 channels, e.g.
+            ``num_groups=16``), ``norm_eval``, ``with_cp``, ``channels_last`` and
+            ``init_cfg``; any other name is refused with the closest valid one.
 
     Example:
         >>> import torch
@@ -287,49 +259,25 @@ class FishNet(BackboneBase):
     #: smallest input side: the tail halves the stem's stride-4 feature three times
     min_size = 32
 
-    @explains_group_norm_errors
-    def __init__(self,
-                 depth: int,
-                 in_channels: int = 3,
-                 base_channels: int = 64,
-                 groups: int = 1,
-                 base_width: int = 64,
-                 out_indices: Sequence[int] = (0, 1, 2, 3),
-                 frozen_stages: int = -1,
-                 conv_cfg: Optional[dict] = None,
-                 norm_cfg: dict = dict(type='BN', requires_grad=True),
-                 norm_eval: bool = False,
-                 with_cp: bool = False,
-                 zero_init_residual: bool = False,
-                 channels_last: bool = True,
-                 init_cfg=DEFAULT_INIT_CFG,
+    mmdet_contract = True
+    stage_kind = 'pyramid level (stride 4, 8, 16, 32)'
+
+    def __init__(self, depth: int, in_channels: int = 3, base_channels: int = 64,
+                 groups: int = 1, base_width: int = 64, zero_init_residual: bool = False,
                  dcn: Optional[dict] = None,
                  stage_with_dcn: Sequence[bool] = (False, False, False, False),
-                 plugins: Optional[list] = None,
-                 style: str = 'pytorch',
-                 num_stages: int = 4,
-                 pretrained: Optional[str] = None,
-                 **kwargs):
-        reject_unknown(type(self), kwargs)
-        init_cfg = mmdet_resnet_init_cfg(type(self), style, num_stages, pretrained, init_cfg,
-                                         DEFAULT_INIT_CFG)
-        what = 'pyramid level (stride 4, 8, 16, 32)'
-        dcn, stage_with_dcn = check_dcn(dcn, stage_with_dcn, conv_cfg, what=what)
-        plugins = check_plugins(plugins, what=what)
-        super().__init__(frozen_stages, norm_eval, zero_init_residual, init_cfg, channels_last)
-        self.dcn, self.stage_with_dcn, self.plugins = dcn, stage_with_dcn, plugins
-        self.style, self.num_stages = style, num_stages
+                 plugins: Optional[list] = None, style: str = 'pytorch', num_stages: int = 4,
+                 pretrained: Optional[str] = None, **kwargs):
+        super().__init__(zero_init_residual=zero_init_residual, **kwargs, mmdet=dict(
+            dcn=dcn, stage_with_dcn=stage_with_dcn, plugins=plugins, style=style,
+            num_stages=num_stages, pretrained=pretrained))
         check_choice('depth', depth, self.arch_settings)
-        check_bool('with_cp', with_cp)
-        check_norm_cfg(norm_cfg)
-        check_int('base_channels', base_channels, minimum=8)
+        check_arguments(dict(base_channels=8), base_channels=base_channels, groups=groups,
+                        base_width=base_width, in_channels=in_channels)
         if base_channels % 8:
             raise ValueError(f'base_channels={base_channels} is invalid: use a multiple of 8 '
                              f'(64 for the published models)')
-        for name, value in (('groups', groups), ('base_width', base_width),
-                            ('in_channels', in_channels)):
-            check_int(name, value)
-        if groups > 1 and (base_channels // 4) * base_width < 64:  # the narrowest blocks'
+        if FishBlock.width(base_channels, groups, base_width) < 1:  # the narrowest blocks'
             raise ValueError(f'base_width={base_width} with base_channels={base_channels} gives '
                              f'FishNeXt bottlenecks of int({base_channels // 4} * {base_width} '
                              f'/ 64) = 0 channels per group in the {base_channels}-channel '
@@ -337,24 +285,20 @@ class FishNet(BackboneBase):
                              f'{math.ceil(256 / base_channels)}')
         self.depth = depth
         self.in_channels = in_channels
-        self.out_indices = check_out_indices(out_indices)
         blocks = self.arch_settings[depth]['blocks']
         transfer = self.arch_settings[depth]['transfer']
-        scale = base_channels / 64
 
-        def width(c):
-            return int(c * scale)
+        def width(c):  # the stages' widths scale with base_channels
+            return int(c * base_channels / 64)
 
-        cfg = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, with_cp=with_cp, groups=groups,
-                   base_width=base_width, level_plugins=self.plugins,
+        stem = dict(conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg)
+        cfg = dict(stem, with_cp=self.with_cp, groups=groups, base_width=base_width,
+                   level_plugins=self.plugins,
                    level_dcn={i: self.dcn for i, on in enumerate(self.stage_with_dcn) if on})
         self.stem = nn.Sequential(
-            ConvModule(in_channels, base_channels // 2, 3, stride=2, padding=1,
-                       conv_cfg=conv_cfg, norm_cfg=norm_cfg),
-            ConvModule(base_channels // 2, base_channels // 2, 3, padding=1, conv_cfg=conv_cfg,
-                       norm_cfg=norm_cfg),
-            ConvModule(base_channels // 2, base_channels, 3, padding=1, conv_cfg=conv_cfg,
-                       norm_cfg=norm_cfg))
+            ConvModule(in_channels, base_channels // 2, 3, stride=2, padding=1, **stem),
+            ConvModule(base_channels // 2, base_channels // 2, 3, padding=1, **stem),
+            ConvModule(base_channels // 2, base_channels, 3, padding=1, **stem))
         self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
 
         tail_channels = [base_channels]  # the stem, then each tail stage
@@ -390,26 +334,13 @@ class FishNet(BackboneBase):
             for i, (c, m) in enumerate(zip(level_channels, ['body.2', 'head.0', 'head.1',
                                                             'head.2']))
         ]
-        self.out_channels = tuple(level_channels[i] for i in self.out_indices)
-        self._check_frozen_stages()
-        self._freeze_stages()
-        self._to_memory_format()
+        self._finish_init()
 
     def stage_modules(self) -> list:
         return [self.stem, *self.tail, self.bridge, *self.body, *self.head]
 
-    def forward(self, x):
-        self.check_input(x)
-        try:
-            return self._forward_levels(x)
-        except ValueError as exc:  # a try costs nothing until it raises
-            error = self.explain_norm_error(exc)
-            if error is None:
-                raise
-            raise error from None
-
-    def _forward_levels(self, x):
-        x = self.maxpool(self.stem(self._enter(x)))
+    def forward_levels(self, x) -> list:
+        x = self.maxpool(self.stem(x))
         tail = [x]
         for stage in self.tail:
             x = stage(x)
@@ -423,7 +354,7 @@ class FishNet(BackboneBase):
         for stage, lateral in zip(self.head, (body[1], body[0], bridge)):
             x = stage(x, lateral)
             levels.append(x)
-        return tuple(self._exit(levels[i]) for i in self.out_indices)
+        return levels
 
 
 @MODELS.register_module()
@@ -440,9 +371,9 @@ class FishNeXt(FishNet):
     Example:
         >>> import torch
         >>> from mmfish.models import FishNeXt
-        >>> model = FishNeXt(depth=150).eval()
+        >>> model = FishNeXt(depth=150, out_indices=(2, 3)).eval()
         >>> [tuple(o.shape) for o in model(torch.rand(1, 3, 224, 224))]
-        [(1, 320, 56, 56), (1, 832, 28, 28), (1, 1600, 14, 14), (1, 2112, 7, 7)]
+        [(1, 1600, 14, 14), (1, 2112, 7, 7)]
     """
 
     def __init__(self, depth: int, groups: int = 32, base_width: int = 4, **kwargs):

@@ -14,7 +14,7 @@ from mmcv.cnn import build_conv_layer, build_norm_layer
 
 from ...registry import MODELS
 from ..layers.dcn import build_dcn_conv, dcn_for_stride
-from .args import check_choice, check_int
+from .base import bottleneck_width
 from .resnet_skeleton import Bottleneck, ResNetSkeleton
 
 
@@ -31,7 +31,7 @@ class Bottle2neck(Bottleneck):
     def __init__(self, in_channels, planes, stride=1, dilation=1, downsample=None, first=False,
                  scales=4, base_width=26, groups=1, split_style='official', conv_cfg=None,
                  norm_cfg=dict(type='BN'), with_cp=False, init_cfg=None, dcn=None, plugins=()):
-        self.width = width = int(math.floor(planes * base_width / 64)) * groups
+        self.width = width = bottleneck_width(planes, base_width, groups)
         super().__init__(in_channels, width * scales, planes, downsample, conv_cfg, norm_cfg,
                          with_cp, init_cfg, plugins)
         self.scales = scales
@@ -101,19 +101,15 @@ class Res2Net(ResNetSkeleton):
     arch_settings = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3),
                      200: (3, 12, 48, 3)}
     block_arguments = ('scales', 'base_width', 'groups', 'split_style')
-    split_styles = ('official', 'paddle')
 
     def __init__(self, depth, scales=4, base_width=26, groups=1, split_style='official',
                  **kwargs):
-        for name, value in (('scales', scales), ('base_width', base_width), ('groups', groups)):
-            check_int(name, value)
-        check_choice('split_style', split_style, self.split_styles)
         super().__init__(depth, scales=scales, base_width=base_width, groups=groups,
                          split_style=split_style, **kwargs)
 
-    def _check_block_widths(self) -> None:
-        base_width, planes = self.block_kwargs['base_width'], self.base_channels  # layer1's
-        if planes * base_width < 64:
+    def check_block_widths(self) -> None:
+        base_width, planes = self.block_kwargs['base_width'], self.stage_planes[0]  # layer1's
+        if bottleneck_width(planes, base_width) < 1:
             raise ValueError(
                 f'base_width={base_width} with base_channels={planes} gives splits of '
                 f'floor({planes} * {base_width} / 64) = 0 channels in layer1: use base_width >= '

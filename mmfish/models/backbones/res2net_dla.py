@@ -17,23 +17,12 @@ from typing import Optional, Sequence
 
 import torch
 import torch.nn as nn
-import torch.utils.checkpoint as cp
 from mmcv.cnn import build_conv_layer, build_norm_layer
 from mmengine.model import BaseModule
 
 from ...registry import MODELS
-from .args import (
-    NUM_LEVELS,
-    check_bool,
-    check_choice,
-    check_int,
-    check_norm_cfg,
-    check_out_indices,
-    explains_group_norm_errors,
-    is_int,
-    reject_unknown,
-)
-from .base import DEFAULT_INIT_CFG, BackboneBase
+from .args import NUM_LEVELS, check_arguments, check_choice, is_int
+from .base import BackboneBase, bottleneck_width, conv_norm_relu
 from .res2net import Bottle2neck
 
 
@@ -57,17 +46,6 @@ class DLABottle2neck(Bottle2neck):
                          first=stride != 1, scales=scales, base_width=base_width,
                          groups=groups, conv_cfg=conv_cfg, norm_cfg=norm_cfg, with_cp=with_cp,
                          init_cfg=init_cfg)
-
-    def forward(self, x, residual=None):
-        if self.with_cp and x.requires_grad:
-            return cp.checkpoint(self._forward, x, residual, use_reentrant=False)
-        return self._forward(x, residual)
-
-    def _forward(self, x, residual=None):
-        out = self.relu(getattr(self, self.norm1_name)(self.conv1(x)))
-        out = getattr(self, self.norm3_name)(self.conv3(self.transform(out)))
-        out += x if residual is None else residual
-        return self.relu(out)
 
 
 class Root(BaseModule):
@@ -162,27 +140,15 @@ class Res2NetDLA(BackboneBase):
             Defaults to 28.
         groups (int): Groups of the split convolutions; 8 (with ``base_width=4``) gives
             Res2NeXt-DLA. Defaults to 1.
-        out_indices (Sequence[int]): Pyramid levels to return (0..3: ``level2`` .. ``level5``
-            at strides 4, 8, 16 and 32), increasing. Defaults to (0, 1, 2, 3).
-        frozen_stages (int): -1 freezes nothing, 0 the stem (``base_layer``, ``level0``,
-            ``level1``), k the stem and ``level2`` .. ``level{k + 1}``. Defaults to -1.
-        conv_cfg (dict, optional): mmcv config of the convolutions. Defaults to None
-            (``nn.Conv2d``).
-        norm_cfg (dict): mmcv config of the norm layers (``BN``, ``SyncBN``, ``GN`` with
-            ``num_groups``, ...). Defaults to ``dict(type='BN', requires_grad=True)``.
-        norm_eval (bool): Keep BatchNorm layers in eval mode (frozen statistics) while
-            training. Defaults to False.
-        with_cp (bool): Activation checkpointing in every bottleneck: less memory, more
-            compute. Defaults to False.
-        zero_init_residual (bool): Zero the last norm of each bottleneck, unless pretrained
-            weights are loaded. Defaults to True.
-        channels_last (bool): Run in the channels-last memory format (see
-            :class:`BackboneBase`). Defaults to True.
-        init_cfg (dict or list[dict]): MMEngine initialisation; ``dict(type='Pretrained',
-            checkpoint=PATH, prefix='backbone.')`` loads weights strictly. Defaults to Kaiming
-            convolutions and unit norm weights.
-        **kwargs: Any other name is refused with the closest valid one (and mmdet's ResNet
-            arguments that do not apply, such as ``dcn`` or ``style``, with the reason).
+        **kwargs: The arguments of :class:`BackboneBase`, each with its type and default
+            there: ``out_indices`` (0..3: ``level2`` .. ``level5`` at strides 4, 8, 16 and
+            32), ``frozen_stages`` (-1 freezes nothing, 0 the stem: ``base_layer``,
+            ``level0``, ``level1``; k the stem and ``level2`` .. ``level{k + 1}``),
+            ``conv_cfg``, ``norm_cfg``, ``norm_eval``, ``with_cp`` (in every bottleneck),
+            ``zero_init_residual`` (the last norm of each bottleneck), ``channels_last`` and
+            ``init_cfg``. Any other name is refused with the closest valid one (and mmdet's
+            ResNet arguments that do not apply, such as ``dcn`` or ``style``, with the
+            reason).
 
     Inputs: (N, ``in_channels``, H, W) floating-point tensors of any size from 1x1 up: every
     stride-2 layer gives ``ceil(size / 2)``, so level ``i`` is ``ceil(H / r) x ceil(W / r)``
@@ -193,7 +159,8 @@ class Res2NetDLA(BackboneBase):
         >>> import torch
         >>> from mmfish.models import Res2NetDLA
         >>> model = Res2NetDLA(depth=60).eval()
-        >>> [tuple(o.shape) for o in model(torch.rand(1, 3, 224, 224))]
+        >>> x = torch.rand(1, 3, 224, 224)
+        >>> [tuple(o.shape) for o in model(x)]
         [(1, 128, 56, 56), (1, 256, 28, 28), (1, 512, 14, 14), (1, 1024, 7, 7)]
     """
     #: depth -> levels of base_layer/level0 convs, level1 convs, and the trees of level2..5
@@ -201,42 +168,19 @@ class Res2NetDLA(BackboneBase):
     default_channels = (16, 32, 128, 256, 512, 1024)
     min_size = 1
 
-    @explains_group_norm_errors
-    def __init__(self,
-                 depth: int,
-                 in_channels: int = 3,
-                 channels: Sequence[int] = (16, 32, 128, 256, 512, 1024),
-                 scales: int = 4,
-                 base_width: int = 28,
-                 groups: int = 1,
-                 out_indices: Sequence[int] = (0, 1, 2, 3),
-                 frozen_stages: int = -1,
-                 conv_cfg: Optional[dict] = None,
-                 norm_cfg: dict = dict(type='BN', requires_grad=True),
-                 norm_eval: bool = False,
-                 with_cp: bool = False,
-                 zero_init_residual: bool = True,
-                 channels_last: bool = True,
-                 init_cfg=DEFAULT_INIT_CFG,
-                 **kwargs):
-        reject_unknown(type(self), kwargs)
-        super().__init__(frozen_stages, norm_eval, zero_init_residual, init_cfg, channels_last)
+    def __init__(self, depth: int, in_channels: int = 3,
+                 channels: Sequence[int] = (16, 32, 128, 256, 512, 1024), scales: int = 4,
+                 base_width: int = 28, groups: int = 1, **kwargs):
+        super().__init__(**kwargs)
         check_choice('depth', depth, self.arch_settings)
-        check_bool('with_cp', with_cp)
-        check_norm_cfg(norm_cfg)
-        for name, value in (('in_channels', in_channels), ('scales', scales),
-                            ('base_width', base_width), ('groups', groups)):
-            check_int(name, value)
+        check_arguments(in_channels=in_channels, scales=scales, base_width=base_width,
+                        groups=groups)
         self.depth = depth
         self.in_channels = in_channels
-        self.channels = self._check_channels(channels, base_width, groups)
+        self.channels = self._check_channels(channels, base_width)
         self.scales = scales
         self.base_width = base_width
         self.groups = groups
-        self.out_indices = check_out_indices(out_indices)
-        self.conv_cfg = conv_cfg
-        self.norm_cfg = norm_cfg
-        self.with_cp = with_cp
 
         levels, channels = self.arch_settings[depth], self.channels
         self.base_layer = self._conv_level(in_channels, channels[0], 1, 1, kernel_size=7)
@@ -245,24 +189,21 @@ class Res2NetDLA(BackboneBase):
 
         def make_block(cin, cout, stride):
             return DLABottle2neck(cin, cout, stride, scales=scales, base_width=base_width,
-                                  groups=groups, conv_cfg=conv_cfg, norm_cfg=norm_cfg,
-                                  with_cp=with_cp)
+                                  groups=groups, conv_cfg=self.conv_cfg,
+                                  norm_cfg=self.norm_cfg, with_cp=self.with_cp)
 
         self.feature_info = []
         for i in range(NUM_LEVELS):
             name = f'level{i + 2}'
             self.add_module(name, Tree(levels[i + 2], make_block, channels[i + 1],
                                        channels[i + 2], 2, level_root=i > 0,
-                                       conv_cfg=conv_cfg, norm_cfg=norm_cfg))
+                                       conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg))
             self.feature_info.append(dict(num_chs=channels[i + 2], reduction=4 * 2**i,
                                           module=name))
-        self.out_channels = tuple(self.feature_info[i]['num_chs'] for i in self.out_indices)
-        self._check_frozen_stages()
-        self._freeze_stages()
-        self._to_memory_format()
+        self._finish_init()
 
     @classmethod
-    def _check_channels(cls, channels, base_width, groups) -> tuple:
+    def _check_channels(cls, channels, base_width) -> tuple:
         try:
             channels = tuple(channels)
             valid = len(channels) == 6 and all(is_int(c) and c >= 1 for c in channels)
@@ -276,8 +217,7 @@ class Res2NetDLA(BackboneBase):
             if c % 2:
                 raise ValueError(f'channels={channels}: level{i} has {c} channels, an odd '
                                  f'number; its bottlenecks (expansion 2) need even channels')
-            per_group = int(c // 2 * base_width / 64)  # as Bottle2neck computes it
-            if per_group < 1:
+            if bottleneck_width(c // 2, base_width) < 1:  # the width of one split per group
                 raise ValueError(
                     f'base_width={base_width} with channels={channels} gives splits of '
                     f'floor({c // 2} * {base_width} / 64) * groups = 0 channels in level{i}: '
@@ -287,13 +227,8 @@ class Res2NetDLA(BackboneBase):
     def _conv_level(self, cin, cout, convs, stride, kernel_size=3):
         layers = []
         for i in range(convs):
-            layers += [
-                build_conv_layer(self.conv_cfg, cin, cout, kernel_size,
-                                 stride=stride if i == 0 else 1, padding=kernel_size // 2,
-                                 bias=False),
-                build_norm_layer(self.norm_cfg, cout)[1],
-                nn.ReLU(inplace=True),
-            ]
+            layers += conv_norm_relu(self.conv_cfg, self.norm_cfg, cin, cout, kernel_size,
+                                     stride=stride if i == 0 else 1)
             cin = cout
         return nn.Sequential(*layers)
 
@@ -301,12 +236,10 @@ class Res2NetDLA(BackboneBase):
         stem = nn.ModuleList([self.base_layer, self.level0, self.level1])
         return [stem] + [getattr(self, f'level{i + 2}') for i in range(NUM_LEVELS)]
 
-    def forward(self, x):
-        self.check_input(x)
-        x = self.level1(self.level0(self.base_layer(self._enter(x))))
-        outs = []
+    def forward_levels(self, x) -> list:
+        x = self.level1(self.level0(self.base_layer(x)))
+        levels = []
         for i in range(NUM_LEVELS):
             x = getattr(self, f'level{i + 2}')(x)
-            if i in self.out_indices:
-                outs.append(self._exit(x))
-        return tuple(outs)
+            levels.append(x)
+        return levels

@@ -10,8 +10,9 @@ import torch.nn as nn
 
 from ...registry import MODELS
 from ..layers.dcn import dcn_for_stride
-from ..layers.split_attention import SplitAttentionConv2d
-from .args import check_bool, check_int, check_norm_cfg
+from ..layers.split_attention import SplitAttentionConv2d, attention_channels
+from .args import is_group_norm
+from .base import bottleneck_width
 from .resnet_skeleton import Bottleneck, ResNetSkeleton
 
 
@@ -23,7 +24,7 @@ class ResNeStBottleneck(Bottleneck):
                  radix=2, groups=1, base_width=64, reduction_factor=4, avd=True,
                  avd_first=False, conv_cfg=None, norm_cfg=dict(type='BN'), with_cp=False,
                  init_cfg=None, dcn=None, plugins=(), attention_norm_cfg=None):
-        width = int(planes * base_width / 64) * groups
+        width = bottleneck_width(planes, base_width, groups)
         super().__init__(in_channels, width, planes, downsample, conv_cfg, norm_cfg, with_cp,
                          init_cfg, plugins)
         self.avd = avd and stride > 1
@@ -89,7 +90,7 @@ class ResNeSt(ResNetSkeleton):
     Example:
         >>> import torch
         >>> from mmfish.models import ResNeSt
-        >>> model = ResNeSt(depth=50).eval()
+        >>> model = ResNeSt(depth=50, radix=2).eval()
         >>> [tuple(o.shape) for o in model(torch.rand(1, 3, 224, 224))]
         [(1, 256, 56, 56), (1, 512, 28, 28), (1, 1024, 14, 14), (1, 2048, 7, 7)]
     """
@@ -102,25 +103,17 @@ class ResNeSt(ResNetSkeleton):
     def __init__(self, depth, radix=2, groups=1, base_width=64, reduction_factor=4,
                  avd=True, avd_first=False, stem_channels=64, deep_stem=True, avg_down=True,
                  attention_norm_cfg=None, **kwargs):
-        for name, value in (('radix', radix), ('groups', groups), ('base_width', base_width),
-                            ('reduction_factor', reduction_factor)):
-            check_int(name, value)
-        check_bool('avd', avd)
-        check_bool('avd_first', avd_first)
-        if attention_norm_cfg is not None:
-            check_norm_cfg(attention_norm_cfg, 'attention_norm_cfg')
         super().__init__(depth, stem_channels=stem_channels, deep_stem=deep_stem,
                          avg_down=avg_down, radix=radix, groups=groups, base_width=base_width,
                          reduction_factor=reduction_factor, avd=avd, avd_first=avd_first,
                          attention_norm_cfg=attention_norm_cfg, **kwargs)
 
-    def _check_block_widths(self) -> None:
+    def check_block_widths(self) -> None:
         kw = self.block_kwargs
         radix, groups, base_width = kw['radix'], kw['groups'], kw['base_width']
         hiddens = []
-        for i in range(len(self.strides)):
-            planes = self.base_channels * 2**i
-            per_group = int(planes * base_width / 64)  # as ResNeStBottleneck computes it
+        for i, planes in enumerate(self.stage_planes):
+            per_group = bottleneck_width(planes, base_width)
             where = f'layer{i + 1} (int({planes} * base_width={base_width} / 64) = {per_group})'
             if per_group < 1:
                 raise ValueError(f'base_width={base_width} with base_channels='
@@ -131,7 +124,7 @@ class ResNeSt(ResNetSkeleton):
                                  f'group of {where}: the split-attention conv splits them into '
                                  f'radix parts; use a radix that divides {per_group}, or '
                                  f'change base_width or base_channels')
-            hidden = max(per_group * groups * radix // kw['reduction_factor'], 32)
+            hidden = attention_channels(per_group * groups, radix, kw['reduction_factor'])
             if hidden % groups:
                 raise ValueError(f'groups={groups} does not divide the {hidden} channels of '
                                  f'the attention layer (fc1) of layer{i + 1}: '
@@ -139,13 +132,12 @@ class ResNeSt(ResNetSkeleton):
                                  f'{per_group * groups}, radix={radix}, reduction_factor='
                                  f"{kw['reduction_factor']}; use groups dividing {hidden}")
             hiddens.append(hidden)
-        attention = kw.get('attention_norm_cfg') or {}
-        num_groups = attention.get('num_groups')
-        if attention.get('type') in ('GN', nn.GroupNorm) and isinstance(num_groups, int) \
-                and any(h % num_groups for h in hiddens):
+        attention = kw['attention_norm_cfg']
+        if attention is not None and is_group_norm(attention) \
+                and any(h % attention['num_groups'] for h in hiddens):
             gcd = math.gcd(*hiddens)
             valid = [d for d in range(1, gcd + 1) if gcd % d == 0]
-            raise ValueError(f'attention_norm_cfg={attention!r}: num_groups={num_groups} does '
-                             f'not divide the channels of the attention norms (conv2.bn1: '
-                             f'{", ".join(map(str, hiddens))} in layer1..4); valid num_groups: '
-                             f'{", ".join(map(str, valid))}')
+            raise ValueError(f'attention_norm_cfg={attention!r}: num_groups='
+                             f"{attention['num_groups']} does not divide the channels of the "
+                             f'attention norms (conv2.bn1: {", ".join(map(str, hiddens))} in '
+                             f'layer1..4); valid num_groups: {", ".join(map(str, valid))}')

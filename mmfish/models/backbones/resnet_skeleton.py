@@ -11,21 +11,9 @@ from typing import Optional, Sequence
 import torch.nn as nn
 from mmcv.cnn import build_conv_layer, build_norm_layer
 
-from ..layers.plugins import build_block_plugins, stage_plugins
-from .args import (
-    check_bool,
-    check_choice,
-    check_dcn,
-    check_int,
-    check_norm_cfg,
-    check_out_indices,
-    check_per_stage,
-    check_plugins,
-    explains_group_norm_errors,
-    mmdet_resnet_init_cfg,
-    reject_unknown,
-)
-from .base import DEFAULT_INIT_CFG, BackboneBase, ResidualBlock
+from ..layers.plugins import stage_plugins
+from .args import NUM_LEVELS, check_arguments, check_choice
+from .base import BackboneBase, ResidualBlock, conv_norm_relu
 
 
 class Bottleneck(ResidualBlock):
@@ -36,7 +24,8 @@ class Bottleneck(ResidualBlock):
     ``plugins`` (one stage's, see :mod:`mmfish.models.layers.plugins`) go after ``conv1``'s
     norm and ReLU, after the 3x3 stage and after ``conv3``'s norm (before the shortcut is
     added), named as in mmdet (``context_block``, ...). The family's 3x3 stage takes ``dcn``
-    (see :mod:`mmfish.models.layers.dcn`)."""
+    (see :mod:`mmfish.models.layers.dcn`). ``identity``, when given, replaces the shortcut
+    (Res2Net-DLA's trees give it)."""
     expansion = 4
 
     def __init__(self, in_channels, mid_channels, planes, downsample=None, conv_cfg=None,
@@ -51,11 +40,8 @@ class Bottleneck(ResidualBlock):
         self.add_module(self.norm3_name, norm3)
         self.relu = nn.ReLU(inplace=True)
         self.downsample = downsample
-        names = build_block_plugins(self, plugins or (), dict(
-            after_conv1=mid_channels, after_conv2=mid_channels, after_conv3=out_channels))
-        self.after_conv1_plugin_names = names['after_conv1']
-        self.after_conv2_plugin_names = names['after_conv2']
-        self.after_conv3_plugin_names = names['after_conv3']
+        self.add_plugins(plugins, dict(after_conv1=mid_channels, after_conv2=mid_channels,
+                                       after_conv3=out_channels))
 
     def transform(self, x):
         """The family's 3x3 stage, between ``conv1`` and ``conv3``."""
@@ -64,17 +50,12 @@ class Bottleneck(ResidualBlock):
     def zero_init_last(self):
         nn.init.zeros_(getattr(self, self.norm3_name).weight)
 
-    def _forward(self, x):
+    def _forward(self, x, identity=None):
         out = self.relu(getattr(self, self.norm1_name)(self.conv1(x)))
-        for name in self.after_conv1_plugin_names:
-            out = getattr(self, name)(out)
-        out = self.transform(out)
-        for name in self.after_conv2_plugin_names:
-            out = getattr(self, name)(out)
-        out = getattr(self, self.norm3_name)(self.conv3(out))
-        for name in self.after_conv3_plugin_names:
-            out = getattr(self, name)(out)
-        identity = x if self.downsample is None else self.downsample(x)
+        out = self.run_plugins('after_conv2', self.transform(self.run_plugins('after_conv1', out)))
+        out = self.run_plugins('after_conv3', getattr(self, self.norm3_name)(self.conv3(out)))
+        if identity is None:
+            identity = x if self.downsample is None else self.downsample(x)
         out += identity  # in place: the norm's backward does not need its output
         return self.relu(out)
 
@@ -95,29 +76,10 @@ class ResNetSkeleton(BackboneBase):
             (1, 1, 1, 1).
         contract_dilation (bool): The first block of a dilated stage uses half the stage's
             dilation, as the official segmentation models do. Defaults to True.
-        out_indices (Sequence[int]): Pyramid levels to return (0..3 at strides 4, 8, 16 and
-            32 with the default strides), increasing. Defaults to (0, 1, 2, 3).
         deep_stem (bool): Three 3x3 convolutions instead of one 7x7 (ResNet-C, Res2Net v1b,
             ResNeSt). Defaults to False.
         avg_down (bool): Shortcut down-sampling with an average pool before a stride-1 1x1
             conv (ResNet-D). Defaults to False.
-        frozen_stages (int): -1 freezes nothing, 0 the stem, k the stem and stages 1..k.
-            Defaults to -1.
-        conv_cfg (dict, optional): mmcv config of the convolutions. Defaults to None
-            (``nn.Conv2d``).
-        norm_cfg (dict): mmcv config of the norm layers (``BN``, ``SyncBN``, ``GN`` with
-            ``num_groups``, ...). Defaults to ``dict(type='BN', requires_grad=True)``.
-        norm_eval (bool): Keep BatchNorm layers in eval mode (frozen statistics) while
-            training. Defaults to False.
-        with_cp (bool): Activation checkpointing in every block: less memory, more compute.
-            Defaults to False.
-        zero_init_residual (bool): Zero the last norm of each block, unless pretrained weights
-            are loaded. Defaults to True.
-        channels_last (bool): Run in the channels-last memory format (see
-            :class:`BackboneBase`). Defaults to True.
-        init_cfg (dict or list[dict]): MMEngine initialisation; ``dict(type='Pretrained',
-            checkpoint=PATH, prefix='backbone.')`` loads weights strictly. Defaults to Kaiming
-            convolutions and unit norm weights (and zero offsets of deformable convolutions).
         dcn (dict, optional): mmdet's deformable convolutions: ``dict(type='DCN' or 'DCNv2',
             deform_groups=1, fallback_on_stride=False)`` builds the family's 3x3 convolutions
             (ResNeSt: the split-attention conv ``conv2.conv``; Res2Net: every split conv
@@ -135,11 +97,14 @@ class ResNetSkeleton(BackboneBase):
             stage, as every released model); ``'caffe'`` is refused. Defaults to 'pytorch'.
         num_stages (int): mmdet's number of stages: only 4 (choose levels with
             ``out_indices``). Defaults to 4.
-        pretrained (str, optional): Deprecated, as in mmdet: becomes
-            ``init_cfg=dict(type='Pretrained', checkpoint=pretrained)`` with a
-            DeprecationWarning. Defaults to None.
-        **block_kwargs: The family's block arguments (``block_arguments``); any other name is
-            refused with the closest valid one.
+        pretrained (str, optional): Deprecated, as in mmdet (see :class:`BackboneBase`).
+            Defaults to None.
+        **kwargs: The family's block arguments (``block_arguments``) and the arguments of
+            :class:`BackboneBase`, each with its type and default there: ``out_indices``,
+            ``frozen_stages`` (-1 freezes nothing, 0 the stem, k the stem and stages 1..k),
+            ``conv_cfg``, ``norm_cfg``, ``norm_eval``, ``with_cp``, ``zero_init_residual``
+            (zero the last norm of each block), ``channels_last`` and ``init_cfg``; any other
+            name is refused with the closest valid one.
 
     Inputs: (N, ``in_channels``, H, W) floating-point tensors of any size from 1x1 up
     (``min_size = 1``): every stride-s step (the stem's stride-2 conv, the max-pool, a strided
@@ -151,108 +116,66 @@ class ResNetSkeleton(BackboneBase):
 
     block: type = None
     arch_settings: dict = {}
-    #: the family's block arguments, which the subclass passes on through ``**block_kwargs``
-    block_arguments: tuple = ()
+    mmdet_contract = True
     #: any input side works: every stride-s layer gives ceil(size / s) >= 1 (tested down to 1)
     min_size = 1
 
-    @explains_group_norm_errors
-    def __init__(self,
-                 depth: int,
-                 in_channels: int = 3,
-                 stem_channels: int = 64,
-                 base_channels: int = 64,
-                 strides: Sequence[int] = (1, 2, 2, 2),
-                 dilations: Sequence[int] = (1, 1, 1, 1),
-                 contract_dilation: bool = True,
-                 out_indices: Sequence[int] = (0, 1, 2, 3),
-                 deep_stem: bool = False,
-                 avg_down: bool = False,
-                 frozen_stages: int = -1,
-                 conv_cfg: Optional[dict] = None,
-                 norm_cfg: dict = dict(type='BN', requires_grad=True),
-                 norm_eval: bool = False,
-                 with_cp: bool = False,
-                 zero_init_residual: bool = True,
-                 channels_last: bool = True,
-                 init_cfg=DEFAULT_INIT_CFG,
-                 dcn: Optional[dict] = None,
+    def __init__(self, depth: int, in_channels: int = 3, stem_channels: int = 64,
+                 base_channels: int = 64, strides: Sequence[int] = (1, 2, 2, 2),
+                 dilations: Sequence[int] = (1, 1, 1, 1), contract_dilation: bool = True,
+                 deep_stem: bool = False, avg_down: bool = False, dcn: Optional[dict] = None,
                  stage_with_dcn: Sequence[bool] = (False, False, False, False),
-                 plugins: Optional[list] = None,
-                 style: str = 'pytorch',
-                 num_stages: int = 4,
-                 pretrained: Optional[str] = None,
-                 **block_kwargs):
-        reject_unknown(type(self), [k for k in block_kwargs if k not in self.block_arguments],
-                       extra=self.block_arguments)
-        init_cfg = mmdet_resnet_init_cfg(type(self), style, num_stages, pretrained, init_cfg,
-                                         DEFAULT_INIT_CFG)
-        dcn, stage_with_dcn = check_dcn(dcn, stage_with_dcn, conv_cfg)
-        plugins = check_plugins(plugins)
-        super().__init__(frozen_stages, norm_eval, zero_init_residual, init_cfg, channels_last)
-        self.dcn, self.stage_with_dcn, self.plugins = dcn, stage_with_dcn, plugins
-        self.style, self.num_stages = style, num_stages
+                 plugins: Optional[list] = None, style: str = 'pytorch', num_stages: int = 4,
+                 pretrained: Optional[str] = None, **kwargs):
+        block_kwargs = {k: kwargs.pop(k) for k in self.block_arguments if k in kwargs}
+        super().__init__(mmdet=dict(dcn=dcn, stage_with_dcn=stage_with_dcn, plugins=plugins,
+                                    style=style, num_stages=num_stages, pretrained=pretrained),
+                         **kwargs)
         check_choice('depth', depth, self.arch_settings)
-        for name, value in (('contract_dilation', contract_dilation), ('deep_stem', deep_stem),
-                            ('avg_down', avg_down), ('with_cp', with_cp)):
-            check_bool(name, value)
-        check_norm_cfg(norm_cfg)
-        check_int('in_channels', in_channels)
-        check_int('stem_channels', stem_channels, minimum=2 if deep_stem else 1)
-        check_int('base_channels', base_channels)
+        check_arguments(dict(stem_channels=2 if deep_stem is True else 1),
+                        contract_dilation=contract_dilation, deep_stem=deep_stem,
+                        avg_down=avg_down, in_channels=in_channels, stem_channels=stem_channels,
+                        base_channels=base_channels, strides=strides, dilations=dilations,
+                        **block_kwargs)
         self.depth = depth
         self.in_channels = in_channels
         self.stem_channels = stem_channels
         self.base_channels = base_channels
-        self.strides = check_per_stage('strides', strides)
-        self.dilations = check_per_stage('dilations', dilations)
+        self.strides = tuple(strides)
+        self.dilations = tuple(dilations)
         self.contract_dilation = contract_dilation
-        self.out_indices = check_out_indices(out_indices)
         self.deep_stem = deep_stem
         self.avg_down = avg_down
-        self.conv_cfg = conv_cfg
-        self.norm_cfg = norm_cfg
-        self.with_cp = with_cp
         self.block_kwargs = block_kwargs
-        self._check_block_widths()
+        #: the bottleneck planes of each stage (its output has ``expansion`` times as many)
+        self.stage_planes = tuple(base_channels * 2**i for i in range(NUM_LEVELS))
+        self.check_block_widths()
 
         self._make_stem(in_channels, stem_channels)
         self.res_layers = []
         self.feature_info = []
         channels, reduction = stem_channels, 4
-        for i, num_blocks in enumerate(self.arch_settings[depth]):
-            planes = base_channels * 2**i
-            layer = self._make_stage(channels, planes, num_blocks, self.strides[i],
-                                     self.dilations[i], i)
+        for i, planes in enumerate(self.stage_planes):
             name = f'layer{i + 1}'
-            self.add_module(name, layer)
+            self.add_module(name, self._make_stage(channels, planes, i))
             self.res_layers.append(name)
             channels = planes * self.block.expansion
             reduction *= self.strides[i]
             self.feature_info.append(dict(num_chs=channels, reduction=reduction, module=name))
-        self.out_channels = tuple(self.feature_info[i]['num_chs'] for i in self.out_indices)
-        self._check_frozen_stages()
-        self._freeze_stages()
-        self._to_memory_format()
+        self._finish_init()
 
     # -- construction -----------------------------------------------------------------------
-    def _check_block_widths(self) -> None:
+    def check_block_widths(self) -> None:
         """Raise a ValueError naming the arguments when a stage's bottleneck would have no
         channels or channels its grouped convolutions cannot split (family-specific)."""
 
     def _make_stem(self, in_channels: int, stem_channels: int) -> None:
         if self.deep_stem:
             mid = stem_channels // 2
-            layers = []
-            for i, (cin, cout) in enumerate(
-                    [(in_channels, mid), (mid, mid), (mid, stem_channels)]):
-                layers += [
-                    build_conv_layer(self.conv_cfg, cin, cout, 3, stride=2 if i == 0 else 1,
-                                     padding=1, bias=False),
-                    build_norm_layer(self.norm_cfg, cout)[1],
-                    nn.ReLU(inplace=True),
-                ]
-            self.stem = nn.Sequential(*layers)
+            self.stem = nn.Sequential(
+                *conv_norm_relu(self.conv_cfg, self.norm_cfg, in_channels, mid, 3, stride=2),
+                *conv_norm_relu(self.conv_cfg, self.norm_cfg, mid, mid, 3),
+                *conv_norm_relu(self.conv_cfg, self.norm_cfg, mid, stem_channels, 3))
         else:
             self.conv1 = build_conv_layer(self.conv_cfg, in_channels, stem_channels, 7,
                                           stride=2, padding=3, bias=False)
@@ -278,8 +201,9 @@ class ResNetSkeleton(BackboneBase):
         ]
         return nn.Sequential(*layers)
 
-    def _make_stage(self, in_channels: int, planes: int, num_blocks: int, stride: int,
-                    dilation: int, index: int = 0) -> nn.Sequential:
+    def _make_stage(self, in_channels: int, planes: int, index: int) -> nn.Sequential:
+        num_blocks = self.arch_settings[self.depth][index]
+        stride, dilation = self.strides[index], self.dilations[index]
         out_channels = planes * self.block.expansion
         first_dilation = dilation // 2 if self.contract_dilation and dilation > 1 else dilation
         common = dict(conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg, with_cp=self.with_cp,
@@ -301,25 +225,14 @@ class ResNetSkeleton(BackboneBase):
         stem = [self.stem] if self.deep_stem else [self.conv1, getattr(self, self.norm1_name)]
         return [nn.ModuleList(stem)] + [getattr(self, name) for name in self.res_layers]
 
-    def forward_stem(self, x):
+    def forward_levels(self, x) -> list:
         if self.deep_stem:
             x = self.stem(x)
         else:
             x = self.relu(getattr(self, self.norm1_name)(self.conv1(x)))
-        return self.maxpool(x)
-
-    def forward(self, x):
-        self.check_input(x)
-        try:
-            x = self.forward_stem(self._enter(x))
-            outs = []
-            for i, name in enumerate(self.res_layers):
-                x = getattr(self, name)(x)
-                if i in self.out_indices:
-                    outs.append(self._exit(x))
-        except ValueError as exc:  # a try costs nothing until it raises
-            error = self.explain_norm_error(exc)
-            if error is None:
-                raise
-            raise error from None
-        return tuple(outs)
+        x = self.maxpool(x)
+        levels = []
+        for name in self.res_layers:
+            x = getattr(self, name)(x)
+            levels.append(x)
+        return levels

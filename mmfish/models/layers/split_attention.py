@@ -8,6 +8,11 @@ from .dcn import build_dcn_conv
 from .memory_format import is_channels_last
 
 
+def attention_channels(channels: int, radix: int, reduction_factor: int) -> int:
+    """The hidden channels of the attention (``fc1``) of a ``channels``-wide convolution."""
+    return max(channels * radix // reduction_factor, 32)
+
+
 class SplitAttentionConv2d(nn.Module):
     """A convolution with ``radix`` splits per cardinal group and attention over the splits.
 
@@ -22,7 +27,7 @@ class SplitAttentionConv2d(nn.Module):
                  groups=1, radix=2, reduction_factor=4, conv_cfg=None, norm_cfg=dict(type='BN'),
                  dcn=None, attention_norm_cfg=None):
         super().__init__()
-        inter_channels = max(in_channels * radix // reduction_factor, 32)
+        inter_channels = attention_channels(in_channels, radix, reduction_factor)
         self.radix = radix
         self.inter_channels = inter_channels
         self.groups = groups
