@@ -1,6 +1,6 @@
-"""``python -m mmfish.convert SRC DST [--family {fishnet,res2net,resnest}]``: convert a
-released FishNet, Res2Net or ResNeSt checkpoint (or a timm, mmdet, mmseg or mmpretrain one)
-into an mmfish checkpoint; see :func:`mmfish.converters.convert_checkpoint`."""
+"""``python -m mmfish.convert SRC DST [--family NAME]``: convert a released checkpoint of a
+family mmfish knows (or a timm, mmdet, mmseg or mmpretrain one) into an mmfish checkpoint;
+see :func:`mmfish.converters.convert_checkpoint`."""
 import sys
 
 from .converters import main

@@ -43,9 +43,5 @@ MODELS = MMFishRegistry('model', parent=MMENGINE_MODELS, scope='mmfish',
                         locations=['mmfish.models', 'mmfish.engine'])
 HOOKS = MMFishRegistry('hook', parent=MMENGINE_HOOKS, scope='mmfish',
                        locations=['mmfish.engine'])
-#: what names the likely cause of a checkpoint mismatch from the families' key layouts: the
-#: converters register theirs, which the models' strict loading finds here without importing them
-CHECKPOINT_ADVISERS = MMFishRegistry('checkpoint adviser', scope='mmfish',
-                                     locations=['mmfish.converters.advice'])
 
-__all__ = ['MODELS', 'HOOKS', 'CHECKPOINT_ADVISERS']
+__all__ = ['MODELS', 'HOOKS']

@@ -26,6 +26,11 @@ class Variant:
     def config(self) -> str:
         return f'configs/mmpretrain/{self.family}/{self.name}_{self.batch}_in1k.py'
 
+    @property
+    def url(self) -> Optional[str]:
+        """Where the first released file is downloaded from (:data:`DOWNLOADS`)."""
+        return DOWNLOADS.get(self.files[0]) if self.files else None
+
     def convert_command(self, src: Optional[str] = None) -> str:
         """The command that converts the released weights (by default the released file, as
         named when released) into the file the configs load."""
@@ -33,13 +38,15 @@ class Variant:
         return f'python -m mmfish.convert {src} checkpoints/{self.name}_mmfish.pth'
 
 
-def _res2net(name, official, depth, w, s, params, top1, file=None, groups=1, v1b=False):
+def _res2net(depth, w, s, params, top1, sha=None, v1b=False):
+    """A Res2Net of the official code (``res2net.py``, ``res2net_v1b.py``): the model
+    ``res2net<depth>[_v1b]_<w>w_<s>s``, its released file ``<model>-<sha>.pth``."""
+    official = f'res2net{depth}{"_v1b" if v1b else ""}_{w}w_{s}s'
     backbone = dict(type='Res2Net', depth=depth, scales=s, base_width=w)
-    if groups > 1:
-        backbone['groups'] = groups
     if v1b:
         backbone.update(deep_stem=True, avg_down=True)
-    return Variant(name, official, backbone, params, top1, files=(file, ) if file else ())
+    return Variant(f'res2net{depth}{"-v1b" if v1b else ""}-w{w}-s{s}', official, backbone,
+                   params, top1, files=(f'{official}-{sha}.pth', ) if sha else ())
 
 
 def _resnest_fast(setting, params, top1, sha):
@@ -60,24 +67,17 @@ VARIANTS = {v.name: v for v in [
     Variant('fishnet150', 'fishnet150', dict(type='FishNet', depth=150), 24.96, 78.14,
             files=('fishnet150_ckpt.tar', )),
     Variant('fishnet201', 'fishnet201', dict(type='FishNet', depth=201), 44.58, 78.76),
-    _res2net('res2net50-w26-s4', 'res2net50_26w_4s', 50, 26, 4, 25.70, 77.99,
-             'res2net50_26w_4s-06e79181.pth'),
-    _res2net('res2net50-w48-s2', 'res2net50_48w_2s', 50, 48, 2, 25.29, 77.32,
-             'res2net50_48w_2s-afed724a.pth'),
-    _res2net('res2net50-w14-s8', 'res2net50_14w_8s', 50, 14, 8, 25.06, 78.14,
-             'res2net50_14w_8s-6527dddc.pth'),
-    _res2net('res2net50-w26-s6', 'res2net50_26w_6s', 50, 26, 6, 37.05, 78.58,
-             'res2net50_26w_6s-19041792.pth'),
-    _res2net('res2net50-w26-s8', 'res2net50_26w_8s', 50, 26, 8, 48.40, 79.20,
-             'res2net50_26w_8s-2c7c9f12.pth'),
-    _res2net('res2net101-w26-s4', 'res2net101_26w_4s', 101, 26, 4, 45.21, 79.19,
-             'res2net101_26w_4s-02a759a1.pth'),
-    _res2net('res2next50', 'res2next50', 50, 4, 4, 24.67, 78.24, 'res2next50_4s-6ef7e7bf.pth',
-             groups=8),
-    _res2net('res2net50-v1b-w26-s4', 'res2net50_v1b_26w_4s', 50, 26, 4, 25.72, 80.27,
-             'res2net50_v1b_26w_4s-3cf99910.pth', v1b=True),
-    _res2net('res2net101-v1b-w26-s4', 'res2net101_v1b_26w_4s', 101, 26, 4, 45.23, 81.23,
-             'res2net101_v1b_26w_4s-0812c246.pth', v1b=True),
+    _res2net(50, 26, 4, 25.70, 77.99, '06e79181'),
+    _res2net(50, 48, 2, 25.29, 77.32, 'afed724a'),
+    _res2net(50, 14, 8, 25.06, 78.14, '6527dddc'),
+    _res2net(50, 26, 6, 37.05, 78.58, '19041792'),
+    _res2net(50, 26, 8, 48.40, 79.20, '2c7c9f12'),
+    _res2net(101, 26, 4, 45.21, 79.19, '02a759a1'),
+    Variant('res2next50', 'res2next50',
+            dict(type='Res2Net', depth=50, scales=4, base_width=4, groups=8), 24.67, 78.24,
+            files=('res2next50_4s-6ef7e7bf.pth', )),
+    _res2net(50, 26, 4, 25.72, 80.27, '3cf99910', v1b=True),
+    _res2net(101, 26, 4, 45.23, 81.23, '0812c246', v1b=True),
     # PaddleClas' SSLD-distilled Res2Net200_vd (Res2Net.md: Params; model list: top-1 85.13,
     # eval at 224; Res2Net200_vd_26w_4s.yaml: 64 images per GPU, 4 GPUs in its docs)
     Variant('res2net200-v1d-w26-s4', 'Res2Net200_vd_26w_4s_ssld',
@@ -85,8 +85,7 @@ VARIANTS = {v.name: v for v in [
                  avg_down=True, split_style='paddle'), 76.21, 85.13, 224, '4xb64',
             files=('Res2Net200_vd_26w_4s_ssld_pretrained.pdparams', )),
     # an official builder (res2net_v1b.py) without released weights
-    _res2net('res2net152-v1b-w26-s4', 'res2net152_v1b_26w_4s', 152, 26, 4, 61.29, None,
-             v1b=True),
+    _res2net(152, 26, 4, 61.29, None, v1b=True),
     # Res2Net-DLA-60 and Res2NeXt-DLA-60 (dla.py; README: #Params, 100 - top-1 error)
     Variant('res2net-dla60', 'res2net_dla60', dict(type='Res2NetDLA', depth=60), 21.15, 78.47,
             files=('res2net_dla60_4s-d88db7f9.pth', )),
@@ -116,19 +115,35 @@ VARIANTS = {v.name: v for v in [
             110.93, 84.54, 416, '64xb128', files=('resnest269-0cc87c48.pth', )),
 ]}
 
+#: where each publisher serves its released files, under their released names
+_RELEASES = {
+    # the official ResNeSt code (resnest.py, ablation.py: _url_format)
+    'resnest': 'https://github.com/zhanghang1989/ResNeSt/releases/download/weights_step1/',
+    # the official Res2Net code (res2net.py, res2net_v1b.py, res2next.py, dla.py: model_urls)
+    'res2net': 'https://shanghuagao.oss-cn-beijing.aliyuncs.com/res2net/',
+    # timm's copies of GluonCV's ResNeSt-14/26 (resnest.py: default_cfgs)
+    'timm': 'https://github.com/rwightman/pytorch-image-models/releases/download/v0.1-weights/',
+    # PaddleClas' model list
+    'paddleclas': 'https://paddle-imagenet-models-name.bj.bcebos.com/dygraph/',
+}
+
+
+def _download(name: str) -> str:
+    publisher = ('timm' if name.startswith('gluon_') else
+                 'resnest' if name.startswith('resnest') else
+                 'paddleclas' if name.endswith('.pdparams') else 'res2net')
+    return _RELEASES[publisher] + name
+
+
+#: the download URL of every released file of :data:`VARIANTS`. FishNet's files are on Dropbox
+#: (the official README's links, ``dl=1`` for the file itself) and publish no digest
+DOWNLOADS = {
+    'fishnet99_ckpt.tar': 'https://www.dropbox.com/s/hvojbdsad5ue7yb/fishnet99_ckpt.tar?dl=1',
+    'fishnet150_ckpt.tar': 'https://www.dropbox.com/s/hjadcef18ln3o2v/fishnet150_ckpt.tar?dl=1',
+    **{f: _download(f) for v in VARIANTS.values() for f in v.files
+       if not f.startswith('fishnet')},
+}
+
 #: registered backbones without released weights, shown beside the published variants
 EXTRA_BACKBONES = {'fishnext150-32x4d': dict(type='FishNeXt', depth=150)}
 
-
-def classifier_parts(backbone: dict, num_classes: int = 1000) -> dict:
-    """The neck and head of the official classifier for a backbone config (mmpretrain types)."""
-    if backbone['type'] == 'Res2NetDLA':  # global average pool, 1x1 conv fc (a linear head)
-        channels = backbone.get('channels', (16, 32, 128, 256, 512, 1024))[-1]
-        return dict(neck=dict(type='GlobalAveragePooling'), head_in_channels=channels)
-    if backbone['type'] in ('FishNet', 'FishNeXt'):
-        scale = backbone.get('base_channels', 64) / 64
-        channels = int(2112 * scale)
-        return dict(neck=dict(type='mmfish.FishScore', in_channels=channels, pool=True),
-                    head_in_channels=channels // 2)
-    expansion_channels = 2048 * backbone.get('base_channels', 64) // 64
-    return dict(neck=dict(type='GlobalAveragePooling'), head_in_channels=expansion_channels)

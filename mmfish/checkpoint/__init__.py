@@ -1,6 +1,6 @@
 """Checkpoint handling that knows no model family: reading any checkpoint without running its
 code and writing files atomically (:mod:`.io`), what key names tell about a checkpoint's family
-(:mod:`.families`), comparing state dicts and checking weights (:mod:`.diff`), the backbones'
+(:mod:`.keys`), comparing state dicts and checking weights (:mod:`.diff`), the backbones'
 strict ``Pretrained`` loading (:mod:`.pretrained`), and what lets MMEngine resume from its own
 checkpoints under weights-only loading (:mod:`.compat`, applied by ``import mmfish``). The
 family key maps and the conversion of released checkpoints are :mod:`mmfish.converters`'."""

@@ -6,16 +6,21 @@ checkpoint of another family, depth or key layout leaves a half-initialised mode
 on silently. mmfish backbones (:meth:`BackboneBase.init_weights`) read the file themselves
 (weights only, on the CPU), compare it with the model before changing anything, and raise
 :class:`CheckpointMismatchError` with a readable summary and the likely cause.
+
+The likely cause comes from the converters' families (:mod:`mmfish.converters.family`: a
+family's key markers and layouts, the arguments its weights show), which are looked up by
+name only when a checkpoint does not fit: the models never import the converters.
 """
+import importlib
 import os
 from collections import Counter, OrderedDict
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional
 
 import torch
 
 from .diff import check_values, diff_state, is_optional
-from .families import CONVERT_COMMAND, family_examples, guess_family
 from .io import CheckpointError, CheckpointMismatchError, load_state_dict, unwrap_state_dict
+from .keys import CONVERT_COMMAND
 
 __all__ = ['CheckpointError', 'CheckpointMismatchError', 'read_checkpoint', 'check_state_dict',
            'pretrained_state']
@@ -52,32 +57,10 @@ def _groups(keys: List[str], limit: int = 6) -> str:
                                        else '')
 
 
-class FamilyAdviser:
-    """What the mismatch messages need to know about model families: which family a module
-    belongs to, the arguments a state dict's shapes give, and a checkpoint's keys renamed to
-    mmfish's. This base knows no family; the converters register the one that does
-    (:class:`mmfish.converters.advice.ConverterAdviser`), found through
-    :data:`mmfish.registry.CHECKPOINT_ADVISERS` without this module importing them."""
-
-    def family(self, module) -> Tuple[Optional[str], Optional[str]]:
-        """``(converter name, family name)`` of ``module``, or ``(None, None)``."""
-        return None, None
-
-    def detect(self, module, state) -> Optional[dict]:
-        """The backbone arguments that ``state``'s shapes give, for ``module``'s family."""
-        return None
-
-    def convert_keys(self, module, whole) -> Optional[Tuple[dict, str]]:
-        """``(state renamed to mmfish's backbone keys, layout name)``, or None."""
-        return None
-
-
-def _adviser() -> FamilyAdviser:
-    from ..registry import CHECKPOINT_ADVISERS
-    try:
-        return CHECKPOINT_ADVISERS.get('ConverterAdviser')()
-    except (KeyError, TypeError):  # the converters are not installed with this package
-        return FamilyAdviser()
+def _families():
+    """:mod:`mmfish.converters.family`, imported by name when a checkpoint does not fit
+    (importing the converters registers the families)."""
+    return importlib.import_module('..converters.family', __package__)
 
 
 def _actual(module, cfg: dict) -> dict:
@@ -89,7 +72,8 @@ def _actual(module, cfg: dict) -> dict:
     return {k: kept.get(k, v) for k, v in cfg.items()}
 
 
-def _describe(module, cfg: Optional[dict]) -> str:
+def _model_name(module, cfg: Optional[dict]) -> str:
+    """``ResNeSt(depth=50, ...)``: the module's class and the arguments its weights show."""
     if not cfg:
         return type(module).__name__
     args = _actual(module, cfg)
@@ -100,17 +84,16 @@ def _fits(keys, expected) -> bool:
     return {k for k in keys if not is_optional(k)} == {k for k in expected if not is_optional(k)}
 
 
-def _likely_causes(adviser, module, state, whole, missing, unexpected, shapes, prefix,
+def _likely_causes(families, family, module, state, whole, missing, unexpected, shapes, prefix,
                    expected, model_cfg) -> List[str]:
-    name, own = adviser.family(module)
-    own = own or type(module).__name__
+    own = family.name if family else type(module).__name__
     # weights of another family
-    other = guess_family(unexpected)
+    other = families.guess_family(unexpected)
     if other == 'ResNet':
         return [f'this is a plain ResNet/ResNeXt checkpoint, not a {own} one: load it into '
                 f"the toolbox's own ResNet, or load a {own} checkpoint"]
     if other and other != own:
-        examples = family_examples(unexpected, other)
+        examples = families.family_examples(unexpected, other)
         return [f'this is a {other} checkpoint (keys such as {", ".join(examples[:2])}), not '
                 f'a {own} one, or it was converted for the wrong family: build a '
                 f"type='mmfish.{other}' backbone for it (the converter prints its config), or "
@@ -127,14 +110,14 @@ def _likely_causes(adviser, module, state, whole, missing, unexpected, shapes, p
                 causes.append(f"{what}: set prefix='{wanted}' in init_cfg")
                 break
     # an un-converted checkpoint: official, timm or another toolbox's key layout
-    converted, layout = adviser.convert_keys(module, whole) or (None, None)
+    converted, layout = (family.backbone_state(whole) if family else None) or (None, None)
     if converted and set(converted) not in (set(_strip(whole, 'backbone.')), set(state)):
         causes.append(f'an un-converted checkpoint ({layout} key layout): convert it first with '
                       f'{CONVERT_COMMAND} SRC DST (or python tools/model_converters/'
-                      f"{name}2mmfish.py SRC DST) and load DST with prefix='backbone.'")
+                      f"{family.key}2mmfish.py SRC DST) and load DST with prefix='backbone.'")
         state = converted
     # the same family with another depth or width
-    ckpt_cfg = adviser.detect(module, state)
+    ckpt_cfg = family.arguments(state) if family else None
     if ckpt_cfg and model_cfg and ckpt_cfg != model_cfg:
         diff = [k for k in dict.fromkeys([*ckpt_cfg, *model_cfg])
                 if ckpt_cfg.get(k) != model_cfg.get(k)]
@@ -169,9 +152,10 @@ def check_state_dict(module: torch.nn.Module, state: Dict[str, torch.Tensor], so
     shapes = [k for k, _, _ in diff.shapes]
     if not diff:
         return
-    adviser = _adviser()
-    model_cfg = adviser.detect(module, expected)
-    lines = [f'{source} does not fit {_describe(module, model_cfg)}: nothing was loaded.']
+    families = _families()
+    family = families.family_of(module)
+    model_cfg = family.arguments(expected) if family else None
+    lines = [f'{source} does not fit {_model_name(module, model_cfg)}: nothing was loaded.']
     if missing:
         lines.append(f'  {len(missing)} of the model\'s keys are missing from the checkpoint: '
                      f'{_groups(missing)}; e.g. {", ".join(missing[:_NUM_EXAMPLES])}')
@@ -184,8 +168,9 @@ def check_state_dict(module: torch.nn.Module, state: Dict[str, torch.Tensor], so
         what = 'tensor has' if len(shapes) == 1 else 'tensors have'
         lines.append(f'  {len(shapes)} {what} another shape (checkpoint vs model): '
                      f'{_groups(shapes)}; e.g. {examples}')
-    causes = _likely_causes(adviser, module, state, whole if whole is not None else state, missing,
-                            unexpected, shapes, prefix, expected, model_cfg)
+    causes = _likely_causes(families, family, module, state,
+                            whole if whole is not None else state, missing, unexpected, shapes,
+                            prefix, expected, model_cfg)
     lines += [f'Likely cause: {c}.' for c in causes] or [
         'Likely cause: the checkpoint was made for another configuration of the model.']
     raise CheckpointMismatchError('\n'.join(lines))

@@ -1,15 +1,15 @@
-"""What the three converters share: renaming keys by ordered rules, telling a checkpoint's
-family from its keys, and checking the result against the model it is meant for. Reading and
-atomic writing are :mod:`mmfish.checkpoint.io`'s."""
+"""What the family converters share: renaming keys by ordered rules, refusing a checkpoint of
+another family, and checking the result against the model it is meant for. Reading and atomic
+writing are :mod:`mmfish.checkpoint.io`'s."""
 import re
 from collections import OrderedDict
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import torch
 
 from ..checkpoint.diff import diff_state, is_optional
-from ..checkpoint.families import converter_hint, family_examples, guess_family
 from ..checkpoint.io import ConversionError
+from .family import converter_hint, family_examples, guess_family
 
 Rule = Tuple[str, Optional[str]]
 
@@ -99,8 +99,3 @@ def fail_unplaced(unplaced: List[str], source: str, family: str, layouts: str) -
         + ', '.join(unplaced[:10]) + (' ...' if len(unplaced) > 10 else '')
         + f'\nKnown {family} layouts: {layouts}.' + _family_hint(unplaced, family))
 
-
-def expected_state(build: Callable[[], torch.nn.Module]) -> Dict[str, torch.Tensor]:
-    """The state dict of a freshly built module, on the meta device (no memory, no init)."""
-    with torch.device('meta'):
-        return build().state_dict()

@@ -2,7 +2,8 @@
 
 The shapes of the weights give most backbone arguments (depth, widths, radix, stem, shortcut
 style). A few leave no trace in them, e.g. ResNeSt's ``avd`` and ``avd_first`` (pools have no
-weights): a converter module lists those in ``HIDDEN``. They are decided, in this order, by
+weights): a family lists those in :attr:`~.family.Family.hidden`. They are decided, in this
+order, by
 
 1. ``--variant NAME``, or the name of a released file whose sha256 prefix was verified;
 2. the command line (``--avd-first`` / ``--no-avd-first``, ...);
@@ -17,64 +18,39 @@ where ``DCN`` and ``DCNv2`` both fit (:func:`decide_dcn`): then ``--dcn-type``, 
 backbone's ``dcn`` in the checkpoint's own config decides, or the conversion is refused.
 """
 import ast
-import inspect
 import os.path as osp
-from typing import Callable, Dict, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 from ..checkpoint.io import ConversionError
+from ..models.layers.dcn import DCN_TYPES
 from ..variants import VARIANTS, Variant
+from .family import FAMILIES, Family, init_defaults, minimal
 from .resnet_like import AmbiguousDcnError
 
-__all__ = ['init_defaults', 'minimal', 'find_variant', 'candidates', 'decide', 'released_variant',
-           'flag', 'decide_dcn', 'dcn_from_config', 'DCN_TYPES']
+__all__ = ['find_variant', 'candidates', 'decide', 'released_variant', 'flag', 'decide_dcn',
+           'dcn_from_config']
 
 
-def init_defaults(cls) -> dict:
-    """The default of every ``__init__`` argument of ``cls`` and its bases."""
-    defaults = {}
-    for klass in reversed(cls.__mro__):
-        init = klass.__dict__.get('__init__')
-        if init is None:
-            continue
-        for name, p in inspect.signature(init).parameters.items():
-            if p.default is not inspect.Parameter.empty:
-                defaults[name] = p.default
-    return defaults
-
-
-def minimal(cfg: dict, cls) -> dict:
-    """``cfg`` without ``type`` and without the arguments that equal the class defaults."""
-    defaults = init_defaults(cls)
-    return {k: v for k, v in cfg.items()
-            if k != 'type' and (k == 'depth' or defaults.get(k, object()) != v)}
-
-
-def _family_variants(fam):
-    return [v for v in VARIANTS.values() if v.backbone['type'] == fam.FAMILY]
-
-
-def find_variant(backbone: dict, fam) -> Optional[str]:
+def find_variant(backbone: dict, fam: Family) -> Optional[str]:
     """The name of the published variant with exactly this backbone config, if any."""
-    target = minimal(backbone, fam.MODEL)
-    return next((v.name for v in _family_variants(fam)
-                 if minimal(v.backbone, fam.MODEL) == target), None)
+    target = minimal(backbone, fam.model)
+    return next((v.name for v in fam.variants() if minimal(v.backbone, fam.model) == target),
+                None)
 
 
-def hidden_values(backbone: dict, fam) -> dict:
+def hidden_values(backbone: dict, fam: Family) -> dict:
     """The values of the family's hidden arguments in ``backbone`` (defaults filled in)."""
-    defaults = init_defaults(fam.MODEL)
-    return {k: backbone.get(k, defaults[k]) for k in getattr(fam, 'HIDDEN', ())}
+    defaults = init_defaults(fam.model)
+    return {k: backbone.get(k, defaults[k]) for k in fam.hidden}
 
 
-def candidates(detected: dict, fam):
+def candidates(detected: dict, fam: Family) -> List[Variant]:
     """The released variants whose weights have the shapes of ``detected``."""
-    hidden = getattr(fam, 'HIDDEN', ())
-
     def visible(cfg):
-        return {k: v for k, v in minimal(cfg, fam.MODEL).items() if k not in hidden}
+        return {k: v for k, v in minimal(cfg, fam.model).items() if k not in fam.hidden}
 
     target = visible(detected)
-    return [v for v in _family_variants(fam) if visible(v.backbone) == target]
+    return [v for v in fam.variants() if visible(v.backbone) == target]
 
 
 def released_variant(path: str) -> Optional[Variant]:
@@ -88,7 +64,8 @@ def flag(name: str, value: bool) -> str:
     return f'--{"" if value else "no-"}{name.replace("_", "-")}'
 
 
-def _describe(variant: Variant, fam, names) -> str:
+def _with_values(variant: Variant, fam: Family, names) -> str:
+    """``name (argument=value, ...)`` of ``variant``'s hidden arguments ``names``."""
     values = hidden_values(variant.backbone, fam)
     return f'{variant.name} ({", ".join(f"{k}={values[k]}" for k in names)})'
 
@@ -115,7 +92,7 @@ def _config_text(rest: dict) -> Optional[str]:
     return None
 
 
-def _family_config(rest: dict, fam) -> Optional[Tuple[str, dict]]:
+def _family_config(rest: dict, fam: Family) -> Optional[Tuple[str, dict]]:
     """``(type, {argument: ast node})`` of the first ``dict`` in the checkpoint's config whose
     ``type`` names the family (any scope), or None (no config, or none builds the family)."""
     text = _config_text(rest)
@@ -126,7 +103,7 @@ def _family_config(rest: dict, fam) -> Optional[Tuple[str, dict]]:
     except (SyntaxError, ValueError):
         return None
     return next(((type_, args) for type_, args in _config_calls(tree)
-                 if type_.split('.')[-1] == fam.FAMILY), None)
+                 if type_.split('.')[-1] == fam.name), None)
 
 
 def _literal(node):
@@ -138,14 +115,14 @@ def _literal(node):
     return ast.literal_eval(node)
 
 
-def hidden_from_config(rest: dict, fam, names) -> Dict[str, Tuple[bool, str]]:
+def hidden_from_config(rest: dict, fam: Family, names) -> Dict[str, Tuple[bool, str]]:
     """The hidden arguments ``names`` as the checkpoint's own config states them.
 
     MMEngine runners save the config text in ``meta['cfg']`` (mmdet 2.x and mmcv runners in
     ``meta['config']``). It is parsed, never executed: the backbone is the ``dict`` whose
-    ``type`` names the family, and the family's converter (``from_config``) reads it, since
-    the toolboxes' own classes of a family may name or fix these arguments differently."""
-    found = _family_config(rest, fam) if hasattr(fam, 'from_config') else None
+    ``type`` names the family, and the family (:attr:`~.family.Family.from_config`) reads it,
+    since the toolboxes' own classes of a family may name or fix these arguments differently."""
+    found = _family_config(rest, fam)
     if found is None:
         return {}
     type_, args = found
@@ -159,12 +136,10 @@ def hidden_from_config(rest: dict, fam, names) -> Dict[str, Tuple[bool, str]]:
 
 
 # -- the type of mmdet's deformable convolutions ---------------------------------------------
-#: the deformable convolution types the converters tell apart (mmcv's names)
-DCN_TYPES = ('DCN', 'DCNv2')
 DCN_FLAG = '--dcn-type'
 
 
-def dcn_from_config(rest: dict, fam) -> Optional[dict]:
+def dcn_from_config(rest: dict, fam: Family) -> Optional[dict]:
     """The backbone's ``dcn`` as the checkpoint's own config states it (``dict(type=...,
     deform_groups=...)``, read as text, never executed), or None."""
     found = _family_config(rest, fam)
@@ -177,7 +152,7 @@ def dcn_from_config(rest: dict, fam) -> Optional[dict]:
     return dcn if isinstance(dcn, dict) else None
 
 
-def decide_dcn(fam, detect: Callable[[Optional[str]], dict], source: str, rest: dict,
+def decide_dcn(fam: Family, detect: Callable[[Optional[str]], dict], source: str, rest: dict,
                dcn_type: Optional[str] = None) -> Tuple[dict, dict]:
     """The backbone config detected from the weights, with the type of its deformable
     convolutions decided where the offset convs fit both ``DCN`` and ``DCNv2``; and the
@@ -192,9 +167,10 @@ def decide_dcn(fam, detect: Callable[[Optional[str]], dict], source: str, rest: 
     if dcn_type is not None and dcn_type not in DCN_TYPES:
         raise ConversionError(f'{source}: {DCN_FLAG} {dcn_type!r} is not a deformable '
                               f'convolution type; valid: {", ".join(DCN_TYPES)}')
-    if dcn_type is not None and 'dcn_type' not in inspect.signature(fam.detect).parameters:
-        raise ConversionError(f'{source}: {DCN_FLAG} applies to ResNeSt and Res2Net '
-                              f'checkpoints with deformable convolutions; a {fam.FAMILY} '
+    if dcn_type is not None and not fam.dcn:
+        names = [f.name for f in FAMILIES.values() if f.dcn]
+        raise ConversionError(f'{source}: {DCN_FLAG} applies to {" and ".join(names)} '
+                              f'checkpoints with deformable convolutions; a {fam.name} '
                               f'checkpoint has none')
     pick = ' or '.join(f'{DCN_FLAG} {t}' for t in DCN_TYPES)
     try:
@@ -229,7 +205,7 @@ def decide_dcn(fam, detect: Callable[[Optional[str]], dict], source: str, rest: 
     return detected, {}
 
 
-def decide(fam, detected: dict, source: str, rest: dict, variant: Optional[str] = None,
+def decide(fam: Family, detected: dict, source: str, rest: dict, variant: Optional[str] = None,
            settings: Optional[dict] = None, released: Optional[Variant] = None,
            released_by: str = '') -> Tuple[dict, Optional[str], dict]:
     """The backbone config (``detected`` plus the hidden arguments), the variant's name (None
@@ -238,21 +214,21 @@ def decide(fam, detected: dict, source: str, rest: dict, variant: Optional[str] 
 
     A config that no released variant has is refused where the family's ``check_custom``
     finds it implausible (Res2Net: a stem no Res2Net has)."""
-    hidden = tuple(getattr(fam, 'HIDDEN', ()))
+    hidden = fam.hidden
     settings = dict(settings or {})
     unknown = sorted(set(settings) - set(hidden))
     if unknown:
         raise ConversionError(f'{source}: {", ".join(unknown)} cannot be set for a '
-                              f'{fam.FAMILY} checkpoint: its weights show them')
+                              f'{fam.name} checkpoint: its weights show them')
     fits = candidates(detected, fam)
-    names = ', '.join(v.name for v in fits) or f'none (backbone {minimal(detected, fam.MODEL)})'
+    names = ', '.join(v.name for v in fits) or f'none (backbone {minimal(detected, fam.model)})'
     decisions = {}
     chosen, by = None, ''
     if variant is not None:
-        family_names = [v.name for v in _family_variants(fam)]
+        family_names = [v.name for v in fam.variants()]
         if variant not in family_names:
             raise ConversionError(f'{source}: --variant {variant} is not a released '
-                                  f'{fam.FAMILY} variant; valid: {", ".join(family_names)}')
+                                  f'{fam.name} variant; valid: {", ".join(family_names)}')
         chosen, by = VARIANTS[variant], f'--variant {variant}'
     elif released is not None:
         chosen, by = released, released_by
@@ -285,7 +261,7 @@ def decide(fam, detected: dict, source: str, rest: dict, variant: Optional[str] 
     for k in missing:
         # the released variants with these shapes (and the values set so far) decide what
         # they all agree on; without any, a value shared by every released variant does
-        pool = consistent or [v for v in _family_variants(fam)
+        pool = consistent or [v for v in fam.variants()
                               if all(hidden_values(v.backbone, fam)[n] == d['value']
                                      for n, d in values.items())]
         options = {hidden_values(v.backbone, fam)[k] for v in pool}
@@ -299,28 +275,28 @@ def decide(fam, detected: dict, source: str, rest: dict, variant: Optional[str] 
                   f'{"ones" if len(consistent) > 1 else "one"} with these shapes)')
         else:
             by = (f'the table of released variants: no released variant has these shapes, '
-                  f'and every released {fam.FAMILY} has {k}={value}')
+                  f'and every released {fam.name} has {k}={value}')
         values[k] = dict(value=value, by=by)
     if undecided:
         raise ConversionError(_refusal(fam, source, detected, consistent, undecided, values))
     cfg = dict(detected, **{k: d['value'] for k, d in values.items()})
     name = find_variant(cfg, fam)
-    if name is None and hasattr(fam, 'check_custom'):  # a config no released variant has
-        fam.check_custom(cfg, source, _family_variants(fam))
+    if name is None:  # a config no released variant has
+        fam.check_custom(cfg, source, fam.variants())
     return cfg, name, values
 
 
-def _refusal(fam, source, detected, consistent, missing, values) -> str:
+def _refusal(fam: Family, source, detected, consistent, missing, values) -> str:
     flags = ' / '.join(f'{flag(k, True)}, {flag(k, False)}' for k in missing)
     what = ', '.join(missing)
     if consistent:
-        listed = '; '.join(_describe(v, fam, missing) for v in consistent)
+        listed = '; '.join(_with_values(v, fam, missing) for v in consistent)
         picks = ' or '.join(f'--variant {v.name}' for v in consistent)
-        return (f'{source}: the weights fit {len(consistent)} released {fam.FAMILY} variants '
+        return (f'{source}: the weights fit {len(consistent)} released {fam.name} variants '
                 f'that differ in what weights cannot show ({what}): {listed}. Nothing in the '
                 f'file tells them apart (no released file name with a verified hash, no config '
                 f'in its meta): pick one with {picks} (or set {flags}).')
     given = ''.join(f', {k}={d["value"]}' for k, d in values.items())
-    return (f'{source}: no released {fam.FAMILY} variant has these weights\' shapes '
-            f'(backbone {minimal(detected, fam.MODEL)}{given}), and the weights cannot show '
+    return (f'{source}: no released {fam.name} variant has these weights\' shapes '
+            f'(backbone {minimal(detected, fam.model)}{given}), and the weights cannot show '
             f'{what}: say {"it" if len(missing) == 1 else "them"} with {flags}')

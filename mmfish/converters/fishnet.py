@@ -23,16 +23,18 @@ released code's, as that script and the authors' README ("construct your FishNet
 load the weights") do.
 """
 import re
+from typing import Tuple
 
 import torch
+from torch import nn
 
-from ..checkpoint.families import TASK_PREFIXES
 from ..checkpoint.io import ConversionError
+from ..checkpoint.keys import TASK_PREFIXES
 from ..models.backbones.fishnet import FishNet
+from ..models.necks import FishScore
 from .common import count_blocks, fail_unplaced, rename
+from .family import Family, register_family
 
-FAMILY = 'FishNet'
-MODEL = FishNet
 LAYOUTS = ('official (conv1..3, fish.fish.<stage>.<part>), as released or "welltrained" '
            '(fishnet150_ckpt_welltrained.tar, fishnet201_ckpt_welltrain.tar)',
            'OpenMMLab (backbone.stem/tail/bridge/body/head, neck.*, head.fc.*)')
@@ -189,7 +191,7 @@ def to_mmfish_keys(state, source):
     else:
         layout = _official_layout(state, source)
         out, unplaced, dropped = rename(state, OFFICIAL_RULES[layout])
-    fail_unplaced(unplaced, source, FAMILY, '; '.join(LAYOUTS))
+    fail_unplaced(unplaced, source, FISHNET.name, '; '.join(LAYOUTS))
     if layout != 'openmmlab' and _bare_first_shortcut(state, source):
         bn, c = f'{_FIRST_SHORTCUT}.bn', state[_BARE_SHORTCUT].shape[1]
         out[f'{bn}.weight'] = torch.ones(c)  # float32, the dtype IDENTITY_VAR is exact in
@@ -202,7 +204,9 @@ def to_mmfish_keys(state, source):
     return out, layout, dropped
 
 
-def detect(state, source, layout=None):
+def detect(state, source, layout=None, dcn_type=None):
+    """The backbone arguments the weights' shapes give (a FishNet has no deformable
+    convolutions: ``dcn_type`` is always None)."""
     tail = tuple(count_blocks(state, f'backbone.tail.{i}.blocks') for i in range(3))
     depths = {s['blocks'][:3]: d for d, s in FishNet.arch_settings.items()}
     if tail not in depths:
@@ -221,3 +225,17 @@ def detect(state, source, layout=None):
         plain_mid = state['backbone.tail.0.blocks.0.conv3.conv.weight'].shape[0] // 4
         cfg.update(groups=groups, base_width=(conv2.shape[0] // groups) * 64 // plain_mid)
     return cfg
+
+
+def classifier_neck(channels: int) -> Tuple[nn.Module, int]:
+    """The official classifier's neck: the last level's score layers, pooled (``FishScore``),
+    which give the fc half the level's channels."""
+    return FishScore(channels, pool=True), channels // 2
+
+
+FISHNET = register_family(Family(
+    name='FishNet', model=FishNet, layouts=LAYOUTS,
+    markers=('fish.fish.', '.transfer.', 'bridge.'),
+    to_mmfish_keys=to_mmfish_keys, detect=detect,
+    detect_defaults=dict(groups=1, base_width=64),
+    classifier_neck=classifier_neck, filled_layers=filled_layers))

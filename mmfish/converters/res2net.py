@@ -8,16 +8,14 @@ from ..checkpoint.io import ConversionError
 from ..models.backbones.res2net import Res2Net
 from . import resnet_like
 from .common import fail_unplaced, rename
-from .decide import minimal
+from .family import Family, minimal, register_family
 from .resnet_like import detect_skeleton
 
-FAMILY = 'Res2Net'
-MODEL = Res2Net
 PADDLE_LAYOUT = ('PaddleClas Res2Net_vd .pdparams (conv1_1._conv.*, bb_<stage>_<block>.*, '
                  'out.*; or the parameter names conv1_1_weights, bn2a_branch2a_scale, ..., '
                  'fc_weights)')
 LAYOUTS = resnet_like.LAYOUTS + (PADDLE_LAYOUT, )
-__all__ = ['FAMILY', 'MODEL', 'LAYOUTS', 'to_mmfish_keys', 'detect', 'check_custom']
+__all__ = ['RES2NET', 'to_mmfish_keys', 'detect', 'check_custom', 'stem_problems']
 
 
 # -- PaddleClas (ppcls/arch/backbone/model_zoo/res2net_vd.py) --------------------------------
@@ -93,7 +91,7 @@ def paddle_to_mmfish_keys(state, source):
     """Rename a PaddleClas Res2Net_vd state dict; ``paddle.nn.Linear`` keeps its weight as
     (in, out), so the classifier's is transposed."""
     out, unplaced, dropped = rename(state, PADDLE_RULES)
-    fail_unplaced(unplaced, source, FAMILY, '; '.join(LAYOUTS))
+    fail_unplaced(unplaced, source, RES2NET.name, '; '.join(LAYOUTS))
     if 'head.fc.weight' in out:
         out['head.fc.weight'] = out['head.fc.weight'].t().contiguous()
     return OrderedDict(out), 'paddle', dropped
@@ -102,11 +100,11 @@ def paddle_to_mmfish_keys(state, source):
 def to_mmfish_keys(state, source):
     if is_paddle_layout(state):
         return paddle_to_mmfish_keys(state, source)
-    return resnet_like.to_mmfish_keys(state, source, FAMILY)
+    return resnet_like.to_mmfish_keys(state, source, RES2NET.name)
 
 
 def detect(state, source, layout=None, dcn_type=None):
-    cfg = detect_skeleton(state, Res2Net.arch_settings, source, FAMILY)
+    cfg = detect_skeleton(state, Res2Net.arch_settings, source, RES2NET.name)
     if layout == 'paddle':  # PaddleClas' Res2Net_vd splits its blocks in its own way
         cfg['split_style'] = 'paddle'
     split_conv = state['backbone.layer1.0.convs.0.weight']
@@ -198,3 +196,11 @@ def check_custom(cfg: dict, source: str, released: Sequence) -> None:
         + '. A Res2Net has one of these stems: ' + '; '.join(STEM_STYLES.values())
         + f', with stem_channels == base_channels. The released Res2Net variants with {what}: '
         + ', '.join(f'{v.name} ({styles[bool(v.backbone.get("deep_stem"))]})' for v in near))
+
+
+RES2NET = register_family(Family(
+    name='Res2Net', model=Res2Net, layouts=LAYOUTS,
+    # PaddleClas' Res2Net_vd: res2a_branch2b_1._conv.weight, res2a_branch2b_1_weights, ...
+    markers=('.convs.0.', '.bns.0.', '_branch2b_1.', '_branch2b_1_'),
+    to_mmfish_keys=to_mmfish_keys, detect=detect, dcn=True,
+    detect_defaults=resnet_like.DETECT_DEFAULTS, check_custom=check_custom))

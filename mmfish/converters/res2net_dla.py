@@ -15,16 +15,15 @@ from collections import OrderedDict
 
 import torch
 
-from ..checkpoint.families import TASK_PREFIXES
 from ..checkpoint.io import ConversionError
+from ..checkpoint.keys import TASK_PREFIXES
 from ..models.backbones.res2net_dla import Res2NetDLA
 from .common import fail_unplaced, rename
+from .family import Family, register_family
 
-FAMILY = 'Res2NetDLA'
-MODEL = Res2NetDLA
 LAYOUTS = ('official / timm (base_layer, level0..5, fc as a 1x1 conv)',
            'OpenMMLab mmdet / mmseg / mmpretrain (backbone.*, head.fc.*)')
-__all__ = ['FAMILY', 'MODEL', 'LAYOUTS', 'to_mmfish_keys', 'detect']
+__all__ = ['RES2NET_DLA', 'to_mmfish_keys', 'detect']
 
 OFFICIAL_RULES = [
     (r'^(base_layer|level[0-5])\.', r'backbone.\1.'),
@@ -45,7 +44,7 @@ def to_mmfish_keys(state, source):
     else:
         layout, rules = 'official', OFFICIAL_RULES
     out, unplaced, dropped = rename(state, rules)
-    fail_unplaced(unplaced, source, FAMILY, '; '.join(LAYOUTS))
+    fail_unplaced(unplaced, source, RES2NET_DLA.name, '; '.join(LAYOUTS))
     if 'head.fc.weight' in out and out['head.fc.weight'].dim() == 4:  # 1x1 conv -> linear
         out['head.fc.weight'] = out['head.fc.weight'].flatten(1)
     filled = _fill_unused_projections(out)
@@ -104,7 +103,9 @@ def _conv_count(state, level: str) -> int:
                if re.fullmatch(rf'{re.escape(level)}\.\d+\.weight', k) and v.dim() == 4)
 
 
-def detect(state, source, layout=None):
+def detect(state, source, layout=None, dcn_type=None):
+    """The backbone arguments the weights' shapes give (a Res2Net-DLA has no deformable
+    convolutions: ``dcn_type`` is always None)."""
     levels = (_conv_count(state, 'backbone.level0'), _conv_count(state, 'backbone.level1'),
               *(_tree_levels(state, f'backbone.level{i}') for i in range(2, 6)))
     depths = {v: k for k, v in Res2NetDLA.arch_settings.items()}
@@ -148,3 +149,9 @@ def detect(state, source, layout=None):
     return OrderedDict(depth=depths[levels],
                        in_channels=state['backbone.base_layer.0.weight'].shape[1],
                        channels=channels, scales=scales, base_width=base_width, groups=groups)
+
+
+RES2NET_DLA = register_family(Family(
+    name='Res2NetDLA', model=Res2NetDLA, layouts=LAYOUTS,
+    markers=('.tree1.convs.0.', '.tree2.convs.0.'), contains=('Res2Net', ),
+    to_mmfish_keys=to_mmfish_keys, detect=detect))

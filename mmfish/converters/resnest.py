@@ -2,22 +2,21 @@
 from ..checkpoint.io import ConversionError
 from ..models.backbones.resnest import ResNeSt
 from . import resnet_like
-from .resnet_like import LAYOUTS, detect_skeleton
+from .family import Family, register_family
+from .resnet_like import detect_skeleton
 
-FAMILY = 'ResNeSt'
-MODEL = ResNeSt
 #: arguments the weights cannot show (pools have no weights): decided by
 #: :func:`mmfish.converters.decide.decide`
 HIDDEN = ('avd', 'avd_first')
-__all__ = ['FAMILY', 'MODEL', 'LAYOUTS', 'HIDDEN', 'to_mmfish_keys', 'detect', 'from_config']
+__all__ = ['RESNEST', 'to_mmfish_keys', 'detect', 'from_config']
 
 
 def to_mmfish_keys(state, source):
-    return resnet_like.to_mmfish_keys(state, source, FAMILY)
+    return resnet_like.to_mmfish_keys(state, source, RESNEST.name)
 
 
 def detect(state, source, layout=None, dcn_type=None):
-    cfg = detect_skeleton(state, ResNeSt.arch_settings, source, FAMILY)
+    cfg = detect_skeleton(state, ResNeSt.arch_settings, source, RESNEST.name)
     width = state['backbone.layer1.0.conv1.weight'].shape[0]
     split_conv = state['backbone.layer1.0.conv2.conv.weight']
     radix = split_conv.shape[0] // width
@@ -71,3 +70,10 @@ def from_config(type_name: str, args: dict) -> dict:
         (True, f"{meta} builds the toolbox's {type_name}, whose avg_down_stride defaults to True")
     return dict(avd=avd, avd_first=(False, f"{meta} builds the toolbox's {type_name}, which "
                                            f"always pools after the split-attention conv"))
+
+
+RESNEST = register_family(Family(
+    name='ResNeSt', model=ResNeSt, layouts=resnet_like.LAYOUTS,
+    markers=('.conv2.fc1.', '.conv2.conv.'), hidden=HIDDEN,
+    to_mmfish_keys=to_mmfish_keys, detect=detect, dcn=True,
+    detect_defaults=resnet_like.DETECT_DEFAULTS, from_config=from_config))

@@ -6,8 +6,8 @@ from typing import Dict, Optional
 
 import torch
 
-from ..checkpoint.families import TASK_PREFIXES
 from ..checkpoint.io import ConversionError
+from ..checkpoint.keys import TASK_PREFIXES
 from .common import count_blocks, fail_unplaced, rename
 
 LAYOUTS = ('official / timm (conv1, bn1, layer1..4, fc)',
@@ -63,6 +63,10 @@ def _shift_avg_down_indices(state):
     return out
 
 
+#: what :func:`detect_skeleton` leaves out at its default
+DETECT_DEFAULTS = dict(base_channels=64)
+
+
 def detect_skeleton(state: Dict[str, torch.Tensor], arch_settings: Dict[int, tuple],
                     source: str, family: str) -> dict:
     """Depth, stem and shortcut style of a ResNet-like backbone state dict (mmfish keys)."""
@@ -82,7 +86,6 @@ def detect_skeleton(state: Dict[str, torch.Tensor], arch_settings: Dict[int, tup
     if base != 64:
         cfg['base_channels'] = base
     return cfg
-
 
 
 # -- mmdet's deformable convolutions and plugin layers ---------------------------------------

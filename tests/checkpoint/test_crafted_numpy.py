@@ -53,7 +53,7 @@ def crafted(tmp_path_factory) -> dict:
 #: each loader, as a statement reading ``path`` (the output ``dst`` for the converter)
 LOADERS = {
     'torch.load': 'x = torch.load(path, weights_only=True)',
-    'converter': 'from mmfish.converters.convert import main\n'
+    'converter': 'from mmfish.converters import main\n'
                  'code = main(argv=[path, dst, "--no-check-hash"])\n'
                  'if code: raise RuntimeError("refused: exit status %d" % code)\n'
                  'x = None',

@@ -9,7 +9,7 @@ from mmengine.config import Config
 
 from mmfish.checkpoint import load_state_dict
 from mmfish.converters import FAMILIES, ConversionError, convert_checkpoint
-from mmfish.converters.decide import minimal
+from mmfish.converters.family import minimal
 from mmfish.testing import max_rel_error, randomize_norms
 from mmfish.variants import VARIANTS
 
@@ -100,7 +100,7 @@ def test_every_official_layout_loads_strictly_into_its_in1k_config(name, tmp_pat
                               variant=name if name in SAME_SHAPES else None)['mmfish']
     assert meta['variant'] == name
     assert meta['backbone'] == dict(type=variant.backbone['type'], **minimal(
-        variant.backbone, FAMILIES[variant.family].MODEL))
+        variant.backbone, FAMILIES[variant.family].model))
     assert meta['config'] == variant.config
     assert meta['num_classes'] == 1000
     model = _build_classifier(REPO / variant.config)

@@ -1,29 +1,29 @@
 """Converting a checkpoint: read it, detect its family and variant, check every tensor
-against the model it describes, write it atomically; and the command line."""
+against the model it describes, write it atomically."""
 import os
 from typing import Callable, Optional
 
+import torch
+
 from ..checkpoint.diff import check_values
-from ..checkpoint.families import FAMILY_MARKERS, converter_hint, guess_family
 from ..checkpoint.integrity import check_name_hash
 from ..checkpoint.io import ConversionError, check_destination, load_state_dict, save_atomic
-from ..models.necks import FishScore
-from ..variants import VARIANTS, classifier_parts
+from ..variants import VARIANTS
 from . import decide as _decide
-from .common import check_family, check_keys, expected_state, fill_counters
-from .decide import DCN_TYPES, decide, decide_dcn, minimal, released_variant
-from .families import FAMILIES
+from .common import check_family, check_keys, fill_counters
+from .decide import decide, decide_dcn, released_variant
+from .family import FAMILIES, Family, converter_hint, family_named, guess_family, minimal
 
-__all__ = ['convert_checkpoint', 'detect_family', 'find_variant', 'main']
+__all__ = ['convert_checkpoint', 'detect_family', 'find_variant']
 
 
 def find_variant(backbone: dict) -> Optional[str]:
     """The name of the published variant with exactly this backbone config, if any."""
-    fam = next((f for f in FAMILIES.values() if f.FAMILY == backbone.get('type')), None)
+    fam = family_named(backbone.get('type'))
     return _decide.find_variant(backbone, fam) if fam is not None else None
 
 
-def _detect(fam, state, source, rest, dcn_type=None):
+def _detect(fam: Family, state, source, rest, dcn_type=None):
     """Rename to mmfish keys and detect the variant (the type of deformable convolutions
     decided by :func:`~mmfish.converters.decide.decide_dcn`); a key that detection needs but
     the checkpoint lacks is a ConversionError naming it. Returns the state, its layout, the
@@ -32,16 +32,14 @@ def _detect(fam, state, source, rest, dcn_type=None):
         state, layout, dropped = fam.to_mmfish_keys(state, source)
 
         def detect(kind):
-            if kind is None:
-                return fam.detect(state, source, layout)
-            return fam.detect(state, source, layout, dcn_type=kind)
+            return fam.detect(state, source, layout, kind)
 
         detected, decided = decide_dcn(fam, detect, source, rest, dcn_type)
         return state, layout, dropped, detected, decided
     except KeyError as exc:
         key = exc.args[0] if exc.args else '?'
         raise ConversionError(
-            f'{source}: the checkpoint lacks {key!r}, which every {fam.FAMILY} checkpoint has '
+            f'{source}: the checkpoint lacks {key!r}, which every {fam.name} checkpoint has '
             f'(it tells the variant): the file holds part of a model, or another kind of '
             f'model') from None
 
@@ -70,8 +68,9 @@ def convert_checkpoint(family: Optional[str], src: str, dst: str,
     """Convert ``src`` to an mmfish checkpoint at ``dst``; return the written ``meta``.
 
     Args:
-        family (str, optional): ``'fishnet'``, ``'res2net'``, ``'resnest'`` or None
-            (detected from the keys: :func:`detect_family`).
+        family (str, optional): A registered family's converter name (``'fishnet'``,
+            ``'res2net'``, ``'res2netdla'``, ``'resnest'``) or None (detected from the keys:
+            :func:`detect_family`).
         src (str): The checkpoint to convert.
         dst (str): The mmfish checkpoint to write (atomically).
         log (callable): Where progress lines go. Defaults to ``print``.
@@ -86,7 +85,7 @@ def convert_checkpoint(family: Optional[str], src: str, dst: str,
             (the checkpoint's own config decides, or the conversion is refused).
     """
     if family is not None and family not in FAMILIES:
-        raise ConversionError(f'unknown family {family!r}; valid: {", ".join(FAMILIES)}')
+        raise ConversionError(f'unknown family {family!r}; valid: {", ".join(sorted(FAMILIES))}')
     check_destination(dst, src, ConversionError, log)
     digest = check_name_hash(src, ConversionError) if check_hash else None
     released = released_variant(src) if digest else None
@@ -97,20 +96,20 @@ def convert_checkpoint(family: Optional[str], src: str, dst: str,
     state, rest = load_state_dict(src)
     if family is None:
         family = detect_family(state, src)
-        log(f'family: {FAMILIES[family].FAMILY} (detected from the keys)')
+        log(f'family: {FAMILIES[family].name} (detected from the keys)')
     fam = FAMILIES[family]
-    check_family(state, fam.FAMILY, src)
+    check_family(state, fam.name, src)
     # layers the file lacks that the converter fills (where that computes the same function)
-    layers_filled = fam.filled_layers(state, src) if hasattr(fam, 'filled_layers') else []
+    layers_filled = fam.filled_layers(state, src)
     state, layout, dropped, detected, dcn_decided = _detect(fam, state, src, rest, dcn_type)
-    if released is not None and released.backbone['type'] != fam.FAMILY:
+    if released is not None and released.backbone['type'] != fam.name:
         released = None  # the name of another family's file: the keys decide
     full, variant, decisions = decide(
         fam, detected, src, rest, variant=variant, settings=settings, released=released,
         released_by=f'the released file name {os.path.basename(src)} (sha256 verified)')
     decisions.update(dcn_decided)
-    cfg = minimal(full, fam.MODEL)
-    backbone = dict(type=fam.FAMILY, **cfg)
+    cfg = minimal(full, fam.model)
+    backbone = dict(type=fam.name, **cfg)
     log(f'layout: {layout}; backbone: {backbone}')
     for name, decision in decisions.items():
         if name != 'variant':
@@ -118,10 +117,12 @@ def convert_checkpoint(family: Optional[str], src: str, dst: str,
 
     backbone_state = {k[len('backbone.'):]: v for k, v in state.items()
                       if k.startswith('backbone.')}
-    expected = expected_state(lambda: fam.MODEL(**cfg))
-    check_keys(backbone_state, expected, fam.FAMILY, src, f'{fam.FAMILY} backbone {cfg}')
+    with torch.device('meta'):  # keys and shapes only: no memory, no init
+        model = fam.model(**cfg)
+        neck, head_channels = fam.classifier(model)
+    expected = model.state_dict()
+    check_keys(backbone_state, expected, fam.name, src, f'{fam.name} backbone {cfg}')
     filled = fill_counters(state, expected, prefix='backbone.')
-    parts = classifier_parts(backbone)
     neck_state = {k[len('neck.'):]: v for k, v in state.items() if k.startswith('neck.')}
     head_keys = sorted(k for k in state if k.startswith('head.'))
     num_classes = None
@@ -133,11 +134,11 @@ def convert_checkpoint(family: Optional[str], src: str, dst: str,
                 f'{", ".join(head_keys)}' + (f' and lacks {", ".join(missing)}' if missing else '')
                 + '; a classifier checkpoint has exactly fc.weight and fc.bias')
         num_classes = _classifier_classes(state['head.fc.weight'], state['head.fc.bias'],
-                                          parts['head_in_channels'], src)
-        if fam.FAMILY == 'FishNet':
-            neck = expected_state(lambda: FishScore(parts['neck']['in_channels'], pool=True))
-            check_keys(neck_state, neck, fam.FAMILY, src, 'FishNet classifier neck')
-            filled += fill_counters(state, neck, prefix='neck.')
+                                          head_channels, src)
+        if neck is not None:
+            check_keys(neck_state, neck.state_dict(), fam.name, src,
+                       f'{fam.name} classifier neck')
+            filled += fill_counters(state, neck.state_dict(), prefix='neck.')
     elif neck_state:
         raise ConversionError(f'{src}: neck weights without a classifier: '
                               f'{sorted(neck_state)[:5]}')
@@ -152,7 +153,7 @@ def convert_checkpoint(family: Optional[str], src: str, dst: str,
     if dropped:
         log(f'not part of the backbone or classifier, left out: {len(dropped)} keys '
             f'({", ".join(sorted({k.split(".")[0] for k in dropped}))})')
-    meta = dict(mmfish=dict(family=fam.FAMILY, variant=variant, backbone=backbone,
+    meta = dict(mmfish=dict(family=fam.name, variant=variant, backbone=backbone,
                             num_classes=num_classes, layout=layout,
                             source=os.path.basename(src),
                             config=VARIANTS[variant].config if variant else None,
@@ -171,78 +172,16 @@ def convert_checkpoint(family: Optional[str], src: str, dst: str,
 
 
 def detect_family(state: dict, src: str) -> str:
-    """The converter family (``'fishnet'``, ``'res2net'`` or ``'resnest'``) of a checkpoint's
-    state dict, from its keys; a ConversionError when they show none of the three."""
+    """The converter name (:attr:`~.family.Family.key`) of the family a checkpoint's state dict
+    shows in its keys; a ConversionError when they show none of the registered families."""
     guessed = guess_family(state)
-    if guessed in [f.FAMILY for f in FAMILIES.values()]:
-        return guessed.lower()
     if guessed == 'ResNet':
         raise ConversionError(f'{src}: {converter_hint("ResNet")}')
+    if guessed is not None:
+        return family_named(guessed).key
     examples = ', '.join(list(state)[:5])
-    shown = '; '.join(f'{name}: {", ".join(markers[:2])}'
-                      for name, markers in FAMILY_MARKERS.items())
+    shown = '; '.join(f'{f.name}: {", ".join(f.markers[:2])}' for f in FAMILIES.values())
     raise ConversionError(
         f'{src}: its keys ({examples}, ...) show none of the families mmfish converts '
         f'({shown}): if it is one of them in a layout mmfish does not know, force the family '
-        f'with --family {{{",".join(FAMILIES)}}} to see which keys do not fit')
-
-
-def main(family: Optional[str] = None, argv=None) -> int:
-    """Command line of ``python -m mmfish.convert`` (and of the
-    ``tools/model_converters/<family>2mmfish.py`` wrappers, which force ``family``)."""
-    import argparse
-    import inspect
-    import sys
-    if family is None:
-        prog = 'python -m mmfish.convert'
-        description = ('Convert a FishNet, Res2Net, Res2Net-DLA or ResNeSt checkpoint '
-                       '(official releases, PaddleClas, timm, mmdet, mmseg, mmpretrain) into an '
-                       'mmfish checkpoint. The family and the variant are detected from the '
-                       'weights; what they cannot show is decided from the released variants '
-                       'or refused (docs/converters.md).')
-    else:
-        prog = None
-        description = (f'Convert a {FAMILIES[family].FAMILY} checkpoint ('
-                       + '; '.join(FAMILIES[family].LAYOUTS) + ') into an mmfish checkpoint.')
-    parser = argparse.ArgumentParser(prog=prog, description=description)
-    parser.add_argument('src', help='source checkpoint')
-    parser.add_argument('dst', help='output checkpoint (.pth), written atomically')
-    if family is None:
-        parser.add_argument('--family', choices=sorted(FAMILIES),
-                            help='the family of SRC (default: detected from its keys)')
-    families = [FAMILIES[family]] if family else list(FAMILIES.values())
-    names = sorted({v.name for v in VARIANTS.values()
-                    if any(v.backbone['type'] == f.FAMILY for f in families)})
-    parser.add_argument('--variant', choices=names, metavar='NAME',
-                        help='the released variant, when the weights fit several (the '
-                             'converter says so and lists them): ' + ', '.join(names))
-    hidden = sorted({(name, f.FAMILY) for f in families for name in getattr(f, 'HIDDEN', ())})
-    for name, fam_name in hidden:
-        parser.add_argument(f'--{name.replace("_", "-")}', action=argparse.BooleanOptionalAction,
-                            default=None, help=f'{fam_name}: set {name}, which the weights '
-                            f'cannot show (default: decided from the released variants)')
-    dcn_families = [f.FAMILY for f in families
-                    if 'dcn_type' in inspect.signature(f.detect).parameters]
-    if dcn_families:
-        parser.add_argument('--dcn-type', choices=DCN_TYPES,
-                            help=f'{", ".join(dcn_families)}: the type of mmdet\'s deformable '
-                                 f'convolutions where their offset convs fit both (e.g. DCNv2 '
-                                 f'with 2 deformable groups has the channels of DCN with 3) '
-                                 f'(default: the checkpoint\'s own config decides, or the '
-                                 f'conversion is refused)')
-    parser.add_argument('--no-check-hash', dest='check_hash', action='store_false',
-                        help="do not check the file's sha256 against the prefix in its name")
-    args = parser.parse_args(argv)
-    settings = {name: getattr(args, name) for name, _ in hidden
-                if getattr(args, name) is not None}
-    try:
-        convert_checkpoint(family or args.family, args.src, args.dst, variant=args.variant,
-                           settings=settings or None, check_hash=args.check_hash,
-                           dcn_type=getattr(args, 'dcn_type', None))
-    except ConversionError as exc:
-        print(f'error: {exc}\nnothing was written.', file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print('interrupted: nothing was written.', file=sys.stderr)
-        return 130
-    return 0
+        f'with --family {{{",".join(sorted(FAMILIES))}}} to see which keys do not fit')

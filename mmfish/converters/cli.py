@@ -1,0 +1,69 @@
+"""The command line of ``python -m mmfish.convert`` and of the
+``tools/model_converters/<family>2mmfish.py`` wrappers."""
+import argparse
+import sys
+from typing import Optional
+
+from ..checkpoint.io import ConversionError
+from ..models.layers.dcn import DCN_TYPES
+from .conversion import convert_checkpoint
+from .family import FAMILIES
+
+__all__ = ['main']
+
+
+def main(family: Optional[str] = None, argv=None) -> int:
+    """Convert one checkpoint as the command line ``argv`` says; the exit status. ``family``
+    (a converter name) is forced by the per-family wrappers."""
+    if family is None:
+        prog = 'python -m mmfish.convert'
+        names = [f.name for f in FAMILIES.values()]
+        description = (f'Convert a {", ".join(names[:-1])} or {names[-1]} checkpoint '
+                       '(official releases, PaddleClas, timm, mmdet, mmseg, mmpretrain) into an '
+                       'mmfish checkpoint. The family and the variant are detected from the '
+                       'weights; what they cannot show is decided from the released variants '
+                       'or refused (docs/converters.md).')
+    else:
+        prog = None
+        description = (f'Convert a {FAMILIES[family].name} checkpoint ('
+                       + '; '.join(FAMILIES[family].layouts) + ') into an mmfish checkpoint.')
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument('src', help='source checkpoint')
+    parser.add_argument('dst', help='output checkpoint (.pth), written atomically')
+    if family is None:
+        parser.add_argument('--family', choices=sorted(FAMILIES),
+                            help='the family of SRC (default: detected from its keys)')
+    families = [FAMILIES[family]] if family else list(FAMILIES.values())
+    names = sorted({v.name for f in families for v in f.variants()})
+    parser.add_argument('--variant', choices=names, metavar='NAME',
+                        help='the released variant, when the weights fit several (the '
+                             'converter says so and lists them): ' + ', '.join(names))
+    hidden = sorted({(name, f.name) for f in families for name in f.hidden})
+    for name, fam_name in hidden:
+        parser.add_argument(f'--{name.replace("_", "-")}', action=argparse.BooleanOptionalAction,
+                            default=None, help=f'{fam_name}: set {name}, which the weights '
+                            f'cannot show (default: decided from the released variants)')
+    dcn_families = [f.name for f in families if f.dcn]
+    if dcn_families:
+        parser.add_argument('--dcn-type', choices=DCN_TYPES,
+                            help=f'{", ".join(dcn_families)}: the type of mmdet\'s deformable '
+                                 f'convolutions where their offset convs fit both (e.g. DCNv2 '
+                                 f'with 2 deformable groups has the channels of DCN with 3) '
+                                 f'(default: the checkpoint\'s own config decides, or the '
+                                 f'conversion is refused)')
+    parser.add_argument('--no-check-hash', dest='check_hash', action='store_false',
+                        help="do not check the file's sha256 against the prefix in its name")
+    args = parser.parse_args(argv)
+    settings = {name: getattr(args, name) for name, _ in hidden
+                if getattr(args, name) is not None}
+    try:
+        convert_checkpoint(family or args.family, args.src, args.dst, variant=args.variant,
+                           settings=settings or None, check_hash=args.check_hash,
+                           dcn_type=getattr(args, 'dcn_type', None))
+    except ConversionError as exc:
+        print(f'error: {exc}\nnothing was written.', file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print('interrupted: nothing was written.', file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,205 @@
+"""A checkpoint family: what the converters and the strict ``Pretrained`` loading ask about one
+backbone family, declared once in the family's converter module and registered there::
+
+    RESNEST = register_family(Family(name='ResNeSt', model=ResNeSt, layouts=..., ...))
+
+:data:`FAMILIES` holds the registered families by converter name (``--family``). The models
+never import the converters: :mod:`mmfish.checkpoint.pretrained` looks this module up by name
+when a checkpoint does not fit, to name the likely cause.
+"""
+import inspect
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+import torch
+from torch import nn
+
+from ..checkpoint.io import ConversionError
+from ..checkpoint.keys import CONVERT_COMMAND, backbone_keys, plain_resnet_keys
+from ..variants import VARIANTS, Variant
+
+__all__ = ['Family', 'FAMILIES', 'register_family', 'unregister_family', 'family_of',
+           'family_named', 'guess_family', 'family_examples', 'converter_hint', 'init_defaults',
+           'minimal']
+
+State = Dict[str, torch.Tensor]
+#: ``to_mmfish_keys``'s result: the state with mmfish keys, its layout, the keys left out
+Renamed = Tuple[State, str, List[str]]
+
+
+def _no_layers(state: State, source: str) -> List[dict]:
+    return []
+
+
+def _nothing(type_name: str, args: dict) -> Dict[str, Tuple[Any, str]]:
+    return {}
+
+
+def _any_config(cfg: dict, source: str, released: Sequence[Variant]) -> None:
+    return None
+
+
+@dataclass(frozen=True, eq=False)
+class Family:
+    """One backbone family's checkpoints.
+
+    The functions take and return state dicts with mmfish keys (``backbone.*``, ``neck.*``,
+    ``head.fc.*``), except ``to_mmfish_keys`` and ``filled_layers``, which read the file's.
+    """
+    #: the backbone's registered type (``'ResNeSt'``); ``--family`` takes it in lower case
+    name: str
+    #: the backbone class a converted checkpoint builds (subclasses belong to the family too)
+    model: type
+    #: the key layouts ``to_mmfish_keys`` reads, in words
+    layouts: Tuple[str, ...]
+    #: key fragments that only this family's backbones have (to tell a checkpoint's family)
+    markers: Tuple[str, ...]
+    #: ``(state, source) -> (state, layout, keys left out)``: the file's keys renamed
+    to_mmfish_keys: Callable[[State, str], Renamed]
+    #: ``(state, source, layout, dcn_type) -> backbone arguments`` the weights' shapes give
+    detect: Callable[[State, str, Optional[str], Optional[str]], dict]
+    #: backbone arguments the weights cannot show, decided by :func:`.decide.decide`
+    hidden: Tuple[str, ...] = ()
+    #: whether its weights can hold mmdet's deformable convolutions and plugin layers (their
+    #: keys show them; ``detect``'s ``dcn_type`` picks the type where both fit: ``--dcn-type``)
+    dcn: bool = False
+    #: the arguments ``detect`` leaves out at their defaults, for comparing with a model
+    detect_defaults: Dict[str, Any] = field(default_factory=dict)
+    #: ``channels -> (module, output channels)``: the official classifier's neck on the last
+    #: level (``feature_info[-1]``); None: a global average pool (no weights) before the fc
+    classifier_neck: Optional[Callable[[int], Tuple[nn.Module, int]]] = None
+    #: ``(type, config arguments) -> {hidden argument: (value, how)}``: the hidden arguments
+    #: as a toolbox config's backbone ``dict`` states them (read as text, never executed)
+    from_config: Callable[[str, dict], Dict[str, Tuple[Any, str]]] = _nothing
+    #: ``(state, source) -> [dict(module, value, why)]``: the layers the file lacks that
+    #: ``to_mmfish_keys`` fills in (where that computes the same function)
+    filled_layers: Callable[[State, str], List[dict]] = _no_layers
+    #: ``(cfg, source, released variants)``: refuses a config no released variant has where
+    #: it is implausible (a ConversionError saying why)
+    check_custom: Callable[[dict, str, Sequence[Variant]], None] = _any_config
+    #: names of families whose markers this family's keys show too (Res2NetDLA's blocks are
+    #: Res2Net blocks): where both are shown, this family is the one
+    contains: Tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """The converter's name: ``--family``, ``tools/model_converters/<key>2mmfish.py``."""
+        return self.name.lower()
+
+    def variants(self) -> List[Variant]:
+        """The family's published variants."""
+        return [v for v in VARIANTS.values() if v.backbone['type'] == self.name]
+
+    def hint(self) -> str:
+        """The command that converts a checkpoint of this family."""
+        return (f'convert it with {CONVERT_COMMAND} SRC DST --family {self.key} (in a source '
+                f'checkout also tools/model_converters/{self.key}2mmfish.py SRC DST)')
+
+    def classifier(self, model: nn.Module) -> Tuple[Optional[nn.Module], int]:
+        """The official classifier's neck on ``model`` (None: a global average pool, which
+        has no weights) and its fc's input channels."""
+        channels = model.feature_info[-1]['num_chs']
+        return self.classifier_neck(channels) if self.classifier_neck else (None, channels)
+
+    def arguments(self, state: State) -> Optional[dict]:
+        """The backbone arguments that ``state``'s shapes give (backbone keys, unprefixed),
+        with the defaults detection leaves out; None where the state does not tell."""
+        try:
+            cfg = self.detect({f'backbone.{k}': v for k, v in state.items()}, 'checkpoint',
+                              None, None)
+        except Exception:  # not enough of the model to tell
+            return None
+        arguments = init_defaults(self.model)
+        return {**cfg, **{k: v for k, v in self.detect_defaults.items()
+                          if k not in cfg and k in arguments}}
+
+    def backbone_state(self, whole: State) -> Optional[Tuple[State, str]]:
+        """``whole`` renamed to the family's backbone keys (unprefixed) and its layout, or
+        None where no layout of the family fits."""
+        try:
+            renamed, layout, _ = self.to_mmfish_keys(OrderedDict(whole), 'checkpoint')
+        except ConversionError:
+            return None
+        prefix = 'backbone.'
+        return OrderedDict((k[len(prefix):], v) for k, v in renamed.items()
+                           if k.startswith(prefix)), layout
+
+
+#: the registered families by converter name (:attr:`Family.key`)
+FAMILIES: Dict[str, Family] = {}
+
+
+def register_family(family: Family) -> Family:
+    """Add ``family`` to :data:`FAMILIES`; a name already taken is a ValueError."""
+    if family.key in FAMILIES:
+        raise ValueError(f'a family named {family.key!r} is already registered')
+    FAMILIES[family.key] = family
+    return family
+
+
+def unregister_family(family: Family) -> None:
+    """Remove ``family`` from :data:`FAMILIES`."""
+    if FAMILIES.get(family.key) is family:
+        del FAMILIES[family.key]
+
+
+def family_of(module: nn.Module) -> Optional[Family]:
+    """The family whose model ``module`` is, or None."""
+    return next((f for f in FAMILIES.values() if isinstance(module, f.model)), None)
+
+
+def family_named(name: Optional[str]) -> Optional[Family]:
+    """The family of the backbone type ``name`` (``'ResNeSt'``), or None."""
+    return next((f for f in FAMILIES.values() if f.name == name), None)
+
+
+def _shown(family: Family, keys: List[str]) -> List[str]:
+    return [k for k in keys if any(m in k for m in family.markers)]
+
+
+def guess_family(keys) -> Optional[str]:
+    """The name of the family a checkpoint's backbone keys show (its :attr:`Family.markers`),
+    ``'ResNet'`` for a plain ResNet / ResNeXt (which mmfish does not convert), or None."""
+    keys = backbone_keys(keys)
+    shown = [f for f in FAMILIES.values() if _shown(f, keys)]
+    shown = [f for f in shown if not any(f.name in other.contains for other in shown)]
+    if shown:
+        return shown[0].name
+    return 'ResNet' if plain_resnet_keys(keys) else None
+
+
+def family_examples(keys, name: str, limit: int = 3) -> List[str]:
+    """Keys that show the family ``name`` (its markers; for 'ResNet', single-conv2 blocks)."""
+    if name == 'ResNet':
+        return plain_resnet_keys(keys)[:limit]
+    return _shown(family_named(name), backbone_keys(keys))[:limit]
+
+
+def converter_hint(name: str) -> str:
+    """What to do with a checkpoint of the family ``name`` (a registered one, or 'ResNet')."""
+    if name == 'ResNet':
+        return ('it is a plain ResNet/ResNeXt checkpoint (its blocks have a single conv2, no '
+                'Res2Net splits or ResNeSt split attention): mmfish converts FishNet, Res2Net '
+                "and ResNeSt; load ResNet weights with the toolbox's own ResNet")
+    return family_named(name).hint()
+
+
+def init_defaults(cls) -> dict:
+    """The default of every ``__init__`` argument of ``cls`` and its bases."""
+    defaults = {}
+    for klass in reversed(cls.__mro__):
+        init = klass.__dict__.get('__init__')
+        if init is None:
+            continue
+        for name, p in inspect.signature(init).parameters.items():
+            if p.default is not inspect.Parameter.empty:
+                defaults[name] = p.default
+    return defaults
+
+
+def minimal(cfg: dict, cls) -> dict:
+    """``cfg`` without ``type`` and without the arguments that equal the class defaults."""
+    defaults = init_defaults(cls)
+    return {k: v for k, v in cfg.items()
+            if k != 'type' and (k == 'depth' or defaults.get(k, object()) != v)}
