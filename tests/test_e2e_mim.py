@@ -62,3 +62,7 @@ def test_every_tiny_twin_inherits_its_full_config(twin):
     assert ours == theirs
     assert config.model.type == full.model.type
     assert config.train_cfg.type == 'IterBasedTrainLoop' and config.train_cfg.max_iters <= 200
+    # what differs from the full config is only what the tiny piece's `tiny_overrides` names
+    changed = {key for key, value in config.items()
+               if not key.startswith('tiny_') and full.get(key) != value}
+    assert changed and changed <= set(config.tiny_overrides), changed - set(config.tiny_overrides)

@@ -2,7 +2,7 @@
 # classes, textured in colours that do not depend on the class, in the ADE20K layout
 # (`python tools/make_tiny_datasets.py`), read by mmseg's BaseSegDataset with the background
 # (label 0) scored as a class; 128x128, 100 iterations of batch 4. A twin inherits its full
-# config and this file, and takes these values by name.
+# config and this file, and sets `tiny_overrides` over the full config (tiny_runtime.py).
 _base_ = './tiny_runtime.py'  # seed and hooks: reproducible and restartable runs
 tiny_data_root = 'data/tiny/ade20k'
 tiny_crop_size = (128, 128)
@@ -26,19 +26,26 @@ tiny_test_pipeline = [
     dict(type='LoadAnnotations'),  # reduce_zero_label: the dataset's (False)
     dict(type='PackSegInputs'),
 ]
-tiny_train_dataloader = dict(
-    batch_size=4, num_workers=0, persistent_workers=False,
-    dataset=dict(**tiny_dataset, pipeline=tiny_train_pipeline,
-                 data_prefix=dict(img_path='images/training',
-                                  seg_map_path='annotations/training')))
 tiny_val_dataloader = dict(
     batch_size=1, num_workers=0, persistent_workers=False,
     dataset=dict(**tiny_dataset, pipeline=tiny_test_pipeline,
                  data_prefix=dict(img_path='images/validation',
                                   seg_map_path='annotations/validation')))
-tiny_lr = 0.01
-tiny_param_scheduler = [
-    dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=100, by_epoch=False)]
-tiny_train_cfg = dict(type='IterBasedTrainLoop', max_iters=100, val_interval=50)
-# a checkpoint at each validation
-tiny_default_hooks = dict(checkpoint=dict(interval=50))
+tiny_overrides = dict(
+    model=dict(
+        data_preprocessor=dict(size=tiny_crop_size),
+        backbone=dict(init_cfg=None),  # from scratch: no converted ImageNet weights here
+        decode_head=dict(num_classes=tiny_num_classes),
+        auxiliary_head=dict(num_classes=tiny_num_classes)),
+    train_dataloader=dict(
+        batch_size=4, num_workers=0, persistent_workers=False,
+        dataset=dict(**tiny_dataset, pipeline=tiny_train_pipeline,
+                     data_prefix=dict(img_path='images/training',
+                                      seg_map_path='annotations/training'))),
+    val_dataloader=tiny_val_dataloader,
+    test_dataloader=tiny_val_dataloader,
+    optim_wrapper=dict(optimizer=dict(lr=0.01)),
+    param_scheduler=[
+        dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=100, by_epoch=False)],
+    train_cfg=dict(type='IterBasedTrainLoop', max_iters=100, val_interval=50),
+    default_hooks=dict(checkpoint=dict(interval=50)))  # a checkpoint at each validation

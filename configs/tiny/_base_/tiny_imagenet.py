@@ -1,6 +1,7 @@
 # Data, input size, schedule and evaluation of the mmpretrain tiny twins: 3 shape classes in
 # the ImageNet layout (`python tools/make_tiny_datasets.py`), 64x64, 200 iterations of batch 16.
-# A twin inherits its full config and this file, and takes these values by name.
+# A twin inherits its full config and this file, and sets `tiny_overrides` over the full config
+# (tiny_runtime.py).
 _base_ = './tiny_runtime.py'  # seed and hooks: reproducible and restartable runs
 tiny_classes = ('circle', 'square', 'triangle')
 tiny_data_root = 'data/tiny/imagenet'
@@ -15,20 +16,28 @@ tiny_test_pipeline = [
     dict(type='ResizeEdge', scale=64, edge='short', backend='pillow'),
     dict(type='PackInputs'),
 ]
-tiny_train_dataloader = dict(
-    batch_size=16, num_workers=0, persistent_workers=False,
-    dataset=dict(data_root=tiny_data_root, split='train', metainfo=dict(classes=tiny_classes),
-                 pipeline=tiny_train_pipeline))
 tiny_val_dataloader = dict(
     batch_size=16, num_workers=0, persistent_workers=False,
     dataset=dict(data_root=tiny_data_root, split='val', metainfo=dict(classes=tiny_classes),
                  pipeline=tiny_test_pipeline))
 tiny_evaluator = dict(type='Accuracy', topk=(1, ))
-tiny_lr = 0.1
-tiny_param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=20),
-    dict(type='CosineAnnealingLR', T_max=180, by_epoch=False, begin=20, end=200),
-]
-tiny_train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=200, val_interval=100)
-# a checkpoint at each validation
-tiny_default_hooks = dict(checkpoint=dict(interval=100))
+tiny_overrides = dict(
+    model=dict(head=dict(num_classes=3, topk=(1, ))),
+    train_dataloader=dict(
+        batch_size=16, num_workers=0, persistent_workers=False,
+        dataset=dict(data_root=tiny_data_root, split='train',
+                     metainfo=dict(classes=tiny_classes), pipeline=tiny_train_pipeline)),
+    val_dataloader=tiny_val_dataloader,
+    test_dataloader=tiny_val_dataloader,
+    val_evaluator=tiny_evaluator,
+    test_evaluator=tiny_evaluator,
+    optim_wrapper=dict(optimizer=dict(lr=0.1)),
+    param_scheduler=[
+        dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=20),
+        dict(type='CosineAnnealingLR', T_max=180, by_epoch=False, begin=20, end=200),
+    ],
+    train_cfg=dict(_delete_=True, type='IterBasedTrainLoop', max_iters=200, val_interval=100),
+    val_cfg=dict(type='ValLoop'),
+    test_cfg=dict(type='TestLoop'),
+    default_hooks=dict(checkpoint=dict(interval=100)),  # a checkpoint at each validation
+    log_processor=dict(by_epoch=False))
