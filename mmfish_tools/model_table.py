@@ -12,6 +12,7 @@ from . import build_in_scope, checkout_root
 BEGIN, END = '<!-- model-table:begin -->', '<!-- model-table:end -->'
 #: the released-files table of ``docs/converters.md``
 FILES_BEGIN, FILES_END = '<!-- released-files:begin -->', '<!-- released-files:end -->'
+WEIGHTS_BEGIN, WEIGHTS_END = '<!-- weights:begin -->', '<!-- weights:end -->'
 
 
 def build_classifier(config: str, backbone: Optional[dict] = None):
@@ -66,4 +67,17 @@ def format_files() -> str:
         files = ', '.join(f'`{f}`' for f in v.files) or 'not named in the release: any name'
         top1 = f'{v.top1:.2f}' if v.top1 is not None else 'no released weights'
         lines.append(f'| {v.name} | {files} | {top1} | `{v.convert_command()}` |')
+    return '\n'.join(lines)
+
+
+def format_weights() -> str:
+    """The table of ``mmfish://`` names of ``docs/weights.md``: every variant with released
+    weights, its released file, whether that file's name carries a digest, and its URL."""
+    from mmfish.checkpoint.integrity import name_hash_prefix
+    lines = ['| name | released file | sha256 checked | downloaded from |', '|---|---|---|---|']
+    for v in VARIANTS.values():
+        if v.files:
+            prefix = name_hash_prefix(v.files[0])
+            digest = f'`{prefix}...`' if prefix else 'no published digest: recorded'
+            lines.append(f'| `mmfish://{v.name}` | `{v.files[0]}` | {digest} | {v.url} |')
     return '\n'.join(lines)

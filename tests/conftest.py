@@ -51,3 +51,59 @@ def workspace(tmp_path_factory):
     root = tmp_path_factory.mktemp('workspace')
     make_tiny_datasets(str(root / 'data' / 'tiny'), log=lambda s: None)
     return root
+
+
+class FileServer:
+    """A folder served over HTTP on the loopback interface, as the tests' stand-in for a
+    model hub: it counts the requests per path; ``delay`` (seconds per 64 KiB) slows each
+    download so that a test can act while one is under way, and ``truncate`` (bytes) ends
+    each response early, after announcing the full length."""
+
+    def __init__(self, root: Path):
+        import functools
+        import http.server
+        import threading
+        import time
+        self.root, self.requests, self.delay, self.truncate = root, {}, 0.0, None
+        server = self
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                path = self.path.split('?', 1)[0]
+                server.requests[path] = server.requests.get(path, 0) + 1
+                if not server.delay and server.truncate is None:
+                    return super().do_GET()
+                file = server.root / path.lstrip('/')
+                if not file.is_file():
+                    return self.send_error(404)
+                data = file.read_bytes()
+                self.send_response(200)
+                self.send_header('Content-Length', str(len(data)))
+                self.end_headers()
+                data = data[:server.truncate]  # then the connection closes
+                for i in range(0, len(data), 1 << 16):
+                    time.sleep(server.delay)
+                    self.wfile.write(data[i:i + (1 << 16)])
+
+        handler = functools.partial(Handler, directory=str(root))
+        self.httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+        self.url = f'http://127.0.0.1:{self.httpd.server_address[1]}'
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def file_server(tmp_path):
+    """A :class:`FileServer` of ``tmp_path/served``."""
+    root = tmp_path / 'served'
+    root.mkdir()
+    server = FileServer(root)
+    yield server
+    server.close()

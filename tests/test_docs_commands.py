@@ -1,8 +1,8 @@
 """The commands, snippets and facts of the README and the docs hold.
 
-The converter commands write the files the configs load: every
+The converter commands write the files the configs would load: every
 ``python -m mmfish.convert SRC DST`` names a DST under ``checkpoints/`` that is a published
-variant's, and every checkpoint a config loads is one such command's output. The Python
+variant's, and the configs name released weights as ``mmfish://<variant>``. The Python
 snippets that run on a CPU in seconds run, and the messages and figures the docs quote are the
 code's and the data's."""
 import ast
@@ -32,10 +32,10 @@ def _commands():
     return found
 
 
-def _config_checkpoints():
+def _config_checkpoints(pattern=r"checkpoints/[\w.-]+_mmfish\.pth"):
     names = set()
     for path in (REPO / 'configs').rglob('*.py'):
-        names.update(re.findall(r"checkpoints/[\w.-]+_mmfish\.pth", path.read_text()))
+        names.update(re.findall(pattern, path.read_text()))
     return names
 
 
@@ -47,9 +47,17 @@ def test_documented_commands_write_what_the_configs_load():
     for doc, src, dst in commands:
         assert dst in expected, f'{doc}: {src} -> {dst}, not a variant\'s checkpoint name'
     loaded = _config_checkpoints()
-    assert loaded and loaded <= written | expected
+    assert loaded <= written | expected
     missing = sorted(loaded - written)
     assert not missing, f'configs load {missing}, which no documented command writes'
+
+
+def test_the_configs_name_released_weights():
+    """The shipped configs name their ImageNet weights ``mmfish://<variant>``: each a variant
+    with released files, which :mod:`mmfish.hub` fetches and converts."""
+    from mmfish.hub import released_variants
+    names = {n[len('mmfish://'):] for n in _config_checkpoints(r"mmfish://[\w.-]+")}
+    assert len(names) >= 8 and names <= set(released_variants())
 
 
 def test_released_files_table_is_current():
@@ -202,18 +210,27 @@ def test_readme_registry_and_inventory_facts():
     import mmfish.registry as registry
     from mmfish_tools.inventory import TOOLBOXES
     assert registry.MODELS.parent is MODELS and registry.HOOKS.parent is HOOKS
-    assert registry.CHECKPOINT_ADVISERS.parent is None
     readme = ' '.join(_text('README.md').split())
-    assert 'CHECKPOINT_ADVISERS: a root registry of mmfish\'s own (no parent)' in readme
+    assert "MODELS, HOOKS: children of MMEngine's, with the scope 'mmfish'" in readme
     assert set(TOOLBOXES) == {'mmdet', 'mmseg', 'mmpretrain'}
     assert 'inside the mmdet, mmseg and mmpretrain registries (not mmpose\'s)' in readme
 
 
-def test_downstream_checkpoint_table_names_every_checkpoint_a_config_loads():
+def test_downstream_weights_table_names_every_checkpoint_a_config_loads():
     text = _text('docs/downstream.md')
-    table = text[text.index('| config backbone | checkpoint it expects |'):].split('\n\n')[0]
-    named = set(re.findall(r'`(checkpoints/[\w.-]+_mmfish\.pth)`', table))
-    assert _config_checkpoints() <= named, sorted(_config_checkpoints() - named)
+    table = text[text.index('| config backbone | weights it names |'):].split('\n\n')[0]
+    named = set(re.findall(r'`(mmfish://[\w.-]+)`', table))
+    loaded = _config_checkpoints(r"mmfish://[\w.-]+")
+    assert loaded <= named, sorted(loaded - named)
+
+
+def test_weights_table_is_current():
+    """docs/weights.md's table of ``mmfish://`` names is the one ``tools/model_table.py
+    --files-only`` writes from mmfish/variants.py."""
+    from mmfish_tools.model_table import WEIGHTS_BEGIN, WEIGHTS_END, format_weights
+    text = _text('docs/weights.md')
+    current = text.split(WEIGHTS_BEGIN)[1].split(WEIGHTS_END)[0].strip()
+    assert current == format_weights(), 'run python tools/model_table.py --files-only'
 
 
 def test_downstream_lists_every_piece_inheriting_tiny_runtime():

@@ -1,8 +1,8 @@
 """Measure params and FLOPs of every published variant and write the table of docs/models.md,
-and write the table of released files of docs/converters.md.
+and write the tables of released files of docs/converters.md and docs/weights.md.
 
     python tools/model_table.py [--variants NAME ...] [--doc docs/models.md] [--print-only]
-    python tools/model_table.py --files-only      # docs/converters.md's table (no measuring)
+    python tools/model_table.py --files-only      # the files tables only (no measuring)
 """
 import argparse
 import platform
@@ -28,13 +28,17 @@ def main():
     parser.add_argument('--doc', default=str(ROOT / 'docs' / 'models.md'))
     parser.add_argument('--print-only', action='store_true', help='do not update --doc')
     parser.add_argument('--files-doc', default=str(ROOT / 'docs' / 'converters.md'))
+    parser.add_argument('--weights-doc', default=str(ROOT / 'docs' / 'weights.md'))
     parser.add_argument('--files-only', action='store_true',
-                        help='only write the released-files table of --files-doc')
+                        help='only write the released-files tables of --files-doc and '
+                             '--weights-doc')
     args = parser.parse_args()
-    files = table_tool.format_files()
     if not args.print_only:
-        update_doc(args.files_doc, files, table_tool.FILES_BEGIN, table_tool.FILES_END)
-        print(f'updated {args.files_doc}')
+        update_doc(args.files_doc, table_tool.format_files(), table_tool.FILES_BEGIN,
+                   table_tool.FILES_END)
+        update_doc(args.weights_doc, table_tool.format_weights(), table_tool.WEIGHTS_BEGIN,
+                   table_tool.WEIGHTS_END)
+        print(f'updated {args.files_doc} and {args.weights_doc}')
     if args.files_only:
         return
     print(f'Measuring {len(args.variants)} variants (torch {torch.__version__}, '

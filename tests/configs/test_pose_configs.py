@@ -7,9 +7,9 @@ import torch
 from mmengine.config import Config
 
 from mmfish.converters import convert_checkpoint
+from mmfish.hub import released_variants
 from mmfish.models import ResNeSt
 from mmfish.testing import max_rel_error, randomize_norms
-from mmfish.variants import VARIANTS
 
 from ..conftest import build_in_scope, official_layouts
 
@@ -25,8 +25,8 @@ def test_pose_config(path):
     assert backbone.type.startswith('mmfish.') and backbone.out_indices == (3, )
     init = backbone.init_cfg
     assert init.type == 'Pretrained' and init.prefix == 'backbone.'
-    name = init.checkpoint[len('checkpoints/'):-len('_mmfish.pth')]
-    assert init.checkpoint == f'checkpoints/{name}_mmfish.pth' and name in VARIANTS
+    assert init.checkpoint.startswith('mmfish://') and released_variants()[
+        init.checkpoint[len('mmfish://'):]]
     model = build_in_scope('mmpose', cfg.model).eval()
     width, height = cfg.codec.input_size
     with torch.no_grad():

@@ -6,6 +6,8 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from mmfish.hub import released_variants
+
 from ..conftest import build_in_scope
 
 CONFIGS = Path(__file__).parents[2] / 'configs'
@@ -24,7 +26,9 @@ def _check_common(cfg):
     assert backbone.type.startswith('mmfish.')
     init = backbone.init_cfg
     assert init.type == 'Pretrained' and init.prefix == 'backbone.'
-    assert init.checkpoint.startswith('checkpoints/') and init.checkpoint.endswith('_mmfish.pth')
+    # released weights, by name: fetched, converted and cached on first use (mmfish.hub)
+    assert init.checkpoint.startswith('mmfish://')
+    assert init.checkpoint[len('mmfish://'):] in released_variants()
 
 
 @pytest.mark.parametrize('path', DET, ids=_ids(DET))
@@ -87,7 +91,7 @@ def test_user_config_inheriting_an_mmfish_config(tmp_path):
         f"_base_ = '{base}'\n"
         "model = dict(backbone=dict(\n"
         "    depth=200, stem_channels=128,\n"
-        "    init_cfg=dict(checkpoint='checkpoints/resnest200_mmfish.pth')))\n"
+        "    init_cfg=dict(checkpoint='mmfish://resnest200')))\n"
         "train_cfg = dict(max_epochs=24)\n"
         "param_scheduler = [dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,\n"
         "                        end=500),\n"

@@ -1,7 +1,7 @@
 # FishNet-150 for detection: the four pyramid levels (strides 4-32; channels 320, 832, 1600,
 # 2112), frozen stem and first tail stage, BatchNorm frozen as in mmdet's ResNet-50 configs.
-# ImageNet weights: python -m mmfish.convert fishnet150_ckpt.tar \
-#     checkpoints/fishnet150_mmfish.pth
+# ImageNet weights: mmfish://fishnet150 (the released file, fetched, verified and
+# converted on first use; see docs/weights.md)
 _base_ = '../../_base_/mmfish.py'
 backbone = dict(
     _delete_=True,
@@ -12,6 +12,6 @@ backbone = dict(
     norm_cfg=dict(type='BN', requires_grad=True),
     norm_eval=True,
     init_cfg=dict(type='Pretrained', prefix='backbone.',
-                  checkpoint='checkpoints/fishnet150_mmfish.pth'))
+                  checkpoint='mmfish://fishnet150'))
 
 neck_in_channels = [320, 832, 1600, 2112]

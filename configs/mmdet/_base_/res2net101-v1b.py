@@ -1,6 +1,6 @@
 # Res2Net-101 v1b (26w x 4s, deep stem, avg-down) for detection, as mmdet's res2net configs.
-# ImageNet weights: python -m mmfish.convert \
-#     res2net101_v1b_26w_4s-0812c246.pth checkpoints/res2net101-v1b-w26-s4_mmfish.pth
+# ImageNet weights: mmfish://res2net101-v1b-w26-s4 (the released file, fetched, verified and
+# converted on first use; see docs/weights.md)
 _base_ = '../../_base_/mmfish.py'
 backbone = dict(
     _delete_=True,
@@ -15,5 +15,5 @@ backbone = dict(
     norm_cfg=dict(type='BN', requires_grad=True),
     norm_eval=True,
     init_cfg=dict(type='Pretrained', prefix='backbone.',
-                  checkpoint='checkpoints/res2net101-v1b-w26-s4_mmfish.pth'))
+                  checkpoint='mmfish://res2net101-v1b-w26-s4'))
 

@@ -1,7 +1,7 @@
 # ResNeSt-50 for detection, as mmdet's resnest configs: SyncBN in the backbone (trained),
 # frozen stem and first stage.
-# ImageNet weights: python -m mmfish.convert resnest50-528c19ca.pth \
-#     checkpoints/resnest50_mmfish.pth
+# ImageNet weights: mmfish://resnest50 (the released file, fetched, verified and
+# converted on first use; see docs/weights.md)
 _base_ = '../../_base_/mmfish.py'
 backbone = dict(
     _delete_=True,
@@ -13,5 +13,5 @@ backbone = dict(
     norm_cfg=dict(type='SyncBN', requires_grad=True),
     norm_eval=False,
     init_cfg=dict(type='Pretrained', prefix='backbone.',
-                  checkpoint='checkpoints/resnest50_mmfish.pth'))
+                  checkpoint='mmfish://resnest50'))
 

@@ -1,4 +1,4 @@
 _base_ = './mask-rcnn_fishnet150_fpn_1x_coco.py'
 model = dict(
     backbone=dict(
-        depth=99, init_cfg=dict(checkpoint='checkpoints/fishnet99_mmfish.pth')))
+        depth=99, init_cfg=dict(checkpoint='mmfish://fishnet99')))

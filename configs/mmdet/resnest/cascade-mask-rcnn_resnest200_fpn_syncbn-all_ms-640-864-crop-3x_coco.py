@@ -8,7 +8,7 @@ model = dict(
     backbone=dict(
         depth=200,
         stem_channels=128,
-        init_cfg=dict(checkpoint='checkpoints/resnest200_mmfish.pth')),
+        init_cfg=dict(checkpoint='mmfish://resnest200')),
     roi_head=dict(mask_head=dict(num_convs=8)))
 
 train_pipeline = [

@@ -3,4 +3,4 @@ model = dict(
     backbone=dict(
         depth=200,
         stem_channels=128,
-        init_cfg=dict(checkpoint='checkpoints/resnest200_mmfish.pth')))
+        init_cfg=dict(checkpoint='mmfish://resnest200')))

@@ -3,4 +3,4 @@ model = dict(
     backbone=dict(
         depth=101,
         stem_channels=128,
-        init_cfg=dict(checkpoint='checkpoints/resnest101_mmfish.pth')))
+        init_cfg=dict(checkpoint='mmfish://resnest101')))

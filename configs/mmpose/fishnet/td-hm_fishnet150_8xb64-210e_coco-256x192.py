@@ -13,6 +13,6 @@ model = dict(
         depth=150,
         out_indices=(3, ),
         init_cfg=dict(type='Pretrained', prefix='backbone.',
-                      checkpoint='checkpoints/fishnet150_mmfish.pth')),
+                      checkpoint='mmfish://fishnet150')),
     head=dict(in_channels=2112))
 default_hooks = dict(checkpoint=dict(type='mmfish.AtomicCheckpointHook'))

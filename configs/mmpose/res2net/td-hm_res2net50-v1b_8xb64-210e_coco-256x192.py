@@ -16,5 +16,5 @@ model = dict(
         avg_down=True,
         out_indices=(3, ),
         init_cfg=dict(type='Pretrained', prefix='backbone.',
-                      checkpoint='checkpoints/res2net50-v1b-w26-s4_mmfish.pth')))
+                      checkpoint='mmfish://res2net50-v1b-w26-s4')))
 default_hooks = dict(checkpoint=dict(type='mmfish.AtomicCheckpointHook'))

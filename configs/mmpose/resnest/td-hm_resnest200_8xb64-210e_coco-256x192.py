@@ -15,5 +15,5 @@ model = dict(
         stem_channels=128,
         out_indices=(3, ),
         init_cfg=dict(type='Pretrained', prefix='backbone.',
-                      checkpoint='checkpoints/resnest200_mmfish.pth')))
+                      checkpoint='mmfish://resnest200')))
 default_hooks = dict(checkpoint=dict(type='mmfish.AtomicCheckpointHook'))

@@ -15,5 +15,5 @@ model = dict(
         stem_channels=128,
         out_indices=(3, ),
         init_cfg=dict(type='Pretrained', prefix='backbone.',
-                      checkpoint='checkpoints/resnest269_mmfish.pth')))
+                      checkpoint='mmfish://resnest269')))
 default_hooks = dict(checkpoint=dict(type='mmfish.AtomicCheckpointHook'))

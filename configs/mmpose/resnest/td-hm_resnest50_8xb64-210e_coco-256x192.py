@@ -13,5 +13,5 @@ model = dict(
         stem_channels=64,
         out_indices=(3, ),
         init_cfg=dict(type='Pretrained', prefix='backbone.',
-                      checkpoint='checkpoints/resnest50_mmfish.pth')))
+                      checkpoint='mmfish://resnest50')))
 default_hooks = dict(checkpoint=dict(type='mmfish.AtomicCheckpointHook'))

@@ -1,6 +1,6 @@
 # Res2Net-50 v1b (26w x 4s) for segmentation at output stride 8, SyncBN.
-# ImageNet weights: python -m mmfish.convert \
-#     res2net50_v1b_26w_4s-3cf99910.pth checkpoints/res2net50-v1b-w26-s4_mmfish.pth
+# ImageNet weights: mmfish://res2net50-v1b-w26-s4 (the released file, fetched, verified and
+# converted on first use; see docs/weights.md)
 _base_ = '../../_base_/mmfish.py'
 backbone = dict(
     _delete_=True,
@@ -17,5 +17,5 @@ backbone = dict(
     norm_cfg=dict(type='SyncBN', requires_grad=True),
     norm_eval=False,
     init_cfg=dict(type='Pretrained', prefix='backbone.',
-                  checkpoint='checkpoints/res2net50-v1b-w26-s4_mmfish.pth'))
+                  checkpoint='mmfish://res2net50-v1b-w26-s4'))
 

@@ -1,7 +1,7 @@
 # ResNeSt-50 for segmentation at output stride 8 (strides 1, 2, 1, 1; dilations 1, 1, 2, 4,
 # the first block of a dilated stage at half dilation), SyncBN, as mmseg's resnest configs.
-# ImageNet weights: python -m mmfish.convert resnest50-528c19ca.pth \
-#     checkpoints/resnest50_mmfish.pth
+# ImageNet weights: mmfish://resnest50 (the released file, fetched, verified and
+# converted on first use; see docs/weights.md)
 _base_ = '../../_base_/mmfish.py'
 backbone = dict(
     _delete_=True,
@@ -15,5 +15,5 @@ backbone = dict(
     norm_cfg=dict(type='SyncBN', requires_grad=True),
     norm_eval=False,
     init_cfg=dict(type='Pretrained', prefix='backbone.',
-                  checkpoint='checkpoints/resnest50_mmfish.pth'))
+                  checkpoint='mmfish://resnest50'))
 

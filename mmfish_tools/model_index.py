@@ -1,0 +1,73 @@
+"""OpenMMLab's model index of mmfish, generated from :mod:`mmfish.variants`: ``model-index.yml``
+and one ``metafile.yml`` per family under ``configs/mmpretrain/<family>/``, which ``mim search
+mmfish`` reads from the installed package (``mmfish/.mim/``: links to them in a checkout, their
+copies in a wheel)."""
+from collections import OrderedDict
+from pathlib import Path
+from typing import Dict
+
+import yaml
+
+from mmfish.variants import VARIANTS
+
+INDEX = 'model-index.yml'
+#: the papers of the families, as OpenMMLab's metafiles cite them
+COLLECTIONS = {
+    'fishnet': dict(Name='FishNet', Paper=dict(
+        Title='FishNet: A Versatile Backbone for Image, Region, and Pixel Level Prediction',
+        URL='https://arxiv.org/abs/1901.03495'), Architecture=['UR-block', 'DR-block']),
+    'res2net': dict(Name='Res2Net', Paper=dict(
+        Title='Res2Net: A New Multi-scale Backbone Architecture',
+        URL='https://arxiv.org/abs/1904.01169'), Architecture=['Res2Net block']),
+    'res2netdla': dict(Name='Res2Net-DLA', Paper=dict(
+        Title='Res2Net: A New Multi-scale Backbone Architecture',
+        URL='https://arxiv.org/abs/1904.01169'), Architecture=['Res2Net block', 'DLA']),
+    'resnest': dict(Name='ResNeSt', Paper=dict(
+        Title='ResNeSt: Split-Attention Networks', URL='https://arxiv.org/abs/2004.08955'),
+        Architecture=['Split-Attention']),
+}
+_HEADER = ('# Generated from mmfish/variants.py by python tools/model_index.py; do not edit.\n')
+
+
+def _dump(data) -> str:
+    return _HEADER + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+
+
+def metafiles() -> Dict[str, str]:
+    """``{path relative to the checkout: text}`` of the model index and the metafiles."""
+    families: Dict[str, list] = OrderedDict()
+    for v in VARIANTS.values():
+        families.setdefault(v.family, []).append(v)
+    files = OrderedDict()
+    for family, variants in families.items():
+        info = COLLECTIONS[family]
+        collection = dict(Name=info['Name'], Metadata=dict(
+            **{'Training Data': 'ImageNet-1k'}, Architecture=info['Architecture']),
+            Paper=info['Paper'])
+        models = []
+        for v in variants:
+            model = dict(Name=Path(v.config).stem, Metadata=dict(
+                Parameters=int(round(v.params_m * 1e6)), **{'Training Data': 'ImageNet-1k'}),
+                **{'In Collection': info['Name']})
+            if v.top1 is not None:
+                model['Results'] = [dict(Task='Image Classification', Dataset='ImageNet-1k',
+                                         Metrics={'Top 1 Accuracy': v.top1})]
+            if v.files:
+                # the released weights by name: fetched, verified and converted by mmfish.hub
+                model['Weights'] = f'mmfish://{v.name}'
+            model['Config'] = v.config
+            models.append(model)
+        path = f'configs/mmpretrain/{family}/metafile.yml'
+        files[path] = _dump(dict(Collections=[collection], Models=models))
+    files[INDEX] = _dump(dict(Import=[p for p in files]))
+    return files
+
+
+def write(root: str) -> list:
+    """Write the model index and the metafiles into the checkout ``root``; return the paths."""
+    from mmfish.checkpoint.io import write_text_atomic
+    written = []
+    for path, text in metafiles().items():
+        write_text_atomic(str(Path(root) / path), text)
+        written.append(path)
+    return written

@@ -1,0 +1,97 @@
+"""``mmfish://<variant>`` names: fetched from ``$MMFISH_MIRROR`` (standing in for the official
+URL), verified, converted as ``python -m mmfish.convert`` converts, cached under
+``$MMFISH_HOME``, and loaded by ``init_cfg=Pretrained``, ``load_from`` and MMEngine's loader."""
+import dataclasses
+import subprocess
+import sys
+
+import pytest
+import torch
+from mmengine.runner.checkpoint import _load_checkpoint
+
+from mmfish.checkpoint import CheckpointError
+from mmfish.checkpoint.integrity import file_sha256
+from mmfish.hub import converted_path, resolve
+from mmfish.models import ResNeSt
+from mmfish.variants import VARIANTS
+
+from .converters.test_converters import _random_official_checkpoint
+
+#: resolve mmfish://resnest14d in another process, with the test's row of the variants table
+RESOLVE = """import dataclasses, sys
+from mmfish.variants import VARIANTS
+VARIANTS['resnest14d'] = dataclasses.replace(VARIANTS['resnest14d'], files=(sys.argv[1], ))
+import mmfish.hub
+mmfish.hub.resolve('mmfish://resnest14d', log=print)
+"""
+
+
+@pytest.fixture
+def zoo(tmp_path, monkeypatch):
+    """``$MMFISH_HOME`` and a mirror folder in ``tmp_path``; the mirror holds a stand-in for
+    ResNeSt-14's released file in its official layout with random values, under a name that
+    carries the stand-in's own digest (the test's row of the variants table gives that name)."""
+    home, mirror = tmp_path / 'home', tmp_path / 'mirror'
+    mirror.mkdir()
+    monkeypatch.setenv('MMFISH_HOME', str(home))
+    monkeypatch.setenv('MMFISH_MIRROR', str(mirror))
+    variant = VARIANTS['resnest14d']
+    standin = mirror / 'standin.pth'
+    state = _random_official_checkpoint(variant, standin)
+    name = f'gluon_resnest14-{file_sha256(standin)[:8]}.pth'
+    standin.rename(mirror / name)
+    monkeypatch.setitem(VARIANTS, 'resnest14d', dataclasses.replace(variant, files=(name, )))
+    return home, mirror, name, state
+
+
+def test_pretrained_fetches_converts_caches_and_then_reads_the_cache(zoo, tmp_path):
+    home, mirror, name, official = zoo
+    model = ResNeSt(depth=14, init_cfg=dict(type='Pretrained', checkpoint='mmfish://resnest14d',
+                                            prefix='backbone.'))
+    model.init_weights()
+    assert torch.equal(model.state_dict()['layer1.0.conv1.weight'],
+                       official['layer1.0.conv1.weight'])
+    assert (home / 'originals' / name).is_file()
+    assert converted_path('resnest14d') == str(home / 'checkpoints' / 'resnest14d_mmfish.pth')
+    mirror.rename(tmp_path / 'gone')  # no source any more: the cache answers
+    loaded = _load_checkpoint('mmfish://resnest14d', map_location='cpu')  # load_from's path
+    assert loaded['meta']['mmfish']['variant'] == 'resnest14d'
+    assert torch.equal(loaded['state_dict']['backbone.layer1.0.conv1.weight'],
+                       official['layer1.0.conv1.weight'])
+
+
+def test_a_released_name_over_other_bytes_is_refused_and_nothing_cached(zoo, monkeypatch):
+    home, mirror, name, _ = zoo
+    released = 'gluon_resnest14-9c8fe254.pth'
+    (mirror / name).rename(mirror / released)
+    monkeypatch.setitem(VARIANTS, 'resnest14d',
+                        dataclasses.replace(VARIANTS['resnest14d'], files=(released, )))
+    with pytest.raises(CheckpointError, match=f'but its name {released} says it begins with '
+                                              '9c8fe254'):
+        resolve('mmfish://resnest14d')
+    assert sorted(p.name for p in home.rglob('*') if p.is_file()) == [
+        f'{released}.lock', 'resnest14d_mmfish.pth.lock']
+
+
+def test_unknown_names_and_models_without_weights_are_refused_with_the_valid_names(zoo):
+    with pytest.raises(CheckpointError, match=r"^mmfish://resnest101e: unknown model "
+                                              r"'resnest101e' \(did you mean "
+                                              r"'mmfish://resnest101'\?\); valid names: "
+                                              r'mmfish://fishnet99, mmfish://fishnet150, '):
+        resolve('mmfish://resnest101e')
+    with pytest.raises(CheckpointError, match='^mmfish://fishnet201: fishnet201 has no '
+                                              'released weights'):
+        resolve('mmfish://fishnet201')
+
+
+def test_processes_asking_at_once_convert_once(zoo):
+    """The ranks of a distributed run on one machine: one fetches and converts, the others
+    wait for it and read the cache."""
+    home, _, name, _ = zoo
+    procs = [subprocess.Popen([sys.executable, '-c', RESOLVE, name], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+    outputs = [p.communicate(timeout=300)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    assert sum(out.count('converting ') for out in outputs) == 1
+    assert sum(out.count('fetching ') for out in outputs) == 1
+    assert (home / 'checkpoints' / 'resnest14d_mmfish.pth').is_file()
