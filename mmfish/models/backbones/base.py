@@ -2,7 +2,7 @@
 one ``forward`` over the pyramid levels, frozen stages, ``norm_eval``, the memory format and
 strict pretrained loading; and the residual block (:class:`ResidualBlock`) with its plugins
 and activation checkpointing. The checks themselves are in :mod:`.args`."""
-from typing import Optional, Sequence
+from typing import Iterator, Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -191,20 +191,23 @@ class BackboneBase(BaseModule):
     def stage_modules(self) -> list:
         raise NotImplementedError
 
-    def forward_levels(self, x) -> list:
-        """The pyramid levels (strides 4, 8, 16 and 32) of ``x``, in the memory format."""
+    def forward_levels(self, x) -> Iterator[torch.Tensor]:
+        """Yield the pyramid levels (strides 4, 8, 16 and 32) of ``x``, in the memory format,
+        in order: ``forward`` takes each returned level out of the memory format as it comes,
+        before the next stage runs (the order of the autograd graph, and so of the gradients'
+        sums, that training has always had)."""
         raise NotImplementedError
 
     def forward(self, x):
         self.check_input(x)
         try:
-            levels = self.forward_levels(self._enter(x))
+            return tuple(self._exit(level) for i, level in
+                         enumerate(self.forward_levels(self._enter(x))) if i in self.out_indices)
         except ValueError as exc:  # a try costs nothing until it raises
             error = self.explain_norm_error(exc, x)
             if error is None:
                 raise
             raise error from None
-        return tuple(self._exit(levels[i]) for i in self.out_indices)
 
     def _enter(self, x):
         return x.contiguous(memory_format=self.memory_format)

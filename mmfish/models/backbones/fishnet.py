@@ -339,7 +339,7 @@ class FishNet(BackboneBase):
     def stage_modules(self) -> list:
         return [self.stem, *self.tail, self.bridge, *self.body, *self.head]
 
-    def forward_levels(self, x) -> list:
+    def forward_levels(self, x):
         x = self.maxpool(self.stem(x))
         tail = [x]
         for stage in self.tail:
@@ -354,7 +354,7 @@ class FishNet(BackboneBase):
         for stage, lateral in zip(self.head, (body[1], body[0], bridge)):
             x = stage(x, lateral)
             levels.append(x)
-        return levels
+        yield from levels  # level 0 feeds the head: every level is known only at the end
 
 
 @MODELS.register_module()

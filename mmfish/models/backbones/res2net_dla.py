@@ -236,10 +236,8 @@ class Res2NetDLA(BackboneBase):
         stem = nn.ModuleList([self.base_layer, self.level0, self.level1])
         return [stem] + [getattr(self, f'level{i + 2}') for i in range(NUM_LEVELS)]
 
-    def forward_levels(self, x) -> list:
+    def forward_levels(self, x):
         x = self.level1(self.level0(self.base_layer(x)))
-        levels = []
         for i in range(NUM_LEVELS):
             x = getattr(self, f'level{i + 2}')(x)
-            levels.append(x)
-        return levels
+            yield x

@@ -225,14 +225,12 @@ class ResNetSkeleton(BackboneBase):
         stem = [self.stem] if self.deep_stem else [self.conv1, getattr(self, self.norm1_name)]
         return [nn.ModuleList(stem)] + [getattr(self, name) for name in self.res_layers]
 
-    def forward_levels(self, x) -> list:
+    def forward_levels(self, x):
         if self.deep_stem:
             x = self.stem(x)
         else:
             x = self.relu(getattr(self, self.norm1_name)(self.conv1(x)))
         x = self.maxpool(x)
-        levels = []
         for name in self.res_layers:
             x = getattr(self, name)(x)
-            levels.append(x)
-        return levels
+            yield x

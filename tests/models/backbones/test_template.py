@@ -23,12 +23,33 @@ def test_the_mmdet_contract_is_a_class_attribute():
     assert not Res2NetDLA.mmdet_contract and not BackboneBase.mmdet_contract
 
 
+@pytest.mark.parametrize('cls, next_stage', [(ResNeSt, 'layer2'), (Res2Net, 'layer2'),
+                                             (Res2NetDLA, 'level3')],
+                         ids=['ResNeSt', 'Res2Net', 'Res2NetDLA'])
+def test_each_level_leaves_the_memory_format_before_the_next_stage_runs(cls, next_stage,
+                                                                       monkeypatch):
+    """In training, level 0 is taken out of channels-last (``ToContiguous``) before the next
+    stage runs: the autograd graph, and so the order in which gradients are summed, that the
+    tiny twins' recorded training figures come from."""
+    from mmfish.models.layers import memory_format
+    calls = []
+    apply = memory_format.ToContiguous.apply
+    monkeypatch.setattr(memory_format.ToContiguous, 'apply',
+                        lambda x: calls.append(1) or apply(x))
+    model = cls(**SMALL[cls]).train()
+    seen = []
+    model.get_submodule(next_stage).register_forward_pre_hook(
+        lambda module, inputs: seen.append(len(calls)))
+    model(torch.rand(2, 3, 64, 64))
+    assert seen == [1] and len(calls) == 4
+
+
 @pytest.mark.parametrize('cls', list(SMALL), ids=lambda c: c.__name__)
 def test_forward_returns_the_levels_of_out_indices(cls):
     model = cls(**SMALL[cls], out_indices=(1, 3)).eval()
     x = torch.rand(1, 3, 64, 64)
     with torch.no_grad():
-        levels = model.forward_levels(model._enter(x))
+        levels = list(model.forward_levels(model._enter(x)))
         outs = model(x)
     assert len(levels) == 4 and len(outs) == 2
     for out, i in zip(outs, (1, 3)):
@@ -78,6 +99,6 @@ def test_the_one_value_error_leaves_the_model_as_it_was():
     again = ResNeSt(**SMALL[ResNeSt]).train()
     again.load_state_dict(stats)
     with pytest.raises(ValueError):
-        again.forward_levels(again._enter(x))
+        list(again.forward_levels(again._enter(x)))
     for key, value in again.state_dict().items():
         assert torch.equal(value, after[key]), key  # the same as one failing pass
