@@ -47,7 +47,7 @@ def measure(names: Iterable[str] = VARIANTS, log: Callable[[str], None] = print,
 
 def format_rows(rows: List[dict]) -> str:
     lines = ['| variant | official model | params (mmfish / published) | GFLOPs | input '
-             '| official top-1 | config | convert the official weights |',
+             '| official top-1 | config | weights (or the command that converts them) |',
              '|---|---|---|---:|---:|---:|---|---|']
     for r in rows:
         v = r['variant']
@@ -55,7 +55,7 @@ def format_rows(rows: List[dict]) -> str:
             f'| {r["name"]} | {v.official} | {r["params"] / 1e6:.2f}M / {v.params_m:.2f}M '
             f'| {r["flops"] / 1e9:.2f} | {v.input_size} | '
             f'{"—" if v.top1 is None else f"{v.top1:.2f}"} | [{Path(v.config).name}]'
-            f'(../{v.config}) | `{v.convert_command()}` |')
+            f'(../{v.config}) | `{f"mmfish://{v.name}" if v.files else v.convert_command()}` |')
     return '\n'.join(lines)
 
 

@@ -41,7 +41,7 @@ def _config_checkpoints(pattern=r"checkpoints/[\w.-]+_mmfish\.pth"):
 
 def test_documented_commands_write_what_the_configs_load():
     commands = _commands()
-    assert len(commands) >= len(VARIANTS)  # the model table has one per variant
+    assert len(commands) >= len(VARIANTS)  # the released-files table has one per variant
     written = {dst for _, _, dst in commands}
     expected = {f'checkpoints/{name}_mmfish.pth' for name in VARIANTS}
     for doc, src, dst in commands:
