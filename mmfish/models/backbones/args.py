@@ -192,7 +192,7 @@ ARGUMENTS = {
     'channels_last': bool,
     'strides': check_per_stage, 'dilations': check_per_stage, 'out_indices': check_out_indices,
     'norm_cfg': check_norm_cfg, 'attention_norm_cfg': check_optional_norm_cfg,
-    'init_cfg': check_init_cfg, 'split_style': ('official', 'paddle'),
+    'init_cfg': check_init_cfg, 'split_style': ('official', 'paddle', 'mmdet'),
 }
 
 

@@ -4,7 +4,8 @@ The 3x3 convolution of a bottleneck is replaced by ``scales - 1`` convolutions o
 ``width`` channels; each split adds the output of the previous one before its convolution, so
 one block sees receptive fields of several sizes. Res2NeXt makes those convolutions grouped;
 v1b adds the deep stem and avg-down shortcuts (``deep_stem=True, avg_down=True``).
-PaddleClas' Res2Net-vd is v1b with ``split_style='paddle'`` (see :class:`Bottle2neck`).
+PaddleClas' Res2Net-vd is v1b with ``split_style='paddle'``, and mmdet's trained Res2Net
+detectors have ``split_style='mmdet'`` (see :class:`Bottle2neck`).
 """
 import math
 
@@ -26,6 +27,9 @@ class Bottle2neck(Bottleneck):
     average-pooled instead of passed through. With ``split_style='paddle'`` (PaddleClas'
     Res2Net_vd) only a block that strides is such a block (so layer1's first block is a
     normal one) and its pool leaves the padding out of the average (Paddle's ``exclusive``).
+    With ``split_style='mmdet'`` (mmdet's ``Bottle2neck``) every first block splits without
+    hierarchy, but only one that strides pools its last split (counting the padding): a
+    first block of stride 1 (layer1's, or a dilated stage's) passes it through.
     """
 
     def __init__(self, in_channels, planes, stride=1, dilation=1, downsample=None, first=False,
@@ -37,6 +41,8 @@ class Bottle2neck(Bottleneck):
         self.scales = scales
         paddle = split_style == 'paddle'
         self.first = first and (stride > 1 or not paddle)
+        #: whether the last split is average-pooled (else passed through)
+        self.pools_last = self.first and scales > 1 and (stride > 1 or split_style != 'mmdet')
         self.nums = max(scales - 1, 1)
         dcn = dcn_for_stride(dcn, stride)  # mmdet's Res2Net: every split conv deformable
         build = build_conv_layer if dcn is None else build_dcn_conv
@@ -45,7 +51,7 @@ class Bottle2neck(Bottleneck):
                   padding=dilation, dilation=dilation, groups=groups, bias=False)
             for _ in range(self.nums))
         self.bns = nn.ModuleList(build_norm_layer(norm_cfg, width)[1] for _ in range(self.nums))
-        if self.first and scales > 1:
+        if self.pools_last:
             self.pool = nn.AvgPool2d(kernel_size=3, stride=stride, padding=1,
                                      count_include_pad=not paddle)
 
@@ -58,7 +64,7 @@ class Bottle2neck(Bottleneck):
             sp = self.relu(self.bns[i](self.convs[i](sp)))
             outs.append(sp)
         if self.scales > 1:
-            outs.append(self.pool(splits[self.nums]) if self.first else splits[self.nums])
+            outs.append(self.pool(splits[self.nums]) if self.pools_last else splits[self.nums])
         return torch.cat(outs, 1)
 
 
@@ -80,7 +86,13 @@ class Res2Net(ResNetSkeleton):
         split_style (str): Which blocks split without hierarchy and pool their last split:
             ``'official'``, the first block of every stage, its pool counting the padding
             (the authors' code); ``'paddle'``, the blocks that stride, their pool not
-            counting it (PaddleClas' Res2Net_vd). Defaults to ``'official'``.
+            counting it (PaddleClas' Res2Net_vd); ``'mmdet'``, the first block of every
+            stage, but only those that stride pool, counting the padding (mmdet's Res2Net:
+            layer1's first block passes its last split through). The weights are the same in
+            all three (no pool has any), so a checkpoint does not show its style: mmdet's
+            trained detectors (Faster/Mask/Cascade R-CNN, HTC Res2Net-101) need ``'mmdet'``,
+            the official, timm and mmpretrain weights ``'official'``. Defaults to
+            ``'official'``.
         **kwargs: The other arguments of :class:`ResNetSkeleton` (``in_channels``,
             ``stem_channels``, ``base_channels``, ``strides``, ``dilations``,
             ``contract_dilation``, ``out_indices``, ``frozen_stages``, ``conv_cfg``,

@@ -76,6 +76,40 @@ def test_equal_to_openmmlab_implementation(tmp_path, toolbox, peer_cfg, extra):
         assert max_rel_error(a, b) < 1e-5
 
 
+#: mmdet's Res2Net (always v1b) and the mmfish arguments of the same model; the second has a
+#: dilated last stage, whose first block has stride 1 too (mmdet dilates every block of it)
+MMDET_RES2NET = [
+    (dict(type='Res2Net', depth=50, scales=4, base_width=26), {}),
+    (dict(type='Res2Net', depth=50, scales=4, base_width=26, strides=(1, 2, 2, 1),
+          dilations=(1, 1, 1, 2)),
+     dict(strides=(1, 2, 2, 1), dilations=(1, 1, 1, 2), contract_dilation=False)),
+]
+
+
+@pytest.mark.parametrize('peer_cfg,extra', MMDET_RES2NET, ids=['layer1', 'dilated-layer4'])
+def test_mmdet_split_style_equals_mmdet_res2net(tmp_path, peer_cfg, extra):
+    """``split_style='mmdet'`` computes what mmdet's own Res2Net computes, its block as it is
+    (no pool on the last split of a stride-1 first block); the official style does not."""
+    torch.manual_seed(0)
+    peer = randomize_norms(build_in_scope('mmdet', dict(peer_cfg)))
+    peer.eval()
+    checkpoint = {'state_dict': {f'backbone.{k}': v for k, v in peer.state_dict().items()}}
+    model, meta = _convert_and_build(tmp_path, 'Res2Net', checkpoint, split_style='mmdet',
+                                     **extra)
+    cfg = dict(meta['mmfish']['backbone'], **extra)
+    cfg.pop('type')
+    official = Res2Net(**dict(cfg, split_style='official')).eval()
+    official.load_state_dict(model.state_dict())
+    peer, model, official = peer.double(), model.double(), official.double()
+    x = torch.rand(2, 3, 64, 64, dtype=torch.float64)
+    with torch.no_grad():
+        theirs, ours, other = peer(x), model(x), official(x)
+    assert len(ours) == len(theirs) == 4
+    assert max_rel_error(ours, theirs) < 1e-12
+    # the official pool of the last split in the stride-1 first blocks changes every level
+    assert all(max_rel_error(o, t) > 1e-4 for o, t in zip(other, theirs))
+
+
 @pytest.mark.parametrize('timm_name,family,variant', [
     ('resnest50d', 'ResNeSt', 'resnest50'),
     ('res2net50_26w_4s', 'Res2Net', 'res2net50-w26-s4'),
