@@ -8,8 +8,11 @@ order, by
 1. ``--variant NAME``, or the name of a released file whose sha256 prefix was verified;
 2. the command line (``--avd-first`` / ``--no-avd-first``, ...);
 3. the checkpoint's own config, when an OpenMMLab runner saved one in its meta (read as text,
-   never executed);
-4. the table of released variants, when every released variant with these shapes agrees.
+   never executed), or ``meta['mmfish']['backbone']`` in a file mmfish's converter wrote;
+4. the checkpoint's key layout, where it fixes an argument (the family's ``detect`` returns a
+   :class:`~.resnet_like.Detected` whose ``hidden`` says so: a toolbox's ResNeSt has no
+   ``avd_first`` and always pools after the split-attention conv);
+5. the table of released variants, when every released variant with these shapes agrees.
 
 Otherwise the conversion is refused with the candidates and the flags that pick one.
 
@@ -28,7 +31,7 @@ from .family import FAMILIES, Family, init_defaults, minimal
 from .resnet_like import AmbiguousDcnError
 
 __all__ = ['find_variant', 'candidates', 'decide', 'released_variant', 'flag', 'decide_dcn',
-           'dcn_from_config']
+           'dcn_from_config', 'hidden_from_mmfish_meta']
 
 
 def find_variant(backbone: dict, fam: Family) -> Optional[str]:
@@ -133,6 +136,20 @@ def hidden_from_config(rest: dict, fam: Family, names) -> Dict[str, Tuple[bool, 
         except ValueError:
             pass
     return {k: v for k, v in fam.from_config(type_, constants).items() if k in names}
+
+
+def hidden_from_mmfish_meta(rest: dict, fam: Family, names) -> Dict[str, Tuple[bool, str]]:
+    """The hidden arguments ``names`` of a file that mmfish's converter wrote: its
+    ``meta['mmfish']['backbone']`` (arguments at their defaults left out) states them."""
+    meta = rest.get('meta') if isinstance(rest, dict) else None
+    record = meta.get('mmfish') if isinstance(meta, dict) else None
+    backbone = record.get('backbone') if isinstance(record, dict) else None
+    if not isinstance(backbone, dict) or backbone.get('type') != fam.name:
+        return {}
+    values = hidden_values(backbone, fam)
+    return {k: (values[k], f"meta['mmfish']['backbone'] (the file is mmfish's conversion"
+                           f"{'' if k in backbone else ', which leaves it at its default'})")
+            for k in names}
 
 
 # -- the type of mmdet's deformable convolutions ---------------------------------------------
@@ -251,9 +268,15 @@ def decide(fam: Family, detected: dict, source: str, rest: dict, variant: Option
 
     values = {k: dict(value=v, by='command line') for k, v in settings.items()}
     missing = [k for k in hidden if k not in values]
-    if missing:
-        for k, (value, how) in hidden_from_config(rest, fam, missing).items():
-            values[k] = dict(value=value, by=how)
+    # then the checkpoint's own config, mmfish's record of a converted file, the key layout
+    for found in (lambda: hidden_from_config(rest, fam, missing),
+                  lambda: hidden_from_mmfish_meta(rest, fam, missing),
+                  lambda: getattr(detected, 'hidden', {})):
+        if not missing:
+            break
+        for k, (value, how) in found().items():
+            if k in missing:
+                values[k] = dict(value=value, by=how)
         missing = [k for k in hidden if k not in values]
     consistent = [v for v in fits if all(hidden_values(v.backbone, fam)[k] == d['value']
                                          for k, d in values.items())]

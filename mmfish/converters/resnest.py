@@ -1,4 +1,6 @@
-"""ResNeSt checkpoints: official, timm (``resnest*d``), mmdet, mmseg and mmpretrain."""
+"""ResNeSt checkpoints: official, timm (``resnest*d``), mmdet, mmseg, mmpretrain and mmpose."""
+from typing import Optional
+
 from ..checkpoint.io import ConversionError
 from ..models.backbones.resnest import ResNeSt
 from . import resnet_like
@@ -8,7 +10,7 @@ from .resnet_like import detect_skeleton
 #: arguments the weights cannot show (pools have no weights): decided by
 #: :func:`mmfish.converters.decide.decide`
 HIDDEN = ('avd', 'avd_first')
-__all__ = ['RESNEST', 'to_mmfish_keys', 'detect', 'from_config']
+__all__ = ['RESNEST', 'to_mmfish_keys', 'detect', 'from_config', 'from_layout']
 
 
 def to_mmfish_keys(state, source):
@@ -27,7 +29,25 @@ def detect(state, source, layout=None, dcn_type=None):
     # mmdet's deformable split-attention convs and plugin layers (their keys show them)
     cfg.update(resnet_like.detect_dcn(state, r'conv2\.conv', source, dcn_type))
     cfg.update(resnet_like.detect_plugins(state, source))
-    return cfg
+    return resnet_like.Detected(cfg, hidden=from_layout(layout))
+
+
+#: the ResNeSt classes whose checkpoints have the OpenMMLab key layout
+TOOLBOXES = "mmdet's, mmseg's, mmpretrain's and mmpose's ResNeSt"
+
+
+def from_layout(layout: Optional[str]) -> dict:
+    """The hidden arguments that the key layout fixes, ``{name: (value, how)}``: the toolboxes'
+    ResNeSt always pool after the split-attention conv (they have no ``avd_first``), so a
+    checkpoint in their layout has ``avd_first=False``. Whether they pool at all
+    (``avg_down_stride``) is their config's, and the official and timm layouts show neither:
+    their files may put the pool first (the official ``resnest50_fast_*``)."""
+    if layout not in (resnet_like.OPENMMLAB, resnet_like.OPENMMLAB_BARE):
+        return {}
+    return dict(avd_first=(False, (
+        f'the toolbox layout {layout}, that of {TOOLBOXES}, which always pool after the '
+        f"split-attention conv (mmfish's ResNeSt has these keys too: for one built with "
+        f'avd_first=True, say --avd-first)')))
 
 
 def _reduction_factor(state, radix, source, default=4):
@@ -56,9 +76,9 @@ def _reduction_factor(state, radix, source, default=4):
 
 def from_config(type_name: str, args: dict) -> dict:
     """``avd`` and ``avd_first`` as the backbone ``dict`` of an OpenMMLab config states them:
-    ``{name: (value, how)}``. mmfish's ResNeSt has both arguments; mmdet's, mmseg's and
-    mmpretrain's have ``avg_down_stride`` (default True) for ``avd`` and always pool after the
-    split-attention conv."""
+    ``{name: (value, how)}``. mmfish's ResNeSt has both arguments; mmdet's, mmseg's,
+    mmpretrain's and mmpose's have ``avg_down_stride`` (default True) for ``avd`` and always
+    pool after the split-attention conv."""
     meta = "the checkpoint's config (meta)"
     if type_name.startswith('mmfish.') or 'avd' in args or 'avd_first' in args:
         defaults = dict(avd=True, avd_first=False)  # mmfish's ResNeSt

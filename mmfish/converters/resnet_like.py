@@ -11,7 +11,11 @@ from ..checkpoint.keys import TASK_PREFIXES
 from .common import count_blocks, fail_unplaced, rename
 
 LAYOUTS = ('official / timm (conv1, bn1, layer1..4, fc)',
-           'OpenMMLab mmdet / mmseg / mmpretrain (backbone.*, head.fc.*)')
+           'OpenMMLab mmdet / mmseg / mmpretrain / mmpose (backbone.*, head.fc.*; a backbone '
+           'alone also without the prefix: stem.*, layer1..4)')
+#: the layout of OpenMMLab checkpoints (:func:`to_mmfish_keys`), and that of an OpenMMLab
+#: backbone's state dict saved without the ``backbone.`` prefix
+OPENMMLAB, OPENMMLAB_BARE = 'openmmlab', 'openmmlab (without the backbone. prefix)'
 
 OFFICIAL_RULES = [
     (r'^conv1\.weight$', 'backbone.conv1.weight'),  # 7x7 stem
@@ -35,8 +39,13 @@ def to_mmfish_keys(state: Dict[str, torch.Tensor], source: str, family: str):
     segmentor's other parts (necks, heads), which belong to no backbone.
     """
     if any(k.startswith('backbone.') for k in state):
-        layout = 'openmmlab'
+        layout = OPENMMLAB
         out, unplaced, dropped = rename(state, OPENMMLAB_RULES)
+    elif _bare_openmmlab(state):
+        layout = OPENMMLAB_BARE
+        prefixed = OrderedDict((f'backbone.{k}' if re.match(r'(stem|layer\d)\.', k) else k, v)
+                               for k, v in state.items())
+        out, unplaced, dropped = rename(prefixed, OPENMMLAB_RULES)
     else:
         layout = 'official'
         deep_stem = 'conv1.0.weight' in state
@@ -47,9 +56,30 @@ def to_mmfish_keys(state: Dict[str, torch.Tensor], source: str, family: str):
     return out, layout, dropped
 
 
+def _bare_openmmlab(state) -> bool:
+    """Whether ``state`` is an OpenMMLab backbone's own state dict, saved without the
+    ``backbone.`` prefix: the deep stem is ``stem.*`` there (``conv1.0`` ... in the official
+    layout), and there is no ``conv1``."""
+    return any(k.startswith('stem.') for k in state) and \
+        not any(k.startswith('conv1.') for k in state)
+
+
+class Detected(dict):
+    """A backbone config detected from a checkpoint's weights (what their shapes show), with
+    :attr:`hidden`: the family's hidden arguments that the checkpoint's key layout itself fixes,
+    ``{argument: (value, how)}`` (e.g. a toolbox's ResNeSt, which has no ``avd_first``).
+    :func:`mmfish.converters.decide.decide` takes them after the command line and the
+    checkpoint's own config."""
+
+    def __init__(self, *args, hidden: Optional[dict] = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.hidden = dict(hidden or {})
+
+
 def _shift_avg_down_indices(state):
-    """mmdet's and mmseg's ResNeSt build a stride-1 avg-down shortcut without its (identity)
-    pool, so ``downsample.0/1`` there are ``downsample.1/2`` in the official layout."""
+    """mmpretrain's and mmpose's ResNeSt build a stride-1 avg-down shortcut without its
+    (identity) pool, so ``downsample.0/1`` there are ``downsample.1/2`` in the official layout
+    (mmdet's and mmseg's keep the pool, as mmfish does)."""
     avg_down = any(re.match(r'backbone\.layer\d\.0\.downsample\.2\.', k) for k in state)
     if not avg_down:
         return state
