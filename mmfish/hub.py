@@ -1,17 +1,20 @@
-"""``mmfish://<variant>``: a released model's weights in one line of a config.
+"""``mmfish://<name>``: a released model's weights in one line of a config.
 
 ::
 
     model = dict(backbone=dict(init_cfg=dict(
         type='Pretrained', checkpoint='mmfish://resnest101', prefix='backbone.')))
-    load_from = 'mmfish://resnest101'          # or: mim test ... --checkpoint mmfish://...
+    load_from = 'mmfish://mmdet/mask-rcnn_s50_fpn_syncbn-backbone+head_ms-1x_coco'
+    # or: mim test mmdet CONFIG --checkpoint mmfish://...
 
-``<variant>`` is a name of :data:`mmfish.variants.VARIANTS` with released files. On first use
-the released file is fetched into ``$MMFISH_HOME/originals`` (default ``~/.cache/mmfish``;
+``<name>`` is a name of :data:`mmfish.variants.VARIANTS` with released files (the authors'
+ImageNet weights), or ``<toolbox>/<model>`` of :data:`mmfish.variants.TRAINED` (a toolbox's
+trained detector, segmenter, pose model or classifier, converted whole). On first use the
+released file is fetched into ``$MMFISH_HOME/originals`` (default ``~/.cache/mmfish``;
 ``$MMFISH_MIRROR`` replaces the official URL, see :mod:`mmfish.checkpoint.download`), its sha256
 checked against the prefix its name carries, converted exactly as ``python -m mmfish.convert``
 converts it (the decisions in the converted file's ``meta``) and cached atomically as
-``$MMFISH_HOME/checkpoints/<variant>_mmfish.pth``; later uses read the cache. Processes of one
+``$MMFISH_HOME/checkpoints/<name>_mmfish.pth``; later uses read the cache. Processes of one
 machine (the ranks of a distributed run) that ask at once take turns: one fetches and converts,
 the others wait and read the cache. The file is read weights-only, as every mmfish loader reads.
 """
@@ -38,9 +41,16 @@ def released_variants() -> dict:
     return {name: v for name, v in VARIANTS.items() if v.files}
 
 
+def trained_models() -> dict:
+    """The toolboxes' trained models, by ``<toolbox>/<model>``."""
+    from .variants import TRAINED
+    return dict(TRAINED)
+
+
 def converted_path(name: str) -> str:
-    """Where the converted weights of variant ``name`` are cached."""
-    return osp.join(cache_home(), 'checkpoints', f'{name}_mmfish.pth')
+    """Where the converted weights of ``name`` (a variant, or ``<toolbox>/<model>``) are
+    cached."""
+    return osp.join(cache_home(), 'checkpoints', *f'{name}_mmfish.pth'.split('/'))
 
 
 def resolve(uri: str, log: Callable[[str], None] = _log) -> str:
@@ -49,30 +59,37 @@ def resolve(uri: str, log: Callable[[str], None] = _log) -> str:
     from .converters import convert_checkpoint
     from .variants import VARIANTS
     name = uri[len(SCHEME):] if uri.startswith(SCHEME) else uri
-    released = released_variants()
-    if name not in released:
+    released, trained = released_variants(), trained_models()
+    if name not in released and name not in trained:
         if name in VARIANTS:
             problem = f'{name} has no released weights (its row in mmfish.variants lists none)'
         else:
-            close = difflib.get_close_matches(name, list(released), n=1)
+            close = difflib.get_close_matches(name, list(released) + list(trained), n=1)
             problem = f'unknown model {name!r}' + (f" (did you mean '{SCHEME}{close[0]}'?)"
                                                    if close else '')
-        raise CheckpointError(f'{SCHEME}{name}: {problem}; valid names: '
-                              f'{", ".join(SCHEME + n for n in released)}')
-    variant = released[name]
+        raise CheckpointError(
+            f'{SCHEME}{name}: {problem}; valid names: '
+            f'{", ".join(SCHEME + n for n in released)}, and the toolboxes\' trained models, '
+            f'{SCHEME}<toolbox>/<model> (docs/models.md lists them), e.g. '
+            f'{SCHEME}{next(iter(trained))}')
     path = converted_path(name)
     if osp.isfile(path):
         return path
+    if name in trained:
+        row = trained[name]
+        file, url, family, variant = row.file, row.url, None, None
+    else:
+        row = released[name]
+        file, url, family = row.files[0], row.url, row.family
+        # a released name with a digest tells the variant once verified; one without, the name
+        variant = None if name_hash_prefix(file) is not None else name
     with file_lock(path, log):
         if osp.isfile(path):  # another process converted it while this one waited
             return path
-        original = fetch(variant.files[0], variant.url, osp.join(cache_home(), 'originals'),
-                         log=log)
+        original = fetch(file, url, osp.join(cache_home(), 'originals'), log=log)
         log(f'converting {original} into {path}')
-        # a released name with a digest tells the variant once verified; one without, the name
-        digested = name_hash_prefix(variant.files[0]) is not None
-        convert_checkpoint(variant.family, original, path, log=log,
-                           variant=None if digested else name)
+        convert_checkpoint(family, original, path, log=log, variant=variant,
+                           trained=name if name in trained else None)
     return path
 
 
@@ -89,7 +106,7 @@ def register_scheme() -> None:
 
 
 __all__ = ['SCHEME', 'DownloadError', 'converted_path', 'load_from_mmfish', 'register_scheme',
-           'released_variants', 'resolve']
+           'released_variants', 'resolve', 'trained_models']
 
 
 register_scheme()

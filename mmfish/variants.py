@@ -3,6 +3,7 @@ published figures and released files. The in1k configs, the converters (which de
 table what the weights cannot show) and the docs' model table read this table."""
 from dataclasses import dataclass, field
 from typing import Optional, Tuple
+from urllib.parse import unquote
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,153 @@ DOWNLOADS = {
     **{f: _download(f) for v in VARIANTS.values() for f in v.files
        if not f.startswith('fishnet')},
 }
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """A detector, segmenter, pose model or classifier that a toolbox trained with a ResNeSt or
+    Res2Net backbone and published (its metafile: name, config, weights, scores)."""
+    toolbox: str  #: ``'mmdet'``, ``'mmseg'``, ``'mmpose'`` or ``'mmpretrain'``
+    model: str  #: the model's name in the toolbox's metafile
+    toolbox_config: str  #: the toolbox's config, under its ``configs/``
+    url: str  #: the toolbox's download URL of the weights
+    dataset: str  #: what the scores were measured on
+    scores: dict  #: the published scores (the metafile's metric names)
+
+    @property
+    def name(self) -> str:
+        """``<toolbox>/<model>``: ``mmfish://<name>``."""
+        return f'{self.toolbox}/{self.model}'
+
+    @property
+    def file(self) -> str:
+        """The released file's name (``...-<sha256 prefix>.pth``, unquoted)."""
+        return unquote(self.url.rsplit('/', 1)[1])
+
+    @property
+    def config(self) -> str:
+        """The mmfish config that builds the model (it inherits the toolbox's own)."""
+        return f'configs/{self.toolbox}/trained/{self.model}.py'
+
+    @property
+    def family(self) -> str:
+        """The backbone's family: ``'Res2Net'`` or ``'ResNeSt'``."""
+        return 'Res2Net' if 'res2net' in self.model else 'ResNeSt'
+
+    @property
+    def tasks(self) -> dict:
+        """``{metric: task}`` of :attr:`scores`, with OpenMMLab's metafiles' task names."""
+        task = {'mmseg': 'Semantic Segmentation', 'mmpose': 'Body 2D Keypoint',
+                'mmpretrain': 'Image Classification'}.get(self.toolbox)
+        return {m: task or ('Instance Segmentation' if m.startswith('mask')
+                            else 'Object Detection') for m in self.scores}
+
+
+def _trained(toolbox, model, config, url, dataset, scores):
+    return TrainedModel(toolbox, model, config, url, dataset, scores)
+
+
+#: the toolboxes' trained models with ResNeSt and Res2Net backbones, by ``<toolbox>/<model>``,
+#: as their installed metafiles list them (mmdet 3.3, mmseg 1.2, mmpose 1.3, mmpretrain 1.2;
+#: mmpretrain's ResNeSt classifiers have no metafile and are not listed)
+TRAINED = {t.name: t for t in [
+    _trained('mmdet', 'faster-rcnn_res2net-101_fpn_2x_coco', 'res2net/faster-rcnn_res2net-101_fpn_2x_coco.py',
+             'https://download.openmmlab.com/mmdetection/v2.0/res2net/faster_rcnn_r2_101_fpn_2x_coco/faster_rcnn_r2_101_fpn_2x_coco-175f1da6.pth',
+             'COCO', {'box AP': 43.0}),
+    _trained('mmdet', 'mask-rcnn_res2net-101_fpn_2x_coco', 'res2net/mask-rcnn_res2net-101_fpn_2x_coco.py',
+             'https://download.openmmlab.com/mmdetection/v2.0/res2net/mask_rcnn_r2_101_fpn_2x_coco/mask_rcnn_r2_101_fpn_2x_coco-17f061e8.pth',
+             'COCO', {'box AP': 43.6, 'mask AP': 38.7}),
+    _trained('mmdet', 'cascade-rcnn_res2net-101_fpn_20e_coco', 'res2net/cascade-rcnn_res2net-101_fpn_20e_coco.py',
+             'https://download.openmmlab.com/mmdetection/v2.0/res2net/cascade_rcnn_r2_101_fpn_20e_coco/cascade_rcnn_r2_101_fpn_20e_coco-f4b7b7db.pth',
+             'COCO', {'box AP': 45.7}),
+    _trained('mmdet', 'cascade-mask-rcnn_res2net-101_fpn_20e_coco', 'res2net/cascade-mask-rcnn_res2net-101_fpn_20e_coco.py',
+             'https://download.openmmlab.com/mmdetection/v2.0/res2net/cascade_mask_rcnn_r2_101_fpn_20e_coco/cascade_mask_rcnn_r2_101_fpn_20e_coco-8a7b41e1.pth',
+             'COCO', {'box AP': 46.4, 'mask AP': 40.0}),
+    _trained('mmdet', 'htc_res2net-101_fpn_20e_coco', 'res2net/htc_res2net-101_fpn_20e_coco.py',
+             'https://download.openmmlab.com/mmdetection/v2.0/res2net/htc_r2_101_fpn_20e_coco/htc_r2_101_fpn_20e_coco-3a8d2112.pth',
+             'COCO', {'box AP': 47.5, 'mask AP': 41.6}),
+    _trained('mmdet', 'faster-rcnn_s50_fpn_syncbn-backbone+head_ms-range-1x_coco', 'resnest/faster-rcnn_s50_fpn_syncbn-backbone+head_ms-range-1x_coco.py',
+             'https://download.openmmlab.com/mmdetection/v2.0/resnest/faster_rcnn_s50_fpn_syncbn-backbone%2Bhead_mstrain-range_1x_coco/faster_rcnn_s50_fpn_syncbn-backbone%2Bhead_mstrain-range_1x_coco_20200926_125502-20289c16.pth',
+             'COCO', {'box AP': 42.0}),
+    _trained('mmdet', 'faster-rcnn_s101_fpn_syncbn-backbone+head_ms-range-1x_coco', 'resnest/faster-rcnn_s101_fpn_syncbn-backbone+head_ms-range-1x_coco.py',
+             'https://download.openmmlab.com/mmdetection/v2.0/resnest/faster_rcnn_s101_fpn_syncbn-backbone%2Bhead_mstrain-range_1x_coco/faster_rcnn_s101_fpn_syncbn-backbone%2Bhead_mstrain-range_1x_coco_20201006_021058-421517f1.pth',
+             'COCO', {'box AP': 44.5}),
+    _trained('mmdet', 'mask-rcnn_s50_fpn_syncbn-backbone+head_ms-1x_coco', 'resnest/mask-rcnn_s50_fpn_syncbn-backbone+head_ms-1x_coco.py',
+             'https://download.openmmlab.com/mmdetection/v2.0/resnest/mask_rcnn_s50_fpn_syncbn-backbone%2Bhead_mstrain_1x_coco/mask_rcnn_s50_fpn_syncbn-backbone%2Bhead_mstrain_1x_coco_20200926_125503-8a2c3d47.pth',
+             'COCO', {'box AP': 42.6, 'mask AP': 38.1}),
+    _trained('mmdet', 'mask-rcnn_s101_fpn_syncbn-backbone+head_ms-1x_coco', 'resnest/mask-rcnn_s101_fpn_syncbn-backbone+head_ms-1x_coco.py',
+             'https://download.openmmlab.com/mmdetection/v2.0/resnest/mask_rcnn_s101_fpn_syncbn-backbone%2Bhead_mstrain_1x_coco/mask_rcnn_s101_fpn_syncbn-backbone%2Bhead_mstrain_1x_coco_20201005_215831-af60cdf9.pth',
+             'COCO', {'box AP': 45.2, 'mask AP': 40.2}),
+    _trained('mmdet', 'cascade-rcnn_s50_fpn_syncbn-backbone+head_ms-range-1x_coco', 'resnest/cascade-rcnn_s50_fpn_syncbn-backbone+head_ms-range-1x_coco.py',
+             'https://download.openmmlab.com/mmdetection/v2.0/resnest/cascade_rcnn_s50_fpn_syncbn-backbone%2Bhead_mstrain-range_1x_coco/cascade_rcnn_s50_fpn_syncbn-backbone%2Bhead_mstrain-range_1x_coco_20201122_213640-763cc7b5.pth',
+             'COCO', {'box AP': 44.5}),
+    _trained('mmdet', 'cascade-rcnn_s101_fpn_syncbn-backbone+head_ms-range-1x_coco', 'resnest/cascade-rcnn_s101_fpn_syncbn-backbone+head_ms-range-1x_coco.py',
+             'https://download.openmmlab.com/mmdetection/v2.0/resnest/cascade_rcnn_s101_fpn_syncbn-backbone%2Bhead_mstrain-range_1x_coco/cascade_rcnn_s101_fpn_syncbn-backbone%2Bhead_mstrain-range_1x_coco_20201005_113242-b9459f8f.pth',
+             'COCO', {'box AP': 46.8}),
+    _trained('mmdet', 'cascade-mask-rcnn_s50_fpn_syncbn-backbone+head_ms-1x_coco', 'resnest/cascade-mask-rcnn_s50_fpn_syncbn-backbone+head_ms-1x_coco.py',
+             'https://download.openmmlab.com/mmdetection/v2.0/resnest/cascade_mask_rcnn_s50_fpn_syncbn-backbone%2Bhead_mstrain_1x_coco/cascade_mask_rcnn_s50_fpn_syncbn-backbone%2Bhead_mstrain_1x_coco_20201122_104428-99eca4c7.pth',
+             'COCO', {'box AP': 45.4, 'mask AP': 39.5}),
+    _trained('mmdet', 'cascade-mask-rcnn_s101_fpn_syncbn-backbone+head_ms-1x_coco', 'resnest/cascade-mask-rcnn_s101_fpn_syncbn-backbone+head_ms-1x_coco.py',
+             'https://download.openmmlab.com/mmdetection/v2.0/resnest/cascade_mask_rcnn_s101_fpn_syncbn-backbone%2Bhead_mstrain_1x_coco/cascade_mask_rcnn_s101_fpn_syncbn-backbone%2Bhead_mstrain_1x_coco_20201005_113243-42607475.pth',
+             'COCO', {'box AP': 47.7, 'mask AP': 41.4}),
+    _trained('mmseg', 'resnest_s101-d8_fcn_4xb2-80k_cityscapes-512x1024', 'resnest/resnest_s101-d8_fcn_4xb2-80k_cityscapes-512x1024.py',
+             'https://download.openmmlab.com/mmsegmentation/v0.5/resnest/fcn_s101-d8_512x1024_80k_cityscapes/fcn_s101-d8_512x1024_80k_cityscapes_20200807_140631-f8d155b3.pth',
+             'Cityscapes', {'mIoU': 77.56, 'mIoU(ms+flip)': 78.98}),
+    _trained('mmseg', 'resnest_s101-d8_pspnet_4xb2-80k_cityscapes512x1024', 'resnest/resnest_s101-d8_pspnet_4xb2-80k_cityscapes512x1024.py',
+             'https://download.openmmlab.com/mmsegmentation/v0.5/resnest/pspnet_s101-d8_512x1024_80k_cityscapes/pspnet_s101-d8_512x1024_80k_cityscapes_20200807_140631-c75f3b99.pth',
+             'Cityscapes', {'mIoU': 78.57, 'mIoU(ms+flip)': 79.19}),
+    _trained('mmseg', 'resnest_s101-d8_deeplabv3_4xb2-80k_cityscapes-512x1024', 'resnest/resnest_s101-d8_deeplabv3_4xb2-80k_cityscapes-512x1024.py',
+             'https://download.openmmlab.com/mmsegmentation/v0.5/resnest/deeplabv3_s101-d8_512x1024_80k_cityscapes/deeplabv3_s101-d8_512x1024_80k_cityscapes_20200807_144429-b73c4270.pth',
+             'Cityscapes', {'mIoU': 79.67, 'mIoU(ms+flip)': 80.51}),
+    _trained('mmseg', 'resnest_s101-d8_deeplabv3plus_4xb2-80k_cityscapes-512x1024', 'resnest/resnest_s101-d8_deeplabv3plus_4xb2-80k_cityscapes-512x1024.py',
+             'https://download.openmmlab.com/mmsegmentation/v0.5/resnest/deeplabv3plus_s101-d8_512x1024_80k_cityscapes/deeplabv3plus_s101-d8_512x1024_80k_cityscapes_20200807_144429-1239eb43.pth',
+             'Cityscapes', {'mIoU': 79.62, 'mIoU(ms+flip)': 80.27}),
+    _trained('mmseg', 'resnest_s101-d8_fcn_4xb4-160k_ade20k-512x512', 'resnest/resnest_s101-d8_fcn_4xb4-160k_ade20k-512x512.py',
+             'https://download.openmmlab.com/mmsegmentation/v0.5/resnest/fcn_s101-d8_512x512_160k_ade20k/fcn_s101-d8_512x512_160k_ade20k_20200807_145416-d3160329.pth',
+             'ADE20K', {'mIoU': 45.62, 'mIoU(ms+flip)': 46.16}),
+    _trained('mmseg', 'resnest_s101-d8_pspnet_4xb4-160k_ade20k-512x512', 'resnest/resnest_s101-d8_pspnet_4xb4-160k_ade20k-512x512.py',
+             'https://download.openmmlab.com/mmsegmentation/v0.5/resnest/pspnet_s101-d8_512x512_160k_ade20k/pspnet_s101-d8_512x512_160k_ade20k_20200807_145416-a6daa92a.pth',
+             'ADE20K', {'mIoU': 45.44, 'mIoU(ms+flip)': 46.28}),
+    _trained('mmseg', 'resnest_s101-d8_deeplabv3_4xb4-160k_ade20k-512x512', 'resnest/resnest_s101-d8_deeplabv3_4xb4-160k_ade20k-512x512.py',
+             'https://download.openmmlab.com/mmsegmentation/v0.5/resnest/deeplabv3_s101-d8_512x512_160k_ade20k/deeplabv3_s101-d8_512x512_160k_ade20k_20200807_144503-17ecabe5.pth',
+             'ADE20K', {'mIoU': 45.71, 'mIoU(ms+flip)': 46.59}),
+    _trained('mmseg', 'resnest_s101-d8_deeplabv3plus_4xb4-160k_ade20k-512x512', 'resnest/resnest_s101-d8_deeplabv3plus_4xb4-160k_ade20k-512x512.py',
+             'https://download.openmmlab.com/mmsegmentation/v0.5/resnest/deeplabv3plus_s101-d8_512x512_160k_ade20k/deeplabv3plus_s101-d8_512x512_160k_ade20k_20200807_144503-27b26226.pth',
+             'ADE20K', {'mIoU': 46.47, 'mIoU(ms+flip)': 47.27}),
+    _trained('mmpose', 'td-hm_resnest50_8xb64-210e_coco-256x192', 'body_2d_keypoint/topdown_heatmap/coco/td-hm_resnest50_8xb64-210e_coco-256x192.py',
+             'https://download.openmmlab.com/mmpose/top_down/resnest/resnest50_coco_256x192-6e65eece_20210320.pth',
+             'COCO', {'AP': 0.72, 'AR': 0.775}),
+    _trained('mmpose', 'td-hm_resnest50_8xb64-210e_coco-384x288', 'body_2d_keypoint/topdown_heatmap/coco/td-hm_resnest50_8xb64-210e_coco-384x288.py',
+             'https://download.openmmlab.com/mmpose/top_down/resnest/resnest50_coco_384x288-dcd20436_20210320.pth',
+             'COCO', {'AP': 0.737, 'AR': 0.789}),
+    _trained('mmpose', 'td-hm_resnest101_8xb64-210e_coco-256x192', 'body_2d_keypoint/topdown_heatmap/coco/td-hm_resnest101_8xb64-210e_coco-256x192.py',
+             'https://download.openmmlab.com/mmpose/top_down/resnest/resnest101_coco_256x192-2ffcdc9d_20210320.pth',
+             'COCO', {'AP': 0.725, 'AR': 0.781}),
+    _trained('mmpose', 'td-hm_resnest101_8xb32-210e_coco-384x288', 'body_2d_keypoint/topdown_heatmap/coco/td-hm_resnest101_8xb32-210e_coco-384x288.py',
+             'https://download.openmmlab.com/mmpose/top_down/resnest/resnest101_coco_384x288-80660658_20210320.pth',
+             'COCO', {'AP': 0.745, 'AR': 0.798}),
+    _trained('mmpose', 'td-hm_resnest200_8xb64-210e_coco-256x192', 'body_2d_keypoint/topdown_heatmap/coco/td-hm_resnest200_8xb64-210e_coco-256x192.py',
+             'https://download.openmmlab.com/mmpose/top_down/resnest/resnest200_coco_256x192-db007a48_20210517.pth',
+             'COCO', {'AP': 0.731, 'AR': 0.787}),
+    _trained('mmpose', 'td-hm_resnest200_8xb16-210e_coco-384x288', 'body_2d_keypoint/topdown_heatmap/coco/td-hm_resnest200_8xb16-210e_coco-384x288.py',
+             'https://download.openmmlab.com/mmpose/top_down/resnest/resnest200_coco_384x288-b5bb76cb_20210517.pth',
+             'COCO', {'AP': 0.753, 'AR': 0.805}),
+    _trained('mmpose', 'td-hm_resnest269_8xb32-210e_coco-256x192', 'body_2d_keypoint/topdown_heatmap/coco/td-hm_resnest269_8xb32-210e_coco-256x192.py',
+             'https://download.openmmlab.com/mmpose/top_down/resnest/resnest269_coco_256x192-2a7882ac_20210517.pth',
+             'COCO', {'AP': 0.737, 'AR': 0.792}),
+    _trained('mmpose', 'td-hm_resnest269_8xb16-210e_coco-384x288', 'body_2d_keypoint/topdown_heatmap/coco/td-hm_resnest269_8xb16-210e_coco-384x288.py',
+             'https://download.openmmlab.com/mmpose/top_down/resnest/resnest269_coco_384x288-b142b9fb_20210517.pth',
+             'COCO', {'AP': 0.754, 'AR': 0.805}),
+    _trained('mmpretrain', 'res2net50-w14-s8_3rdparty_8xb32_in1k', 'res2net/res2net50-w14-s8_8xb32_in1k.py',
+             'https://download.openmmlab.com/mmclassification/v0/res2net/res2net50-w14-s8_3rdparty_8xb32_in1k_20210927-bc967bf1.pth',
+             'ImageNet-1k', {'Top 1 Accuracy': 78.14}),
+    _trained('mmpretrain', 'res2net50-w26-s8_3rdparty_8xb32_in1k', 'res2net/res2net50-w26-s8_8xb32_in1k.py',
+             'https://download.openmmlab.com/mmclassification/v0/res2net/res2net50-w26-s8_3rdparty_8xb32_in1k_20210927-f547a94b.pth',
+             'ImageNet-1k', {'Top 1 Accuracy': 79.2}),
+    _trained('mmpretrain', 'res2net101-w26-s4_3rdparty_8xb32_in1k', 'res2net/res2net101-w26-s4_8xb32_in1k.py',
+             'https://download.openmmlab.com/mmclassification/v0/res2net/res2net101-w26-s4_3rdparty_8xb32_in1k_20210927-870b6c36.pth',
+             'ImageNet-1k', {'Top 1 Accuracy': 79.19}),
+]}
 
 #: registered backbones without released weights, shown beside the published variants
 EXTRA_BACKBONES = {'fishnext150-32x4d': dict(type='FishNeXt', depth=150)}

@@ -1,14 +1,15 @@
-"""OpenMMLab's model index of mmfish, generated from :mod:`mmfish.variants`: ``model-index.yml``
-and one ``metafile.yml`` per family under ``configs/mmpretrain/<family>/``, which ``mim search
-mmfish`` reads from the installed package (``mmfish/.mim/``: links to them in a checkout, their
-copies in a wheel)."""
+"""OpenMMLab's model index of mmfish, generated from :mod:`mmfish.variants`: ``model-index.yml``,
+one ``metafile.yml`` per family under ``configs/mmpretrain/<family>/`` (the ImageNet variants)
+and one per toolbox under ``configs/<toolbox>/trained/`` (the toolboxes' trained models), which
+``mim search mmfish`` reads from the installed package (``mmfish/.mim/``: links to them in a
+checkout, their copies in a wheel)."""
 from collections import OrderedDict
 from pathlib import Path
 from typing import Dict
 
 import yaml
 
-from mmfish.variants import VARIANTS
+from mmfish.variants import TRAINED, VARIANTS
 
 INDEX = 'model-index.yml'
 #: the papers of the families, as OpenMMLab's metafiles cite them
@@ -59,7 +60,40 @@ def metafiles() -> Dict[str, str]:
             models.append(model)
         path = f'configs/mmpretrain/{family}/metafile.yml'
         files[path] = _dump(dict(Collections=[collection], Models=models))
+    files.update(_trained())
     files[INDEX] = _dump(dict(Import=[p for p in files]))
+    return files
+
+
+#: the datasets of the toolboxes' trained models, as their metafiles name them in the metadata
+_TRAINING_DATA = {'COCO': 'COCO', 'ADE20K': 'ADE20K', 'Cityscapes': 'Cityscapes',
+                  'ImageNet-1k': 'ImageNet-1k'}
+
+
+def _trained() -> Dict[str, str]:
+    """The metafiles of the toolboxes' trained models, one per toolbox."""
+    toolboxes: Dict[str, list] = OrderedDict()
+    for t in TRAINED.values():
+        toolboxes.setdefault(t.toolbox, []).append(t)
+    files = OrderedDict()
+    for toolbox, rows in toolboxes.items():
+        names = list(dict.fromkeys(t.family for t in rows))
+        collections = [dict(Name=f'{toolbox} {name}', Metadata=dict(
+            Architecture=COLLECTIONS[name.lower()]['Architecture']),
+            Paper=COLLECTIONS[name.lower()]['Paper']) for name in names]
+        models = []
+        for t in rows:
+            results = OrderedDict()
+            for metric, task in t.tasks.items():
+                results.setdefault(task, {})[metric] = t.scores[metric]
+            models.append(dict(
+                Name=t.model, Metadata={'Training Data': _TRAINING_DATA[t.dataset]},
+                **{'In Collection': f'{toolbox} {t.family}'},
+                Results=[dict(Task=task, Dataset=t.dataset, Metrics=metrics)
+                         for task, metrics in results.items()],
+                Weights=f'mmfish://{t.name}', Config=t.config))
+        files[f'configs/{toolbox}/trained/metafile.yml'] = _dump(
+            dict(Collections=collections, Models=models))
     return files
 
 

@@ -5,7 +5,7 @@ from typing import Callable, Iterable, List, Optional
 
 import torch
 
-from mmfish.variants import VARIANTS
+from mmfish.variants import TRAINED, VARIANTS
 
 from . import build_in_scope, checkout_root
 
@@ -13,6 +13,8 @@ BEGIN, END = '<!-- model-table:begin -->', '<!-- model-table:end -->'
 #: the released-files table of ``docs/converters.md``
 FILES_BEGIN, FILES_END = '<!-- released-files:begin -->', '<!-- released-files:end -->'
 WEIGHTS_BEGIN, WEIGHTS_END = '<!-- weights:begin -->', '<!-- weights:end -->'
+#: the trained-models table of ``docs/models.md``
+TRAINED_BEGIN, TRAINED_END = '<!-- trained-models:begin -->', '<!-- trained-models:end -->'
 
 
 def build_classifier(config: str, backbone: Optional[dict] = None):
@@ -80,4 +82,20 @@ def format_weights() -> str:
             prefix = name_hash_prefix(v.files[0])
             digest = f'`{prefix}...`' if prefix else 'no published digest: recorded'
             lines.append(f'| `mmfish://{v.name}` | `{v.files[0]}` | {digest} | {v.url} |')
+    return '\n'.join(lines)
+
+
+def _score(value) -> str:
+    return str(value)
+
+
+def format_trained() -> str:
+    """The table of the toolboxes' trained models of ``docs/models.md``: each model, its
+    published scores and source, the mmfish config that builds it and its ``mmfish://`` name."""
+    lines = ['| toolbox | model | dataset | published scores | mmfish config | weights |',
+             '|---|---|---|---|---|---|']
+    for t in TRAINED.values():
+        scores = ', '.join(f'{m} {_score(v)}' for m, v in t.scores.items())
+        lines.append(f'| {t.toolbox} | [{t.model}]({t.url}) | {t.dataset} | {scores} | '
+                     f'[{Path(t.config).name}](../{t.config}) | `mmfish://{t.name}` |')
     return '\n'.join(lines)

@@ -35,6 +35,8 @@ def _commands():
 def _config_checkpoints(pattern=r"checkpoints/[\w.-]+_mmfish\.pth"):
     names = set()
     for path in (REPO / 'configs').rglob('*.py'):
+        if 'trained' in path.parts:  # whole trained models (mmfish://<toolbox>/<model>)
+            continue
         names.update(re.findall(pattern, path.read_text()))
     return names
 
@@ -54,10 +56,14 @@ def test_documented_commands_write_what_the_configs_load():
 
 def test_the_configs_name_released_weights():
     """The shipped configs name their ImageNet weights ``mmfish://<variant>``: each a variant
-    with released files, which :mod:`mmfish.hub` fetches and converts."""
+    with released files, which :mod:`mmfish.hub` fetches and converts; the trained configs
+    name the toolboxes' trained models ``mmfish://<toolbox>/<model>``, every one of them."""
     from mmfish.hub import released_variants
-    names = {n[len('mmfish://'):] for n in _config_checkpoints(r"mmfish://[\w.-]+")}
-    assert len(names) >= 8 and names <= set(released_variants())
+    from mmfish.variants import TRAINED
+    names = {n[len('mmfish://'):] for n in _config_checkpoints(r"mmfish://[\w.+/-]+")}
+    imagenet = names - set(TRAINED)
+    assert len(imagenet) >= 8 and imagenet <= set(released_variants())
+    assert set(TRAINED) <= names
 
 
 def test_released_files_table_is_current():
@@ -219,8 +225,9 @@ def test_readme_registry_and_inventory_facts():
 def test_downstream_weights_table_names_every_checkpoint_a_config_loads():
     text = _text('docs/downstream.md')
     table = text[text.index('| config backbone | weights it names |'):].split('\n\n')[0]
+    from mmfish.variants import TRAINED
     named = set(re.findall(r'`(mmfish://[\w.-]+)`', table))
-    loaded = _config_checkpoints(r"mmfish://[\w.-]+")
+    loaded = _config_checkpoints(r"mmfish://[\w.+/-]+") - {f'mmfish://{n}' for n in TRAINED}
     assert loaded <= named, sorted(loaded - named)
 
 
@@ -231,6 +238,17 @@ def test_weights_table_is_current():
     text = _text('docs/weights.md')
     current = text.split(WEIGHTS_BEGIN)[1].split(WEIGHTS_END)[0].strip()
     assert current == format_weights(), 'run python tools/model_table.py --files-only'
+
+
+def test_trained_models_table_is_current():
+    """docs/models.md's table of the toolboxes' trained models is the one
+    ``tools/model_table.py --files-only`` writes from mmfish/variants.py, and lists them all."""
+    from mmfish.variants import TRAINED
+    from mmfish_tools.model_table import TRAINED_BEGIN, TRAINED_END, format_trained
+    text = _text('docs/models.md')
+    current = text.split(TRAINED_BEGIN)[1].split(TRAINED_END)[0].strip()
+    assert current == format_trained(), 'run python tools/model_table.py --files-only'
+    assert all(f'`mmfish://{name}`' in current for name in TRAINED)
 
 
 def test_downstream_lists_every_piece_inheriting_tiny_runtime():

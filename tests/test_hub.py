@@ -13,13 +13,14 @@ from mmfish.checkpoint import CheckpointError
 from mmfish.checkpoint.integrity import file_sha256
 from mmfish.hub import converted_path, resolve
 from mmfish.models import ResNeSt
-from mmfish.variants import VARIANTS
+from mmfish.variants import TRAINED, VARIANTS
 
+from .conftest import build_in_scope
 from .converters.test_converters import _random_official_checkpoint
 
 #: resolve mmfish://resnest14d in another process, with the test's row of the variants table
 RESOLVE = """import dataclasses, sys
-from mmfish.variants import VARIANTS
+from mmfish.variants import TRAINED, VARIANTS
 VARIANTS['resnest14d'] = dataclasses.replace(VARIANTS['resnest14d'], files=(sys.argv[1], ))
 import mmfish.hub
 mmfish.hub.resolve('mmfish://resnest14d', log=print)
@@ -95,3 +96,37 @@ def test_processes_asking_at_once_convert_once(zoo):
     assert sum(out.count('converting ') for out in outputs) == 1
     assert sum(out.count('fetching ') for out in outputs) == 1
     assert (home / 'checkpoints' / 'resnest14d_mmfish.pth').is_file()
+
+
+def test_a_trained_model_converts_whole_into_its_toolbox_folder(tmp_path, monkeypatch):
+    """``mmfish://<toolbox>/<model>``: a classifier that mmpretrain published (its mmcv 1.x
+    runner's meta, a Res2Net in mmpretrain's layout), fetched under its released name,
+    converted whole with its mmfish config recorded, cached under the toolbox's folder."""
+    home, mirror = tmp_path / 'home', tmp_path / 'mirror'
+    mirror.mkdir()
+    monkeypatch.setenv('MMFISH_HOME', str(home))
+    monkeypatch.setenv('MMFISH_MIRROR', str(mirror))
+    torch.manual_seed(0)
+    backbone = dict(type='Res2Net', depth=50, scales=8, base_width=14, deep_stem=False,
+                    avg_down=False, base_channels=16, stem_channels=16)
+    peer = build_in_scope('mmpretrain', backbone)
+    state = {f'backbone.{k}': v for k, v in peer.state_dict().items()}
+    state.update({'head.fc.weight': torch.rand(10, 512), 'head.fc.bias': torch.rand(10)})
+    standin = mirror / 'standin.pth'
+    torch.save({'meta': {'mmcls_version': '0.16.0', 'config': 'model = dict(backbone=dict('
+                         "type='Res2Net', depth=50))"}, 'state_dict': state}, standin)
+    name = 'mmpretrain/res2net50-w14-s8_3rdparty_8xb32_in1k'
+    row = TRAINED[name]
+    file = f'res2net50-w14-s8_3rdparty_8xb32_in1k_20210927-{file_sha256(standin)[:8]}.pth'
+    standin.rename(mirror / file)
+    monkeypatch.setitem(TRAINED, name, dataclasses.replace(
+        row, url=row.url.rsplit('/', 1)[0] + '/' + file))
+    path = resolve(f'mmfish://{name}')
+    assert path == converted_path(name) == str(
+        home / 'checkpoints' / 'mmpretrain' / 'res2net50-w14-s8_3rdparty_8xb32_in1k_mmfish.pth')
+    loaded = _load_checkpoint(f'mmfish://{name}', map_location='cpu')
+    meta = loaded['meta']['mmfish']
+    assert meta['trained'] == name and meta['config'] == row.config
+    assert meta['decided']['split_style']['value'] == 'official'
+    assert meta['num_classes'] == 10 and len(loaded['state_dict']) == len(state)
+    assert torch.equal(loaded['state_dict']['head.fc.weight'], state['head.fc.weight'])

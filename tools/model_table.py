@@ -1,5 +1,6 @@
 """Measure params and FLOPs of every published variant and write the table of docs/models.md,
-and write the tables of released files of docs/converters.md and docs/weights.md.
+and write the tables of released files of docs/converters.md and docs/weights.md and the table
+of the toolboxes' trained models of docs/models.md.
 
     python tools/model_table.py [--variants NAME ...] [--doc docs/models.md] [--print-only]
     python tools/model_table.py --files-only      # the files tables only (no measuring)
@@ -31,14 +32,17 @@ def main():
     parser.add_argument('--weights-doc', default=str(ROOT / 'docs' / 'weights.md'))
     parser.add_argument('--files-only', action='store_true',
                         help='only write the released-files tables of --files-doc and '
-                             '--weights-doc')
+                             '--weights-doc and the trained models of --doc')
     args = parser.parse_args()
     if not args.print_only:
         update_doc(args.files_doc, table_tool.format_files(), table_tool.FILES_BEGIN,
                    table_tool.FILES_END)
         update_doc(args.weights_doc, table_tool.format_weights(), table_tool.WEIGHTS_BEGIN,
                    table_tool.WEIGHTS_END)
-        print(f'updated {args.files_doc} and {args.weights_doc}')
+        update_doc(args.doc, table_tool.format_trained(), table_tool.TRAINED_BEGIN,
+                   table_tool.TRAINED_END)
+        print(f'updated {args.files_doc}, {args.weights_doc} and the trained models of '
+              f'{args.doc}')
     if args.files_only:
         return
     print(f'Measuring {len(args.variants)} variants (torch {torch.__version__}, '

@@ -1,13 +1,15 @@
 """Integrity of downloaded checkpoints: released files carry the first hex digits of their
 sha256 in their names (``resnest50-528c19ca.pth``, ``res2net101_v1b_26w_4s-0812c246.pth``,
-mmdet's ``..._20200205-d4b0c5d6.pth``), as ``torch.hub`` names them."""
+mmdet's ``..._20200205-d4b0c5d6.pth``), as ``torch.hub`` names them; mmpose's
+``publish_model.py`` puts its date after them (``resnest50_coco_256x192-6e65eece_20210320.pth``)."""
 import hashlib
 import os.path as osp
 import re
 from typing import Optional
 
 #: ``<name>-<hex digits>.<ext>``: the hash prefix of torch.hub's and OpenMMLab's file names
-HASH_IN_NAME = re.compile(r'-(?P<prefix>[0-9a-f]{8,64})\.[A-Za-z0-9.]+$')
+#: (mmpose's: ``<name>-<hex digits>_<yyyymmdd>.pth``)
+HASH_IN_NAME = re.compile(r'-(?P<prefix>[0-9a-f]{8,64})(?:_\d{8})?\.[A-Za-z0-9.]+$')
 
 
 def name_hash_prefix(path: str) -> Optional[str]:

@@ -38,11 +38,17 @@ def main(family: Optional[str] = None, argv=None) -> int:
     parser.add_argument('--variant', choices=names, metavar='NAME',
                         help='the released variant, when the weights fit several (the '
                              'converter says so and lists them): ' + ', '.join(names))
-    hidden = sorted({(name, f.name) for f in families for name in f.hidden})
-    for name, fam_name in hidden:
-        parser.add_argument(f'--{name.replace("_", "-")}', action=argparse.BooleanOptionalAction,
-                            default=None, help=f'{fam_name}: set {name}, which the weights '
-                            f'cannot show (default: decided from the released variants)')
+    hidden = sorted({(name, f.name, f.hidden_choices.get(name)) for f in families
+                     for name in f.hidden}, key=str)
+    for name, fam_name, choices in hidden:
+        help = (f'{fam_name}: set {name}, which the weights cannot show (default: decided from '
+                f'the file\'s layout, its config or the released variants, or refused)')
+        if choices:
+            parser.add_argument(f'--{name.replace("_", "-")}', choices=choices, default=None,
+                                help=help)
+        else:
+            parser.add_argument(f'--{name.replace("_", "-")}', default=None, help=help,
+                                action=argparse.BooleanOptionalAction)
     dcn_families = [f.name for f in families if f.dcn]
     if dcn_families:
         parser.add_argument('--dcn-type', choices=DCN_TYPES,
@@ -51,15 +57,20 @@ def main(family: Optional[str] = None, argv=None) -> int:
                                  f'with 2 deformable groups has the channels of DCN with 3) '
                                  f'(default: the checkpoint\'s own config decides, or the '
                                  f'conversion is refused)')
+    parser.add_argument('--backbone-only', action='store_true',
+                        help='keep only the backbone (and an official classifier): leave out '
+                             'the necks and heads of a detector, segmenter or pose model '
+                             '(default: the whole model, every other tensor carried over)')
     parser.add_argument('--no-check-hash', dest='check_hash', action='store_false',
                         help="do not check the file's sha256 against the prefix in its name")
     args = parser.parse_args(argv)
-    settings = {name: getattr(args, name) for name, _ in hidden
+    settings = {name: getattr(args, name) for name, _, _ in hidden
                 if getattr(args, name) is not None}
     try:
         convert_checkpoint(family or args.family, args.src, args.dst, variant=args.variant,
                            settings=settings or None, check_hash=args.check_hash,
-                           dcn_type=getattr(args, 'dcn_type', None))
+                           dcn_type=getattr(args, 'dcn_type', None),
+                           backbone_only=args.backbone_only)
     except ConversionError as exc:
         print(f'error: {exc}\nnothing was written.', file=sys.stderr)
         return 1

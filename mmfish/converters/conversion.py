@@ -1,6 +1,7 @@
 """Converting a checkpoint: read it, detect its family and variant, check every tensor
 against the model it describes, write it atomically."""
 import os
+from collections import OrderedDict
 from typing import Callable, Optional
 
 import torch
@@ -8,13 +9,25 @@ import torch
 from ..checkpoint.diff import check_values
 from ..checkpoint.integrity import check_name_hash
 from ..checkpoint.io import ConversionError, check_destination, load_state_dict, save_atomic
-from ..variants import VARIANTS
+from ..variants import TRAINED, VARIANTS, TrainedModel
 from . import decide as _decide
 from .common import check_family, check_keys, fill_counters
 from .decide import decide, decide_dcn, released_variant
 from .family import FAMILIES, Family, converter_hint, family_named, guess_family, minimal
 
-__all__ = ['convert_checkpoint', 'detect_family', 'find_variant']
+__all__ = ['convert_checkpoint', 'detect_family', 'find_variant', 'trained_model']
+
+
+def trained_model(path: str) -> Optional[TrainedModel]:
+    """The toolbox-trained model (:data:`mmfish.variants.TRAINED`) whose released file has
+    this file's name, if any."""
+    name = os.path.basename(str(path))
+    return next((t for t in TRAINED.values() if t.file == name), None)
+
+
+def _parts(keys) -> str:
+    """The top-level parts of a model's keys, in words: ``neck, rpn_head, roi_head``."""
+    return ', '.join(dict.fromkeys(k.split('.')[0] for k in keys))
 
 
 def find_variant(backbone: dict) -> Optional[str]:
@@ -64,7 +77,8 @@ def _classifier_classes(weight, bias, in_channels: int, src: str) -> int:
 def convert_checkpoint(family: Optional[str], src: str, dst: str,
                        log: Callable[[str], None] = print, variant: Optional[str] = None,
                        settings: Optional[dict] = None, check_hash: bool = True,
-                       dcn_type: Optional[str] = None) -> dict:
+                       dcn_type: Optional[str] = None, backbone_only: bool = False,
+                       trained: Optional[str] = None) -> dict:
     """Convert ``src`` to an mmfish checkpoint at ``dst``; return the written ``meta``.
 
     Args:
@@ -83,15 +97,34 @@ def convert_checkpoint(family: Optional[str], src: str, dst: str,
         dcn_type (str, optional): ``'DCN'`` or ``'DCNv2'``: the type of mmdet's deformable
             convolutions where their offset convs fit both (``--dcn-type``). Defaults to None
             (the checkpoint's own config decides, or the conversion is refused).
+        backbone_only (bool): Keep only the backbone (and an official classifier), leaving out
+            a detector's, segmenter's or pose model's necks and heads (``--backbone-only``).
+            Defaults to False: the whole model, every tensor outside the backbone carried
+            over under its own name.
+        trained (str, optional): The toolbox-trained model the file is (a name of
+            :data:`mmfish.variants.TRAINED`, e.g. ``'mmdet/mask-rcnn_s50_fpn_syncbn-backbone+
+            head_ms-1x_coco'``): its mmfish config is recorded. Defaults to None (a released
+            file name whose sha256 prefix was verified tells it).
+
+    A whole detector, segmenter or pose model converts to the same model with mmfish's
+    backbone: the backbone's keys are renamed, and every other tensor is carried over as it is
+    (the toolbox's necks and heads are the same classes in the mmfish config). The meta's
+    ``config`` names the mmfish config that builds the whole model (a toolbox-trained model's,
+    or for a classifier its variant's), never a config of another task.
     """
     if family is not None and family not in FAMILIES:
         raise ConversionError(f'unknown family {family!r}; valid: {", ".join(sorted(FAMILIES))}')
     check_destination(dst, src, ConversionError, log)
+    if trained is not None and trained not in TRAINED:
+        raise ConversionError(f'unknown trained model {trained!r}; valid: '
+                              f'{", ".join(sorted(TRAINED))}')
     digest = check_name_hash(src, ConversionError) if check_hash else None
     released = released_variant(src) if digest else None
+    row = TRAINED[trained] if trained else (trained_model(src) if digest else None)
     if digest:
         log(f'sha256 {digest}: matches the prefix in the file name'
-            + (f' (the released file of {released.name})' if released else ''))
+            + (f' (the released file of {released.name})' if released else '')
+            + (f' (the released file of {row.name})' if row and not trained else ''))
     log(f'reading {src}')
     state, rest = load_state_dict(src)
     if family is None:
@@ -99,6 +132,7 @@ def convert_checkpoint(family: Optional[str], src: str, dst: str,
         log(f'family: {FAMILIES[family].name} (detected from the keys)')
     fam = FAMILIES[family]
     check_family(state, fam.name, src)
+    original = state
     # layers the file lacks that the converter fills (where that computes the same function)
     layers_filled = fam.filled_layers(state, src)
     state, layout, dropped, detected, dcn_decided = _detect(fam, state, src, rest, dcn_type)
@@ -142,6 +176,13 @@ def convert_checkpoint(family: Optional[str], src: str, dst: str,
     elif neck_state:
         raise ConversionError(f'{src}: neck weights without a classifier: '
                               f'{sorted(neck_state)[:5]}')
+    carried = OrderedDict() if backbone_only else \
+        OrderedDict((k, original[k]) for k in dropped)
+    for key in carried:
+        if key in state:
+            raise ConversionError(f'{src}: {key} is both a renamed backbone or classifier key '
+                                  f'and a key of another part of the model')
+    state.update(carried)
     check_values(state, src, ConversionError)
     if filled:
         log(f'the checkpoint has no BatchNorm num_batches_tracked counters (saved by PyTorch '
@@ -150,23 +191,43 @@ def convert_checkpoint(family: Optional[str], src: str, dst: str,
     for fill in layers_filled:
         log(f'filled {fill["module"]} (the checkpoint has none) with an {fill["value"]}: '
             f'{fill["why"]}')
-    if dropped:
-        log(f'not part of the backbone or classifier, left out: {len(dropped)} keys '
-            f'({", ".join(sorted({k.split(".")[0] for k in dropped}))})')
+    if carried:
+        log(f'carried over unchanged: {len(carried)} tensors of {_parts(carried)}')
+    elif dropped:
+        log(f'--backbone-only: left out {len(dropped)} tensors of {_parts(dropped)}')
+    if row is not None and not carried and not num_classes:
+        config, config_says = None, (f'none: {row.config} builds the whole {row.name}, and '
+                                     f'this file holds its backbone only')
+    elif row is not None:
+        config, config_says = row.config, f'{row.config} (it builds {row.name})'
+    elif num_classes and variant and not carried:
+        config, config_says = VARIANTS[variant].config, VARIANTS[variant].config
+    elif carried:
+        config, config_says = None, (
+            f'none shipped for this model ({_parts(carried)}): its toolbox config builds it '
+            f'once its backbone is mmfish\'s: backbone {backbone} (docs/downstream.md)')
+    else:
+        config, config_says = None, None
     meta = dict(mmfish=dict(family=fam.name, variant=variant, backbone=backbone,
                             num_classes=num_classes, layout=layout,
-                            source=os.path.basename(src),
-                            config=VARIANTS[variant].config if variant else None,
+                            source=os.path.basename(src), config=config,
                             decided=decisions, sha256=digest))
+    if carried:
+        meta['mmfish']['parts'] = list(dict.fromkeys(k.split('.')[0] for k in carried))
+    if row is not None:
+        meta['mmfish']['trained'] = row.name
     if layers_filled:
         meta['mmfish']['filled'] = layers_filled
     save_atomic(dict(meta=meta, state_dict=state), dst)
-    what = 'classifier' if num_classes else 'backbone only (use it with init_cfg Pretrained, ' \
-                                            "prefix='backbone.')"
-    log(f'variant: {variant or "custom"}; {len(state)} tensors, {what}'
-        + (f', {num_classes} classes' if num_classes else ''))
-    if variant:
-        log(f'config: {VARIANTS[variant].config}')
+    if carried:
+        what = f'the whole model (backbone, {_parts(carried)})'
+    elif num_classes:
+        what = f'classifier, {num_classes} classes'
+    else:
+        what = "backbone only (use it with init_cfg Pretrained, prefix='backbone.')"
+    log(f'variant: {variant or "custom"}; {len(state)} tensors, {what}')
+    if config_says:
+        log(f'config: {config_says}')
     log(f'wrote {dst}')
     return meta
 

@@ -11,7 +11,10 @@ order, by
    never executed), or ``meta['mmfish']['backbone']`` in a file mmfish's converter wrote;
 4. the checkpoint's key layout, where it fixes an argument (the family's ``detect`` returns a
    :class:`~.resnet_like.Detected` whose ``hidden`` says so: a toolbox's ResNeSt has no
-   ``avd_first`` and always pools after the split-attention conv);
+   ``avd_first`` and always pools after the split-attention conv). A layout that two
+   implementations share, which differ in the argument, says ``None``: then the table of
+   released variants does not decide either (mmdet's and mmfish's Res2Net have the same keys,
+   and only mmfish's pools the last split of layer1's first block);
 5. the table of released variants, when every released variant with these shapes agrees.
 
 Otherwise the conversion is refused with the candidates and the flags that pick one.
@@ -31,7 +34,7 @@ from .family import FAMILIES, Family, init_defaults, minimal
 from .resnet_like import AmbiguousDcnError
 
 __all__ = ['find_variant', 'candidates', 'decide', 'released_variant', 'flag', 'decide_dcn',
-           'dcn_from_config', 'hidden_from_mmfish_meta']
+           'dcn_from_config', 'hidden_from_mmfish_meta', 'flags', 'config_scope']
 
 
 def find_variant(backbone: dict, fam: Family) -> Optional[str]:
@@ -62,9 +65,20 @@ def released_variant(path: str) -> Optional[Variant]:
     return next((v for v in VARIANTS.values() if name in v.files), None)
 
 
-def flag(name: str, value: bool) -> str:
-    """The command-line flag that sets a hidden boolean argument."""
-    return f'--{"" if value else "no-"}{name.replace("_", "-")}'
+def flag(name: str, value) -> str:
+    """The command-line flag that sets a hidden argument: ``--avd-first`` / ``--no-avd-first``
+    for a boolean, ``--split-style mmdet`` for a value."""
+    if isinstance(value, bool):
+        return f'--{"" if value else "no-"}{name.replace("_", "-")}'
+    return f'--{name.replace("_", "-")} {value}'
+
+
+def flags(fam: Family, name: str) -> str:
+    """The flags that set the hidden argument ``name`` of ``fam``, in words."""
+    choices = fam.hidden_choices.get(name)
+    if choices:
+        return f'--{name.replace("_", "-")} {"|".join(choices)}'
+    return f'{flag(name, True)}, {flag(name, False)}'
 
 
 def _with_values(variant: Variant, fam: Family, names) -> str:
@@ -95,9 +109,31 @@ def _config_text(rest: dict) -> Optional[str]:
     return None
 
 
+#: the toolboxes' scopes by the ``<name>_version`` their mmcv 1.x runners saved in the meta
+_VERSION_SCOPES = {'mmdet_version': 'mmdet', 'mmseg_version': 'mmseg',
+                   'mmpose_version': 'mmpose', 'mmcls_version': 'mmpretrain',
+                   'mmpretrain_version': 'mmpretrain'}
+
+
+def config_scope(rest: dict, tree) -> Optional[str]:
+    """The toolbox whose registry the checkpoint's config builds in: its ``default_scope``
+    (MMEngine configs), else the ``<toolbox>_version`` its mmcv 1.x runner saved in the meta
+    (mmcls is mmpretrain's former name), else None."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and any(getattr(t, 'id', None) == 'default_scope'
+                                                for t in node.targets) and \
+                isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            return {'mmcls': 'mmpretrain'}.get(node.value.value, node.value.value)
+    meta = rest.get('meta') if isinstance(rest, dict) else None
+    if isinstance(meta, dict):
+        return next((scope for key, scope in _VERSION_SCOPES.items() if key in meta), None)
+    return None
+
+
 def _family_config(rest: dict, fam: Family) -> Optional[Tuple[str, dict]]:
     """``(type, {argument: ast node})`` of the first ``dict`` in the checkpoint's config whose
-    ``type`` names the family (any scope), or None (no config, or none builds the family)."""
+    ``type`` names the family (any scope), or None (no config, or none builds the family). An
+    unscoped type is given the config's toolbox (:func:`config_scope`) where it tells one."""
     text = _config_text(rest)
     if not text:
         return None
@@ -105,8 +141,13 @@ def _family_config(rest: dict, fam: Family) -> Optional[Tuple[str, dict]]:
         tree = ast.parse(text)
     except (SyntaxError, ValueError):
         return None
-    return next(((type_, args) for type_, args in _config_calls(tree)
-                 if type_.split('.')[-1] == fam.name), None)
+    found = next(((type_, args) for type_, args in _config_calls(tree)
+                  if type_.split('.')[-1] == fam.name), None)
+    if found is not None and '.' not in found[0]:
+        scope = config_scope(rest, tree)
+        if scope is not None:
+            found = (f'{scope}.{found[0]}', found[1])
+    return found
 
 
 def _literal(node):
@@ -268,6 +309,7 @@ def decide(fam: Family, detected: dict, source: str, rest: dict, variant: Option
 
     values = {k: dict(value=v, by='command line') for k, v in settings.items()}
     missing = [k for k in hidden if k not in values]
+    shared = {}  # arguments whose layout two implementations share that differ in them
     # then the checkpoint's own config, mmfish's record of a converted file, the key layout
     for found in (lambda: hidden_from_config(rest, fam, missing),
                   lambda: hidden_from_mmfish_meta(rest, fam, missing),
@@ -275,13 +317,18 @@ def decide(fam: Family, detected: dict, source: str, rest: dict, variant: Option
         if not missing:
             break
         for k, (value, how) in found().items():
-            if k in missing:
+            if k in missing and value is None:
+                shared[k] = how
+            elif k in missing:
                 values[k] = dict(value=value, by=how)
         missing = [k for k in hidden if k not in values]
     consistent = [v for v in fits if all(hidden_values(v.backbone, fam)[k] == d['value']
                                          for k, d in values.items())]
     undecided = []
     for k in missing:
+        if k in shared:  # the released variants are not the ones this layout can be
+            undecided.append(k)
+            continue
         # the released variants with these shapes (and the values set so far) decide what
         # they all agree on; without any, a value shared by every released variant does
         pool = consistent or [v for v in fam.variants()
@@ -301,7 +348,8 @@ def decide(fam: Family, detected: dict, source: str, rest: dict, variant: Option
                   f'and every released {fam.name} has {k}={value}')
         values[k] = dict(value=value, by=by)
     if undecided:
-        raise ConversionError(_refusal(fam, source, detected, consistent, undecided, values))
+        raise ConversionError(_refusal(fam, source, detected, consistent, undecided, values,
+                                       shared))
     cfg = dict(detected, **{k: d['value'] for k, d in values.items()})
     name = find_variant(cfg, fam)
     if name is None:  # a config no released variant has
@@ -309,17 +357,22 @@ def decide(fam: Family, detected: dict, source: str, rest: dict, variant: Option
     return cfg, name, values
 
 
-def _refusal(fam: Family, source, detected, consistent, missing, values) -> str:
-    flags = ' / '.join(f'{flag(k, True)}, {flag(k, False)}' for k in missing)
+def _refusal(fam: Family, source, detected, consistent, missing, values, shared) -> str:
+    how = ' / '.join(flags(fam, k) for k in missing)
     what = ', '.join(missing)
+    if any(k in shared for k in missing):
+        said = '; '.join(shared[k] for k in missing if k in shared)
+        return (f'{source}: the weights cannot show {what}, and the file does not tell it: '
+                f'{said}; the file has no config in its meta that says it (one that an '
+                f'OpenMMLab runner saved), and no --variant applies: say it with {how}')
     if consistent:
         listed = '; '.join(_with_values(v, fam, missing) for v in consistent)
         picks = ' or '.join(f'--variant {v.name}' for v in consistent)
         return (f'{source}: the weights fit {len(consistent)} released {fam.name} variants '
                 f'that differ in what weights cannot show ({what}): {listed}. Nothing in the '
                 f'file tells them apart (no released file name with a verified hash, no config '
-                f'in its meta): pick one with {picks} (or set {flags}).')
+                f'in its meta): pick one with {picks} (or set {how}).')
     given = ''.join(f', {k}={d["value"]}' for k, d in values.items())
     return (f'{source}: no released {fam.name} variant has these weights\' shapes '
             f'(backbone {minimal(detected, fam.model)}{given}), and the weights cannot show '
-            f'{what}: say {"it" if len(missing) == 1 else "them"} with {flags}')
+            f'{what}: say {"it" if len(missing) == 1 else "them"} with {how}')

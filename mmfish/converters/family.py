@@ -61,6 +61,9 @@ class Family:
     detect: Callable[[State, str, Optional[str], Optional[str]], dict]
     #: backbone arguments the weights cannot show, decided by :func:`.decide.decide`
     hidden: Tuple[str, ...] = ()
+    #: the values of the hidden arguments that are not booleans (``--split-style VALUE``);
+    #: the others are booleans (``--avd-first`` / ``--no-avd-first``)
+    hidden_choices: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
     #: whether its weights can hold mmdet's deformable convolutions and plugin layers (their
     #: keys show them; ``detect``'s ``dcn_type`` picks the type where both fit: ``--dcn-type``)
     dcn: bool = False
@@ -70,7 +73,8 @@ class Family:
     #: level (``feature_info[-1]``); None: a global average pool (no weights) before the fc
     classifier_neck: Optional[Callable[[int], Tuple[nn.Module, int]]] = None
     #: ``(type, config arguments) -> {hidden argument: (value, how)}``: the hidden arguments
-    #: as a toolbox config's backbone ``dict`` states them (read as text, never executed)
+    #: as a toolbox config's backbone ``dict`` states them (read as text, never executed);
+    #: ``type`` is scoped (``'mmdet.Res2Net'``) where the config or the file names its toolbox
     from_config: Callable[[str, dict], Dict[str, Tuple[Any, str]]] = _nothing
     #: ``(state, source) -> [dict(module, value, why)]``: the layers the file lacks that
     #: ``to_mmfish_keys`` fills in (where that computes the same function)

@@ -15,7 +15,8 @@ PADDLE_LAYOUT = ('PaddleClas Res2Net_vd .pdparams (conv1_1._conv.*, bb_<stage>_<
                  'out.*; or the parameter names conv1_1_weights, bn2a_branch2a_scale, ..., '
                  'fc_weights)')
 LAYOUTS = resnet_like.LAYOUTS + (PADDLE_LAYOUT, )
-__all__ = ['RES2NET', 'to_mmfish_keys', 'detect', 'check_custom', 'stem_problems']
+__all__ = ['RES2NET', 'to_mmfish_keys', 'detect', 'check_custom', 'stem_problems',
+           'from_config', 'from_layout']
 
 
 # -- PaddleClas (ppcls/arch/backbone/model_zoo/res2net_vd.py) --------------------------------
@@ -97,16 +98,74 @@ def paddle_to_mmfish_keys(state, source):
     return OrderedDict(out), 'paddle', dropped
 
 
+# -- split_style: the weights cannot show it (pools have none), the layout mostly does -------
+#: the hidden argument and its values (:class:`~mmfish.models.backbones.res2net.Bottle2neck`)
+HIDDEN = ('split_style', )
+SPLIT_STYLES = ('official', 'mmdet', 'paddle')
+#: mmpretrain's Res2Net: its deep stem is three ConvModules (``stem.<i>.conv``), and its 7x7
+#: stem (deep_stem=False) is one mmdet's Res2Net never has
+MMPRETRAIN = 'openmmlab (mmpretrain: stem.<i>.conv / conv1, which mmdet\'s Res2Net never has)'
+_MMPRETRAIN_STEM = re.compile(r'^(backbone\.)?(stem\.\d+\.conv\.|conv1\.weight$)')
+#: where the layout leaves split_style open (mmdet's and mmfish's Res2Net share these keys)
+SHARED_LAYOUT = (
+    "the layout is mmdet's Res2Net's (deep stem stem.0 .. stem.7), which leaves out the "
+    "average pool of the last split in layer1's first block (split_style='mmdet'), and "
+    "mmfish's, which applies it by default (split_style='official', as the official code, "
+    "timm and mmpretrain do)")
+
+
 def to_mmfish_keys(state, source):
     if is_paddle_layout(state):
         return paddle_to_mmfish_keys(state, source)
-    return resnet_like.to_mmfish_keys(state, source, RES2NET.name)
+    out, layout, dropped = resnet_like.to_mmfish_keys(state, source, RES2NET.name)
+    if layout in (resnet_like.OPENMMLAB, resnet_like.OPENMMLAB_BARE) and \
+            any(_MMPRETRAIN_STEM.match(k) for k in state):
+        layout = MMPRETRAIN
+    return out, layout, dropped
+
+
+def from_layout(layout):
+    """``{'split_style': (value, how)}`` as the key layout fixes it; the value is None where
+    two implementations that split differently share the layout (refused unless the file's
+    config, mmfish's record or ``--split-style`` says it)."""
+    if layout == 'paddle':
+        return dict(split_style=('paddle', "the PaddleClas layout: Res2Net_vd splits its "
+                                           "blocks in its own way"))
+    if layout == 'official':
+        return dict(split_style=('official', 'the official / timm layout, whose Res2Net pools '
+                                             "the last split of every stage's first block"))
+    if layout == MMPRETRAIN:
+        return dict(split_style=('official', "mmpretrain's layout, whose Res2Net pools the "
+                                             "last split of every stage's first block, as "
+                                             "the official code does"))
+    if layout in (resnet_like.OPENMMLAB, resnet_like.OPENMMLAB_BARE):
+        return dict(split_style=(None, SHARED_LAYOUT))
+    return {}
+
+
+def from_config(type_name: str, args: dict) -> dict:
+    """``split_style`` as the backbone ``dict`` of an OpenMMLab config states it:
+    ``{'split_style': (value, how)}``. mmfish's Res2Net has the argument (default
+    ``'official'``); mmdet's always leaves out the pool of layer1's first block; mmpretrain's
+    applies it. An unscoped ``Res2Net`` of a config whose toolbox is unknown says nothing."""
+    meta = "the checkpoint's config (meta)"
+    scope = type_name.rpartition('.')[0]
+    if scope == 'mmfish' or 'split_style' in args:
+        if 'split_style' in args:
+            return dict(split_style=(args['split_style'], f'set in {meta}'))
+        return dict(split_style=('official', f"{meta} builds mmfish's Res2Net and leaves it "
+                                             f"at its default"))
+    if scope == 'mmdet':
+        return dict(split_style=('mmdet', f"{meta} builds mmdet's Res2Net, which leaves out "
+                                          f"the pool of the last split in layer1's first block"))
+    if scope in ('mmpretrain', 'mmcls'):
+        return dict(split_style=('official', f"{meta} builds mmpretrain's Res2Net, which pools "
+                                             f"the last split of every stage's first block"))
+    return {}
 
 
 def detect(state, source, layout=None, dcn_type=None):
     cfg = detect_skeleton(state, Res2Net.arch_settings, source, RES2NET.name)
-    if layout == 'paddle':  # PaddleClas' Res2Net_vd splits its blocks in its own way
-        cfg['split_style'] = 'paddle'
     split_conv = state['backbone.layer1.0.convs.0.weight']
     width = split_conv.shape[0]
     groups = width // split_conv.shape[1]
@@ -116,7 +175,7 @@ def detect(state, source, layout=None, dcn_type=None):
     # mmdet's deformable split convs and plugin layers (their keys show them)
     cfg.update(resnet_like.detect_dcn(state, r'convs\.\d+', source, dcn_type))
     cfg.update(resnet_like.detect_plugins(state, source))
-    return cfg
+    return resnet_like.Detected(cfg, hidden=from_layout(layout))
 
 
 # -- the stems a Res2Net has ------------------------------------------------------------------
@@ -202,5 +261,6 @@ RES2NET = register_family(Family(
     name='Res2Net', model=Res2Net, layouts=LAYOUTS,
     # PaddleClas' Res2Net_vd: res2a_branch2b_1._conv.weight, res2a_branch2b_1_weights, ...
     markers=('.convs.0.', '.bns.0.', '_branch2b_1.', '_branch2b_1_'),
-    to_mmfish_keys=to_mmfish_keys, detect=detect, dcn=True,
+    to_mmfish_keys=to_mmfish_keys, detect=detect, dcn=True, hidden=HIDDEN,
+    hidden_choices=dict(split_style=SPLIT_STYLES), from_config=from_config,
     detect_defaults=resnet_like.DETECT_DEFAULTS, check_custom=check_custom))

@@ -15,17 +15,15 @@ the toolbox builds from it:
   mmdet and mmseg, ``width_per_group`` in mmpretrain and mmpose) applies only with
   ``groups > 1`` there, and becomes mmfish's ``base_width``;
 - Res2Net: mmdet's always has the deep (v1b) stem and avg-down shortcuts
-  (``deep_stem=True, avg_down=True``, ``style='pytorch'``, whatever the config says);
-  mmpretrain's has them by default.
+  (``deep_stem=True, avg_down=True``, ``style='pytorch'``, whatever the config says), and
+  leaves out the average pool of the last split in the first block of ``layer1``
+  (``split_style='mmdet'``; mmfish, mmpretrain and the official code apply it); mmpretrain's
+  has the deep stem and avg-down shortcuts by default.
 
 Everything else (``depth``, ``radix``, ``scales``, ``strides``, ``dilations``, ``norm_cfg``,
 ``frozen_stages``, ``dcn``, ``stage_with_dcn``, ``plugins``, ``init_cfg``, ...) is kept as
 it is. Arguments mmfish has no counterpart for (mmseg's ``multi_grid``, mmpretrain's
 ``drop_path_rate``) raise a ValueError unless they are at their no-op value.
-
-mmdet's Res2Net leaves out the average pool of the last split in the first block of
-``layer1`` (mmfish, mmpretrain and the official code apply it): the same weights give slightly
-different ``layer1`` features in the two.
 """
 import copy
 from typing import Optional
@@ -93,7 +91,7 @@ def from_toolbox(backbone: dict, toolbox: Optional[str] = None) -> dict:
         ... # doctest: +NORMALIZE_WHITESPACE
         {'type': 'mmfish.Res2Net', 'depth': 101, 'scales': 4, 'base_width': 26,
          'out_indices': (0, 1, 2, 3), 'norm_eval': True, 'deep_stem': True, 'avg_down': True,
-         'contract_dilation': False}
+         'split_style': 'mmdet', 'contract_dilation': False}
     """
     cfg = copy.deepcopy(dict(backbone))
     if str(cfg.get('type', '')).startswith('mmfish.'):
@@ -131,7 +129,7 @@ def from_toolbox(backbone: dict, toolbox: Optional[str] = None) -> dict:
         if 'base_width' in cfg:
             cfg['base_width'] = _width(cfg['base_width'], base_channels, 'base_width')
         if toolbox == 'mmdet':  # mmdet's Res2Net fixes these, whatever the config says
-            cfg.update(deep_stem=True, avg_down=True)
+            cfg.update(deep_stem=True, avg_down=True, split_style='mmdet')
             cfg.pop('style', None)
         else:
             cfg.setdefault('deep_stem', True)

@@ -14,7 +14,9 @@ from mmfish.testing import max_rel_error, randomize_norms
 from ..conftest import build_in_scope, official_layouts
 
 CONFIGS = Path(__file__).parents[2] / 'configs'
-POSE = sorted(p for p in (CONFIGS / 'mmpose').rglob('*.py') if '_base_' not in p.parts)
+# not the configs of mmpose's trained models (trained/: test_trained_models.py)
+POSE = sorted(p for p in (CONFIGS / 'mmpose').rglob('*.py')
+              if not {'_base_', 'trained'} & set(p.parts))
 
 
 @pytest.mark.parametrize('path', POSE, ids=[p.stem for p in POSE])
@@ -53,26 +55,28 @@ def test_mmpose_resnest_stems():
 
 def test_mmpose_resnest_checkpoint_converts_to_the_same_function(tmp_path):
     """A pose model trained with mmpose's ResNeSt-50 (backbone.*, head.deconv_layers...): the
-    converter keeps the backbone, leaves out the heatmap head and says so, and mmfish's ResNeSt
-    computes what mmpose's does."""
+    converter renames the backbone and carries the heatmap head over unchanged, and mmfish's
+    ResNeSt computes what mmpose's does."""
     peer = build_in_scope('mmpose', dict(type='ResNeSt', depth=50, base_channels=16,
                                          stem_channels=16))
     randomize_norms(peer).eval()
     state = {f'backbone.{k}': v for k, v in peer.state_dict().items()}
-    state['head.deconv_layers.0.weight'] = torch.zeros(2048 // 4, 256, 4, 4)
-    state['head.final_layer.weight'] = torch.zeros(17, 256, 1, 1)
+    state['head.deconv_layers.0.weight'] = torch.rand(2048 // 4, 256, 4, 4)
+    state['head.final_layer.weight'] = torch.rand(17, 256, 1, 1)
     text = Config(dict(model=dict(type='TopdownPoseEstimator', backbone=dict(
         type='ResNeSt', depth=50, base_channels=16, stem_channels=16)))).pretty_text
     src, dst = tmp_path / 'td-hm_resnest50.pth', tmp_path / 'out.pth'
     torch.save({'meta': {'cfg': text}, 'state_dict': state}, src)
     lines = []
     meta = convert_checkpoint(None, str(src), str(dst), log=lines.append)['mmfish']
-    assert any('left out: 2 keys (head)' in line for line in lines)
+    assert 'carried over unchanged: 2 tensors of head' in lines
+    written = torch.load(dst)['state_dict']
+    for key in ('head.deconv_layers.0.weight', 'head.final_layer.weight'):
+        assert torch.equal(written.pop(key), state[key])
     backbone = dict(meta['backbone'])
     assert backbone.pop('type') == 'ResNeSt'
     model = ResNeSt(**backbone, out_indices=(3, )).eval()
-    model.load_state_dict({k[len('backbone.'):]: v
-                           for k, v in torch.load(dst)['state_dict'].items()})
+    model.load_state_dict({k[len('backbone.'):]: v for k, v in written.items()})
     x = torch.rand(2, 3, 64, 48)
     with torch.no_grad():
         ours, theirs = model(x), peer(x)

@@ -132,25 +132,40 @@ def test_mmpretrain_classifier_checkpoint(tmp_path):
         assert max_rel_error(model(x, mode='tensor'), peer(x, mode='tensor')) < 1e-5
 
 
-def test_detector_checkpoint_keeps_the_backbone_and_reports_the_rest(tmp_path, capsys):
+def test_detector_checkpoint_converts_whole_or_backbone_only(tmp_path, capsys):
     cfg = dict(type='ResNeSt', depth=50, stem_channels=64, radix=2, reduction_factor=4,
                avg_down_stride=True)
     backbone = build_in_scope('mmdet', cfg)
     state = {f'backbone.{k}': v for k, v in backbone.state_dict().items()}
-    state['neck.lateral_convs.0.conv.weight'] = torch.zeros(256, 256, 1, 1)
-    state['rpn_head.rpn_conv.weight'] = torch.zeros(256, 256, 3, 3)
+    state['neck.lateral_convs.0.conv.weight'] = torch.rand(256, 256, 1, 1)
+    state['rpn_head.rpn_conv.weight'] = torch.rand(256, 256, 3, 3)
     src = tmp_path / 'mask_rcnn.pth'
     # as mmdet's runner saves it: the config text in the meta (it tells avd and avd_first)
     text = Config(dict(model=dict(type='MaskRCNN', backbone=cfg))).pretty_text
     torch.save({'meta': {'cfg': text}, 'state_dict': state}, src)
     meta = convert_checkpoint('resnest', str(src), str(tmp_path / 'out.pth'))['mmfish']
     out = capsys.readouterr().out
-    assert 'left out: 2 keys (neck, rpn_head)' in out and 'backbone only' in out
+    assert 'carried over unchanged: 2 tensors of neck, rpn_head' in out
+    assert 'the whole model (backbone, neck, rpn_head)' in out
     assert "avd_first=False (not visible in the weights): the checkpoint's config (meta) " \
            "builds the toolbox's ResNeSt, which always pools after" in out
     assert 'avd=True (not visible in the weights): avg_down_stride in the checkpoint' in out
+    # no ImageNet classifier config for a detector: none is shipped for this one
+    assert 'config: none shipped for this model (neck, rpn_head)' in out
     assert meta['variant'] == 'resnest50' and meta['num_classes'] is None
+    assert meta['config'] is None and meta['parts'] == ['neck', 'rpn_head']
     written = torch.load(tmp_path / 'out.pth')['state_dict']
+    for key in ('neck.lateral_convs.0.conv.weight', 'rpn_head.rpn_conv.weight'):
+        assert torch.equal(written[key], state[key])
+    assert len(written) == len(state)
+
+    meta = convert_checkpoint('resnest', str(src), str(tmp_path / 'backbone.pth'),
+                              backbone_only=True)['mmfish']
+    out = capsys.readouterr().out
+    assert '--backbone-only: left out 2 tensors of neck, rpn_head' in out
+    assert 'backbone only' in out and 'config:' not in out
+    assert meta['config'] is None and 'parts' not in meta
+    written = torch.load(tmp_path / 'backbone.pth')['state_dict']
     assert all(k.startswith('backbone.') for k in written)
 
 

@@ -31,7 +31,9 @@ def _randomize(model, seed=0):
 
 
 def _checkpoint(peer, peer_cfg):
-    text = Config(dict(model=dict(type='FasterRCNN', backbone=peer_cfg))).pretty_text
+    # as mmdet's runner saves it: the config text (with its default_scope) in the meta
+    text = Config(dict(default_scope='mmdet',
+                       model=dict(type='FasterRCNN', backbone=peer_cfg))).pretty_text
     return {'meta': {'cfg': text},
             'state_dict': {f'backbone.{k}': v for k, v in peer.state_dict().items()}}
 
@@ -81,12 +83,10 @@ def test_mmdet_res2net_with_dcn_and_context_blocks(tmp_path):
                     dcn=dict(type='DCNv2', deform_groups=1, fallback_on_stride=False),
                     stage_with_dcn=(False, False, True, True), plugins=plugins)
     peer = _randomize(build_in_scope('mmdet', Config(peer_cfg).to_dict()))
-    # mmdet leaves out the official pool of the stride-1 first block: put it back (see
-    # tests/models/backbones/test_peer_equality.py)
-    peer.layer1[0].pool = torch.nn.AvgPool2d(kernel_size=3, stride=1, padding=1)
-    peer.layer1[0].conv2_stride = -1
     model, meta = _convert(tmp_path, 'res2net', _checkpoint(peer, peer_cfg))
     backbone = meta['mmfish']['backbone']
+    # mmdet's Res2Net, as its config says: no pool on the last split of layer1's first block
+    assert backbone['split_style'] == 'mmdet' 
     assert backbone['dcn']['type'] == 'DCNv2'
     assert [p['cfg'].get('postfix') for p in backbone['plugins']] == [None, '2']
     assert backbone['plugins'][1]['cfg']['ratio'] == 1. / 16

@@ -124,17 +124,13 @@ def _mmdet_peer(family):
         dict(scales=4, base_width=24)
     peer_cfg = dict(type=family, **SMALL, **extra, dcn=dcn, stage_with_dcn=STAGES)
     peer = _randomize(build_in_scope('mmdet', Config(peer_cfg).to_dict()))
-    if family == 'Res2Net':
-        # mmdet leaves out the official pool of the stride-1 first block: put it back (see
-        # tests/models/backbones/test_peer_equality.py)
-        peer.layer1[0].pool = torch.nn.AvgPool2d(kernel_size=3, stride=1, padding=1)
-        peer.layer1[0].conv2_stride = -1
     return peer, peer_cfg
 
 
 def _peer_checkpoint(tmp_path, peer, peer_cfg):
     src = tmp_path / 'mmdet.pth'
-    text = Config(dict(model=dict(type='FasterRCNN', backbone=peer_cfg))).pretty_text
+    text = Config(dict(default_scope='mmdet',
+                       model=dict(type='FasterRCNN', backbone=peer_cfg))).pretty_text
     torch.save({'meta': {'cfg': text},
                 'state_dict': {f'backbone.{k}': v for k, v in peer.state_dict().items()}}, src)
     return src

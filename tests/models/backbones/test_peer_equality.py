@@ -13,11 +13,11 @@ from ...conftest import build_in_scope
 FAMILY = {'Res2Net': 'res2net', 'ResNeSt': 'resnest'}
 
 
-def _convert_and_build(tmp_path, family, checkpoint, variant=None, **kwargs):
+def _convert_and_build(tmp_path, family, checkpoint, variant=None, settings=None, **kwargs):
     src, dst = tmp_path / 'peer.pth', tmp_path / 'mmfish.pth'
     torch.save(checkpoint, src)
     meta = convert_checkpoint(FAMILY[family], str(src), str(dst), log=lambda s: None,
-                              variant=variant)
+                              variant=variant, settings=settings)
     cfg = dict(meta['mmfish']['backbone'], **kwargs)
     cls = {'Res2Net': Res2Net, 'ResNeSt': ResNeSt}[cfg.pop('type')]
     model = cls(**cfg)
@@ -49,19 +49,16 @@ PEERS = [
 def test_equal_to_openmmlab_implementation(tmp_path, toolbox, peer_cfg, extra):
     peer = randomize_norms(build_in_scope(toolbox, dict(peer_cfg)))
     peer.eval()  # (mmdet's ResNet.train returns None: no chaining)
-    if toolbox == 'mmdet' and peer_cfg['type'] == 'Res2Net':
-        # mmdet leaves out the official average pool of the last split in the stride-1 first
-        # block (layer1.0, the official stype='stage'); mmfish, mmpretrain and the official
-        # code apply it. Put it back in the peer so that the rest can be compared exactly.
-        first = peer.layer1[0]
-        first.pool = torch.nn.AvgPool2d(kernel_size=3, stride=1, padding=1)
-        first.conv2_stride = -1  # takes mmdet's `elif stage_type == 'stage'` branch
-    # as the toolbox's runner saves it: the config text in the meta
-    text = Config(dict(model=dict(type='ImageClassifier', backbone=peer_cfg))).pretty_text
+    # as the toolbox's runner saves it: the config text (with its default_scope) in the meta
+    text = Config(dict(default_scope=toolbox, model=dict(
+        type='ImageClassifier', backbone=peer_cfg))).pretty_text
     checkpoint = {'meta': {'cfg': text},
                   'state_dict': {f'backbone.{k}': v for k, v in peer.state_dict().items()}}
     model, meta = _convert_and_build(tmp_path, peer_cfg['type'], checkpoint, **extra)
-    assert meta['mmfish']['layout'] == 'openmmlab'
+    assert meta['mmfish']['layout'].startswith('openmmlab')
+    if peer_cfg['type'] == 'Res2Net':  # mmdet's leaves out the pool of layer1.0's last split
+        assert meta['mmfish']['decided']['split_style']['value'] == \
+            ('mmdet' if toolbox == 'mmdet' else 'official')
     if peer_cfg['type'] == 'ResNeSt':  # avd_first: not in the weights, not set in the config
         assert meta['mmfish']['decided']['avd_first']['value'] is False
         assert 'always pools after the split-attention conv' in \
@@ -94,8 +91,21 @@ def test_mmdet_split_style_equals_mmdet_res2net(tmp_path, peer_cfg, extra):
     peer = randomize_norms(build_in_scope('mmdet', dict(peer_cfg)))
     peer.eval()
     checkpoint = {'state_dict': {f'backbone.{k}': v for k, v in peer.state_dict().items()}}
-    model, meta = _convert_and_build(tmp_path, 'Res2Net', checkpoint, split_style='mmdet',
-                                     **extra)
+    # mmfish's own Res2Net has these keys too: a bare state dict does not tell the style
+    with pytest.raises(ConversionError, match=r"layout is mmdet's Res2Net's .*say it with "
+                                              r"--split-style official\|mmdet\|paddle"):
+        _convert_and_build(tmp_path, 'Res2Net', checkpoint)
+    # as mmdet 2.x's mmcv runner saved it: meta['mmdet_version'] and meta['config']
+    text = Config(dict(model=dict(type='FasterRCNN', backbone=peer_cfg))).pretty_text
+    model, meta = _convert_and_build(
+        tmp_path, 'Res2Net', dict(checkpoint, meta=dict(mmdet_version='2.7.0', config=text)),
+        **extra)
+    assert meta['mmfish']['decided']['split_style'] == dict(
+        value='mmdet', by="the checkpoint's config (meta) builds mmdet's Res2Net, which leaves "
+                          "out the pool of the last split in layer1's first block")
+    model, meta = _convert_and_build(tmp_path, 'Res2Net', checkpoint,
+                                     settings=dict(split_style='mmdet'), **extra)
+    assert meta['mmfish']['decided']['split_style'] == dict(value='mmdet', by='command line')
     cfg = dict(meta['mmfish']['backbone'], **extra)
     cfg.pop('type')
     official = Res2Net(**dict(cfg, split_style='official')).eval()
