@@ -35,8 +35,6 @@ def _commands():
 def _config_checkpoints(pattern=r"checkpoints/[\w.-]+_mmfish\.pth"):
     names = set()
     for path in (REPO / 'configs').rglob('*.py'):
-        if 'trained' in path.parts:  # whole trained models (mmfish://<toolbox>/<model>)
-            continue
         names.update(re.findall(pattern, path.read_text()))
     return names
 

@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from mmfish.variants import VARIANTS
+from mmfish.variants import TRAINED, VARIANTS
 from mmfish_tools.model_index import metafiles
 
 from .conftest import REPO
@@ -53,11 +53,19 @@ def test_mim_search_lists_the_published_models(installed_wheel):
                          capture_output=True, text=True, check=True).stdout
     listed = [line.split(': ', 1)[1] for line in out.splitlines()
               if line.startswith('config id: ')]
-    # every published model (res2net152-v1b has no published score, so no row here)
+    # every published model (res2net152-v1b has no published score, so no row here), then
+    # the toolboxes' trained models
     assert listed == [v.config.rsplit('/', 1)[1][:-len('.py')] for v in VARIANTS.values()
-                      if v.top1 is not None]
+                      if v.top1 is not None] + [t.model for t in TRAINED.values()]
     block = out.split('config id: resnest101_64xb128_in1k')[1].split('---')[0]
     assert dict(line.split() for line in block.strip().splitlines()) == {
         'imagenet-1k/top_1_accuracy': '82.83', 'weight': 'mmfish://resnest101'}
     assert (site / 'mmfish' / '.mim' / 'configs/mmpretrain/resnest/resnest101_64xb128_in1k.py'
             ).is_file()
+    out = subprocess.run(mim + ['search', 'mmfish', '--field', 'box_ap', 'mask_ap', 'weight'],
+                         env={'PYTHONPATH': str(site), 'PATH': '/usr/bin:/bin'},
+                         capture_output=True, text=True, check=True).stdout
+    name = 'mask-rcnn_s50_fpn_syncbn-backbone+head_ms-1x_coco'
+    block = out.split(f'config id: {name}')[1].split('---')[0]
+    assert dict(line.split() for line in block.strip().splitlines()) == {
+        'coco/box_ap': '42.6', 'coco/mask_ap': '38.1', 'weight': f'mmfish://mmdet/{name}'}

@@ -152,7 +152,9 @@ def test_custom_widths_with_a_res2net_stem_still_convert(tmp_path):
                     avg_down=True)
     src, dst = tmp_path / 'res2net.pth', tmp_path / 'out.pth'
     torch.save({'state_dict': {f'backbone.{k}': v for k, v in model.state_dict().items()}}, src)
-    meta = convert_checkpoint('res2net', str(src), str(dst), log=lambda s: None)['mmfish']
+    # (mmdet's Res2Net has these keys too: without a config the split style is said)
+    meta = convert_checkpoint('res2net', str(src), str(dst), log=lambda s: None,
+                              settings=dict(split_style='official'))['mmfish']
     assert meta['variant'] is None and dst.exists()
     assert meta['backbone'] == dict(type='Res2Net', depth=50, stem_channels=16, deep_stem=True,
                                     avg_down=True, base_channels=16, base_width=32)

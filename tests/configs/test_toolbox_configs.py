@@ -11,8 +11,10 @@ from mmfish.hub import released_variants
 from ..conftest import build_in_scope
 
 CONFIGS = Path(__file__).parents[2] / 'configs'
-DET = sorted(p for p in (CONFIGS / 'mmdet').rglob('*.py') if '_base_' not in p.parts)
-SEG = sorted(p for p in (CONFIGS / 'mmseg').rglob('*.py') if '_base_' not in p.parts)
+#: not the configs of the toolboxes' trained models (trained/: test_trained_models.py)
+_SKIP = ('_base_', 'trained')
+DET = sorted(p for p in (CONFIGS / 'mmdet').rglob('*.py') if not set(_SKIP) & set(p.parts))
+SEG = sorted(p for p in (CONFIGS / 'mmseg').rglob('*.py') if not set(_SKIP) & set(p.parts))
 SEG.append(CONFIGS / 'deeplabv3_resnest101_ade20k.py')
 
 
@@ -105,7 +107,7 @@ def test_user_config_inheriting_an_mmfish_config(tmp_path):
 
 
 FULL = DET + SEG + sorted(p for p in (CONFIGS / 'mmpretrain').rglob('*.py')
-                          if '_base_' not in p.parts)
+                          if not set(_SKIP) & set(p.parts))
 
 
 @pytest.mark.parametrize('path', FULL, ids=_ids(FULL))

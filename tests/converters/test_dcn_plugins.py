@@ -86,7 +86,7 @@ def test_mmdet_res2net_with_dcn_and_context_blocks(tmp_path):
     model, meta = _convert(tmp_path, 'res2net', _checkpoint(peer, peer_cfg))
     backbone = meta['mmfish']['backbone']
     # mmdet's Res2Net, as its config says: no pool on the last split of layer1's first block
-    assert backbone['split_style'] == 'mmdet' 
+    assert backbone['split_style'] == 'mmdet'
     assert backbone['dcn']['type'] == 'DCNv2'
     assert [p['cfg'].get('postfix') for p in backbone['plugins']] == [None, '2']
     assert backbone['plugins'][1]['cfg']['ratio'] == 1. / 16

@@ -1,0 +1,13 @@
+# mmdet's trained cascade-rcnn_res2net-101_fpn_20e_coco (45.7 box AP on COCO): mmfish's
+# Res2Net-101 and mmdet's weights, converted.
+# mim test mmdet configs/mmdet/trained/cascade-rcnn_res2net-101_fpn_20e_coco.py
+#     --checkpoint mmfish://mmdet/cascade-rcnn_res2net-101_fpn_20e_coco
+# mmdet's Res2Net does not pool the last split in the first block of layer1:
+# split_style='mmdet'.
+_base_ = [
+    'mmdet::res2net/cascade-rcnn_res2net-101_fpn_20e_coco.py',
+    './_base_/res2net101.py',
+]
+model = dict(backbone={{_base_.backbone}})
+default_hooks = dict(checkpoint=dict(type='mmfish.AtomicCheckpointHook'))
+load_from = 'mmfish://mmdet/cascade-rcnn_res2net-101_fpn_20e_coco'
