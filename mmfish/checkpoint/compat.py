@@ -102,25 +102,22 @@ def load_from_local(filename, map_location=None):
 
 
 def load_from_url(filename, map_location=None, model_dir=None, progress=None):
-    """MMEngine's ``load_from_http``: downloaded into the same cache (``$TORCH_HOME/
-    checkpoints``), by rank 0 first in distributed runs, then read weights-only."""
+    """MMEngine's ``load_from_http``: fetched into the same cache (``$TORCH_HOME/hub/
+    checkpoints``) as :func:`mmfish.checkpoint.download.fetch` fetches released files (one
+    process of a machine at a time, from ``$MMFISH_MIRROR`` where set, the sha256 prefix a name
+    carries checked, nothing half-written kept), then read weights-only."""
     import os
-    from urllib.parse import urlparse
+    from urllib.parse import unquote, urlparse
 
-    from mmengine.dist import get_dist_info
-    from torch.hub import download_url_to_file, get_dir
+    from mmengine.logging import print_log
+    from torch.hub import get_dir
 
+    from .download import fetch
     from .io import CheckpointError, load_checkpoint
     model_dir = model_dir or os.path.join(get_dir(), 'checkpoints')
-    path = os.path.join(model_dir, os.path.basename(urlparse(filename).path))
-    rank, world_size = get_dist_info()
-    for turn in ((0, ) if world_size == 1 else (0, 1)):
-        if (rank == 0) == (turn == 0) and not os.path.exists(path):
-            os.makedirs(model_dir, exist_ok=True)
-            download_url_to_file(filename, path, progress=bool(
-                os.isatty(0) if progress is None else progress))
-        if world_size > 1 and turn == 0:
-            torch.distributed.barrier()
+    name = unquote(os.path.basename(urlparse(filename).path))
+    path = fetch(name, filename, model_dir, log=lambda line: print_log(line, logger='current'),
+                 progress=bool(os.isatty(0) if progress is None else progress), converts=False)
     return load_checkpoint(path, CheckpointError, map_location=map_location)
 
 

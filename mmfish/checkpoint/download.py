@@ -99,12 +99,13 @@ def _copy_url(url: str, tmp: str, progress: bool) -> None:
 
 
 def fetch(name: str, url: Optional[str], folder: str, log: Callable[[str], None] = print,
-          progress: bool = True) -> str:
+          progress: bool = True, converts: bool = True) -> str:
     """The path of the released file ``name`` in ``folder``, fetched first when it is not
     there: from ``$MMFISH_MIRROR`` when set, else from ``url``. A name that carries a sha256
     prefix is checked against it before the file is kept (on a mismatch nothing is kept and
     :class:`DownloadError` gives both digests); a file whose release published no digest is
-    kept with its sha256 logged and written beside it (``<name>.sha256``)."""
+    kept with its sha256 logged and written beside it (``<name>.sha256``). ``converts``: the
+    file is one mmfish converts (the error of a failed fetch gives the command)."""
     path = osp.join(folder, name)
     if osp.isfile(path):
         return path
@@ -114,7 +115,8 @@ def fetch(name: str, url: Optional[str], folder: str, log: Callable[[str], None]
         remove_stale_parts(folder, log)
         source = mirror_source(name) or url
         if source is None:
-            raise DownloadError(_by_hand(name, folder, f'{name} has no official download'))
+            raise DownloadError(_by_hand(name, folder, converts,
+                                         f'{name} has no official download'))
         log(f'fetching {source}')
         started = time.monotonic()
         with atomic_path(path, DownloadError) as tmp:
@@ -124,7 +126,7 @@ def fetch(name: str, url: Optional[str], folder: str, log: Callable[[str], None]
                 else:
                     shutil.copyfile(source, tmp)
             except OSError as exc:  # urllib's errors included
-                raise DownloadError(_by_hand(name, folder, f'cannot fetch {source} '
+                raise DownloadError(_by_hand(name, folder, converts, f'cannot fetch {source} '
                                              f'({_reason(exc)})')) from None
             digest = file_sha256(tmp)
             expected = name_hash_prefix(name)
@@ -152,8 +154,9 @@ def _reason(exc: OSError) -> str:
     return getattr(exc, 'strerror', None) or first_line(exc)
 
 
-def _by_hand(name: str, folder: str, problem: str) -> str:
+def _by_hand(name: str, folder: str, converts: bool, problem: str) -> str:
     """The error for a file that could not be fetched: what to do without network."""
     return (f'{problem}. Without network, put the file {name} in a folder named by '
-            f'${MIRROR_ENV} (or under a URL prefix it names), or in {folder}; or convert it by '
-            f'hand with python -m mmfish.convert {name} DST and give DST as the checkpoint')
+            f'${MIRROR_ENV} (or under a URL prefix it names), or in {folder}'
+            + (f'; or convert it by hand with python -m mmfish.convert {name} DST and give DST '
+               f'as the checkpoint' if converts else ''))
