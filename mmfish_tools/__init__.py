@@ -5,7 +5,10 @@ from the library (which never imports it).
 - :mod:`.tiny_twins`, :mod:`.mim_runs`, :mod:`.resume_check`: running ``mim`` on the tiny twins
   (the demo, the end-to-end, resume and distributed tests);
 - :mod:`.docs`, :mod:`.model_table`, :mod:`.inventory`: tables generated into the docs;
-- :mod:`.check_env`: the stack check at the end of ``make install``;
+- :mod:`.check_env`: the stack check at the end of ``make install`` (what mmcv was built
+  with, against the machine's GPU);
+- :mod:`.cuda_setup`: ``make install``'s choice of mmcv build (CPU only, or its CUDA ops from
+  PyPI's CUDA compiler) and the CUDA build;
 - :mod:`.benchmark`: the side-by-side benchmark and the GPU check.
 
 Whatever reads ``configs/`` or writes ``docs/`` takes the checkout's root as an argument

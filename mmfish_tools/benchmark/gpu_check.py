@@ -161,9 +161,8 @@ def _mmcv_op(fn: Callable, device: str, *args):
         if 'not found' in str(exc) or 'compiled' in str(exc).lower():
             raise GpuCheckError(
                 f'mmcv {__import__("mmcv").__version__} has no {device} kernel for this op '
-                f'({exc}); it was compiled on a machine without CUDA. Rebuild it here: '
-                f'MMCV_WITH_OPS=1 FORCE_CUDA=1 .venv/bin/python -m pip install --no-deps '
-                f'--no-build-isolation --force-reinstall --no-cache-dir mmcv==2.1.0') from None
+                f'({exc}); it was compiled without CUDA ops. Rebuild it here with the CUDA '
+                f'compiler from PyPI (README, set-up): make mmcv CUDA=1') from None
         raise
 
 

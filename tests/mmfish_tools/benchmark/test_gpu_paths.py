@@ -257,4 +257,6 @@ def test_gpu_check_without_a_gpu_says_so(capsys):
     assert err.startswith('gpu-check: no CUDA device is available: torch ')
     assert 'Nothing was run.' in err and 'On one NVIDIA GPU it runs' in err
     makefile = (ROOT / 'Makefile').read_text()
-    assert re.search(r'^gpu-check: install\n\t\$\(PY\) tools/gpu_check.py$', makefile, re.M)
+    # what mmcv was built with is checked first, then the GPU run
+    assert re.search(r'^gpu-check: install\n\t\$\(PY\) -m mmfish_tools.check_env --mmcv-only\n'
+                     r'\t\$\(PY\) tools/gpu_check.py$', makefile, re.M)
