@@ -350,7 +350,21 @@ def test_the_sweep_finds_every_known_config():
     assert {_family(cfg.model.backbone) for cfg in CONFIGS.values()} == set(FAMILY_NAMES)
 
 
-@pytest.mark.parametrize('toolbox,rel', list(CONFIGS), ids=[_id(*k) for k in CONFIGS])
+def _sibling(toolbox: str, rel: str) -> bool:
+    """Whether the config differs from one that ``make test`` runs only in depth (mmdet's
+    S-101, mmpose's and mmpretrain's ResNeSt-200/269), input size (mmpose's 384x288) or dataset
+    (mmseg's Cityscapes): those run in ``make test-all`` (marked slow)."""
+    name = rel.rsplit('/', 1)[-1]
+    return ((toolbox == 'mmdet' and '_s101_' in name)
+            or (toolbox == 'mmpose' and ('384x288' in name or 'resnest200' in name
+                                         or 'resnest269' in name))
+            or (toolbox == 'mmpretrain' and ('resnest200' in name or 'resnest269' in name))
+            or (toolbox == 'mmseg' and 'cityscapes' in name))
+
+
+@pytest.mark.parametrize('toolbox,rel', [
+    pytest.param(*k, marks=pytest.mark.slow) if _sibling(*k) else k for k in CONFIGS],
+    ids=[_id(*k) for k in CONFIGS])
 def test_config_builds_and_trains_one_step_with_mmfish(toolbox, rel, tmp_path):
     cfg = CONFIGS[(toolbox, rel)]
     model_cfg = _model_cfg(cfg)
