@@ -14,9 +14,10 @@ FEW_ITERS = ['train_cfg.max_iters=2', 'train_cfg.val_interval=2',
              'default_hooks.checkpoint.interval=2', 'default_hooks.logger.interval=1']
 
 
-#: one full twin per toolbox and the demo's; the other families' pose twins (mmpose's own
-#: ResNeSt is not theirs: Res2Net and FishNet are new there) are marked slow
-RUNS = ([pytest.param(t, id=t.toolbox) for t in demo_twins()]
+#: the demo's twin of each toolbox (the full twins' models at a lighter width: the code the
+#: full twins run); the full twins and the other families' pose twins (mmpose's own ResNeSt is
+#: not theirs: Res2Net and FishNet are new there) are marked slow
+RUNS = ([pytest.param(t, id=t.toolbox, marks=pytest.mark.slow) for t in demo_twins()]
         + [pytest.param(t, id=f'demo-{t.toolbox}') for t in DEMO_TWINS]
         + [pytest.param(t, id=t.name, marks=pytest.mark.slow) for t in TWINS
            if t.toolbox == 'mmpose' and t not in demo_twins()])

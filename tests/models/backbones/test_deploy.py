@@ -51,7 +51,14 @@ def test_channels_last_default_computes_the_nchw_function(name):
         assert _cosine(p.grad, q.grad) > 0.9999, key
 
 
-@pytest.mark.parametrize('name', FAMILIES + ['resnest50-with_cp'])
+#: one model per family in make test; FishNeXt (FishNet's blocks, grouped), ResNeSt's other
+#: block and its checkpointed forward in make test-all
+COMPILED = ['fishnet99', 'res2net50-v1b', 'resnest50'] + [
+    pytest.param(name, marks=pytest.mark.slow)
+    for name in ['fishnext150', 'resnest50-radix1-avd-first', 'resnest50-with_cp']]
+
+
+@pytest.mark.parametrize('name', COMPILED)
 def test_torch_compile_fullgraph(name):
     """No graph breaks (fullgraph=True), forward and backward; AOT autograd as inductor
     uses it, without inductor's long C++ compilation."""
