@@ -2,19 +2,11 @@
 # mmfish's ResNeSt-269 and mmpose's weights, converted.
 # mim test mmpose configs/mmpose/trained/td-hm_resnest269_8xb16-210e_coco-384x288.py
 #     --checkpoint mmfish://mmpose/td-hm_resnest269_8xb16-210e_coco-384x288
-# mmpose's config sets only the depth: a 64-channel stem, as built here (the
-# official ResNeSt-101/200/269, and mmfish's pose configs, have 128).
+# mmpose's config sets only the depth: a 64-channel stem (_base_/resnest269.py).
 _base_ = [
     'mmpose::body_2d_keypoint/topdown_heatmap/coco/td-hm_resnest269_8xb16-210e_coco-384x288.py',
-    '../../_base_/mmfish.py',
+    '_base_/resnest269.py',
 ]
-model = dict(
-    backbone=dict(
-        _delete_=True,
-        type='mmfish.ResNeSt',
-        depth=269,
-        stem_channels=64,
-        out_indices=(3, ),
-        init_cfg=None))
+model = dict(backbone={{_base_.backbone}})
 default_hooks = dict(checkpoint=dict(type='mmfish.AtomicCheckpointHook'))
 load_from = 'mmfish://mmpose/td-hm_resnest269_8xb16-210e_coco-384x288'
