@@ -25,9 +25,9 @@ def trained_model(path: str) -> Optional[TrainedModel]:
     return next((t for t in TRAINED.values() if t.file == name), None)
 
 
-def _parts(keys) -> str:
-    """The top-level parts of a model's keys, in words: ``neck, rpn_head, roi_head``."""
-    return ', '.join(dict.fromkeys(k.split('.')[0] for k in keys))
+def _parts(keys) -> list:
+    """The top-level parts of a model's keys, in order: ``['neck', 'rpn_head', 'roi_head']``."""
+    return list(dict.fromkeys(k.split('.')[0] for k in keys))
 
 
 def find_variant(backbone: dict) -> Optional[str]:
@@ -191,10 +191,11 @@ def convert_checkpoint(family: Optional[str], src: str, dst: str,
     for fill in layers_filled:
         log(f'filled {fill["module"]} (the checkpoint has none) with an {fill["value"]}: '
             f'{fill["why"]}')
+    carried_parts, dropped_parts = ', '.join(_parts(carried)), ', '.join(_parts(dropped))
     if carried:
-        log(f'carried over unchanged: {len(carried)} tensors of {_parts(carried)}')
+        log(f'carried over unchanged: {len(carried)} tensors of {carried_parts}')
     elif dropped:
-        log(f'--backbone-only: left out {len(dropped)} tensors of {_parts(dropped)}')
+        log(f'--backbone-only: left out {len(dropped)} tensors of {dropped_parts}')
     if row is not None and not carried and not num_classes:
         config, config_says = None, (f'none: {row.config} builds the whole {row.name}, and '
                                      f'this file holds its backbone only')
@@ -204,7 +205,7 @@ def convert_checkpoint(family: Optional[str], src: str, dst: str,
         config, config_says = VARIANTS[variant].config, VARIANTS[variant].config
     elif carried:
         config, config_says = None, (
-            f'none shipped for this model ({_parts(carried)}): its toolbox config builds it '
+            f'none shipped for this model ({carried_parts}): its toolbox config builds it '
             f'once its backbone is mmfish\'s: backbone {backbone} (docs/downstream.md)')
     else:
         config, config_says = None, None
@@ -213,14 +214,14 @@ def convert_checkpoint(family: Optional[str], src: str, dst: str,
                             source=os.path.basename(src), config=config,
                             decided=decisions, sha256=digest))
     if carried:
-        meta['mmfish']['parts'] = list(dict.fromkeys(k.split('.')[0] for k in carried))
+        meta['mmfish']['parts'] = _parts(carried)
     if row is not None:
         meta['mmfish']['trained'] = row.name
     if layers_filled:
         meta['mmfish']['filled'] = layers_filled
     save_atomic(dict(meta=meta, state_dict=state), dst)
     if carried:
-        what = f'the whole model (backbone, {_parts(carried)})'
+        what = f'the whole model (backbone, {carried_parts})'
     elif num_classes:
         what = f'classifier, {num_classes} classes'
     else:
