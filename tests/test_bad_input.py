@@ -75,7 +75,7 @@ def test_weights_that_are_not_finite_floats_are_refused(tmp_path, change, messag
 
 @pytest.mark.parametrize('cls', [ResNeSt, Res2Net, FishNet])
 @pytest.mark.parametrize('name, value', [('norm_eval', 'False'), ('with_cp', 'no'),
-                                         ('channels_last', 'false'), ('zero_init_residual', 1),
+                                         ('zero_init_residual', 1),
                                          ('deep_stem', 'False'), ('avg_down', 0)])
 def test_boolean_arguments_take_only_booleans(cls, name, value):
     if cls is FishNet and name in ('deep_stem', 'avg_down'):
@@ -84,6 +84,13 @@ def test_boolean_arguments_take_only_booleans(cls, name, value):
         return
     with pytest.raises(ValueError, match=f'{name}={value!r} is invalid: it must be True or False'):
         _small(cls, **{name: value})
+
+
+@pytest.mark.parametrize('value', ['false', 'True', 1, None])
+def test_channels_last_takes_true_false_or_auto(value):
+    with pytest.raises(ValueError, match=f"channels_last={value!r} is invalid: it must be True, "
+                       "False or 'auto'"):
+        _small(ResNeSt, channels_last=value)
 
 
 def test_resnest_avd_flags_take_only_booleans():

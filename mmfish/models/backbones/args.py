@@ -78,6 +78,14 @@ def check_bool(name: str, value) -> None:
                                                        if value else '') + ')')
 
 
+def check_channels_last(name: str, value) -> None:
+    """``value`` must be True, False or ``'auto'`` (a string such as ``'false'`` would count
+    as true)."""
+    if value != 'auto' and not isinstance(value, bool):
+        raise ValueError(f"{name}={value!r} is invalid: it must be True, False or 'auto' (the "
+                         f'layout measured faster for the device, CPU ISA and mode)')
+
+
 def check_init_cfg(name: str, init_cfg) -> None:
     """MMEngine's ``init_cfg``: None, a dict with a type or a list of them (a string such as
     ``'Pretrained'`` would end in a bare AssertionError when the weights are initialised)."""
@@ -189,7 +197,7 @@ ARGUMENTS = {
     'scales': 1, 'radix': 1, 'reduction_factor': 1, 'frozen_stages': -1,
     'deep_stem': bool, 'avg_down': bool, 'contract_dilation': bool, 'avd': bool,
     'avd_first': bool, 'with_cp': bool, 'norm_eval': bool, 'zero_init_residual': bool,
-    'channels_last': bool,
+    'channels_last': check_channels_last,
     'strides': check_per_stage, 'dilations': check_per_stage, 'out_indices': check_out_indices,
     'norm_cfg': check_norm_cfg, 'attention_norm_cfg': check_optional_norm_cfg,
     'init_cfg': check_init_cfg, 'split_style': ('official', 'paddle', 'mmdet'),

@@ -2,7 +2,7 @@
 one ``forward`` over the pyramid levels, frozen stages, ``norm_eval``, the memory format and
 strict pretrained loading; and the residual block (:class:`ResidualBlock`) with its plugins
 and activation checkpointing. The checks themselves are in :mod:`.args`."""
-from typing import Iterator, Optional, Sequence
+from typing import Iterator, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -14,7 +14,7 @@ from mmengine.model.weight_init import PretrainedInit, update_init_info
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ...checkpoint.pretrained import pretrained_state
-from ..layers.memory_format import ToContiguous
+from ..layers.memory_format import ToContiguous, preferred_memory_format
 from ..layers.plugins import POSITIONS, build_block_plugins
 from . import args
 
@@ -96,12 +96,19 @@ class BackboneBase(BaseModule):
     and ``pretrained`` (deprecated, as in mmdet: becomes ``init_cfg=dict(type='Pretrained',
     checkpoint=pretrained)`` with a DeprecationWarning), and passes them on as ``mmdet``.
 
-    With ``channels_last=True`` (the default) the backbone keeps its convolution weights and
-    its activations in the channels-last (NHWC) memory format, which oneDNN on CPUs and cuDNN
-    with mixed precision run faster; it takes and returns ordinary (N, C, H, W) tensors in the
+    The memory format: with ``channels_last=True`` the backbone keeps its convolution weights
+    and its activations in the channels-last (NHWC) memory format, which oneDNN on most CPUs and
+    cuDNN with mixed precision run faster; with ``False``, in the default NCHW format. With
+    ``'auto'`` (the default) it runs in whichever of the two was measured faster for this
+    backbone on its device, CPU vector ISA and mode (train or eval):
+    :func:`~mmfish.models.layers.memory_format.preferred_memory_format` and its table
+    ``NCHW_FASTER`` (on AVX2 CPUs ResNeSt and Res2Net train NCHW and infer channels-last;
+    everywhere else channels-last). The weights change layout when the mode or the device
+    changes (``train()``, ``eval()``, ``to()``), not during a forward pass, so a model that only
+    trains keeps one layout. The backbone takes and returns ordinary (N, C, H, W) tensors in the
     default contiguous format, so the layout is invisible to necks, heads and checkpoints. Only
     the order of floating-point additions inside convolutions and norms (PyTorch's channels-last
-    kernels) differs from the NCHW path.
+    kernels) differs between the two.
 
     Args:
         out_indices (Sequence[int]): Pyramid levels to return (0..3, at strides 4, 8, 16 and 32
@@ -118,8 +125,9 @@ class BackboneBase(BaseModule):
             Defaults to False.
         zero_init_residual (bool): Zero the last norm (or conv) of each block, unless
             pretrained weights are loaded. Defaults to True.
-        channels_last (bool): Run in the channels-last memory format (see above). Defaults to
-            True.
+        channels_last (bool or str): ``True`` runs in the channels-last memory format,
+            ``False`` in NCHW, ``'auto'`` in the faster one for the device, CPU ISA and mode
+            (see above). Defaults to ``'auto'``.
         init_cfg (dict or list[dict]): MMEngine initialisation; ``dict(type='Pretrained',
             checkpoint=PATH, prefix='backbone.')`` loads weights strictly (see
             :meth:`init_weights`). Defaults to Kaiming convolutions and unit norm weights (and
@@ -144,7 +152,7 @@ class BackboneBase(BaseModule):
                  conv_cfg: Optional[dict] = None,
                  norm_cfg: dict = dict(type='BN', requires_grad=True), norm_eval: bool = False,
                  with_cp: bool = False, zero_init_residual: bool = True,
-                 channels_last: bool = True, init_cfg=DEFAULT_INIT_CFG,
+                 channels_last: Union[bool, str] = 'auto', init_cfg=DEFAULT_INIT_CFG,
                  mmdet: Optional[dict] = None, **kwargs):
         valid = args.init_arguments(type(self).__mro__[:type(self).__mro__.index(BaseModule)])
         args.reject_unknown(type(self), kwargs,
@@ -170,7 +178,8 @@ class BackboneBase(BaseModule):
         self.with_cp = with_cp
         self.zero_init_residual = zero_init_residual
         self.channels_last = channels_last
-        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        #: the layout the weights are in now (built NCHW; :meth:`_lay_out` sets it)
+        self.memory_format = torch.contiguous_format
 
     def _finish_init(self) -> None:
         """The end of ``__init__``, once the layers and ``feature_info`` are built: GroupNorm's
@@ -184,8 +193,7 @@ class BackboneBase(BaseModule):
                              f'{type(self).__name__}: valid values are -1 (none), 0 (the stem) '
                              f'to {num} (the stem and all {num} stages)')
         self._freeze_stages()
-        if self.channels_last:
-            self.to(memory_format=torch.channels_last)
+        self._lay_out()
         self.out_channels = tuple(self.feature_info[i]['num_chs'] for i in self.out_indices)
 
     def stage_modules(self) -> list:
@@ -213,9 +221,35 @@ class BackboneBase(BaseModule):
         return x.contiguous(memory_format=self.memory_format)
 
     def _exit(self, x):
-        if self.channels_last and x.requires_grad:
+        if self.memory_format == torch.channels_last and x.requires_grad:
             return ToContiguous.apply(x)
         return x.contiguous()
+
+    def wanted_memory_format(self) -> torch.memory_format:
+        """The layout for the weights' device and the current mode: ``channels_last`` if
+        True or False, else :func:`preferred_memory_format`'s."""
+        if self.channels_last != 'auto':
+            return torch.channels_last if self.channels_last else torch.contiguous_format
+        weight = next(self.parameters(), None)
+        return preferred_memory_format(type(self), weight.device if weight is not None else None,
+                                       self.training)
+
+    def _lay_out(self) -> None:
+        """Put the 4-D weights (and buffers) into :meth:`wanted_memory_format` when they are
+        not in it (``Module._apply`` keeps the parameter objects: optimizers are unaffected)."""
+        fmt = self.wanted_memory_format()
+        if fmt != self.memory_format:
+            nn.Module._apply(self, lambda t: t.to(memory_format=fmt) if t.dim() == 4 else t)
+            self.memory_format = fmt
+
+    def _apply(self, fn, *args, **kwargs):
+        """``to()``, ``cuda()``, ``half()``, ...; then the layout for the (new) device, which
+        ``model.to(memory_format=...)`` does not override: ``channels_last`` decides it."""
+        result = super()._apply(fn, *args, **kwargs)
+        if 'memory_format' in self.__dict__:  # not while __init__ builds the layers
+            self.memory_format = None  # whatever fn did to the layout: lay out again
+            self._lay_out()
+        return result
 
     def check_input(self, x) -> None:
         """Fail clearly on an input the backbone cannot take.
@@ -300,6 +334,7 @@ class BackboneBase(BaseModule):
 
     def train(self, mode: bool = True):
         super().train(mode)
+        self._lay_out()  # the mode's layout (channels_last='auto')
         self._freeze_stages()
         if mode and self.norm_eval:
             for m in self.modules():

@@ -22,14 +22,14 @@ def _cosine(a, b):
 
 
 @pytest.mark.parametrize('name', CONFIGS)
-def test_channels_last_default_computes_the_nchw_function(name):
-    """The default channels-last layout changes only the rounding of convolutions and norms
+def test_channels_last_computes_the_nchw_function(name):
+    """The channels-last layout changes only the rounding of convolutions and norms
     (their order of additions). Eval outputs agree to 1e-4. Train-mode outputs and the
     gradients of these small random networks amplify rounding (statistics of 2 images, long
     norm chains), so they are compared by direction: a wrong layout, a permuted channel or a
     lost gradient would be far from a cosine of 1 (gradients are taken in eval mode: in
     train mode, e.g. the bias before a norm has a true gradient of 0, all rounding)."""
-    fast = randomize_norms(build(name))
+    fast = randomize_norms(build(name, channels_last=True))
     plain = build(name, channels_last=False)
     plain.load_state_dict(fast.state_dict())
     conv = next(m for m in fast.modules() if isinstance(m, torch.nn.Conv2d))

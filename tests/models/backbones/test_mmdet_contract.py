@@ -85,7 +85,7 @@ def test_dcn_and_plugins_with_cp_frozen_stages_norm_eval_channels_last(cls):
     kwargs = dict(SMALL[cls], dcn=dict(type='DCNv2'), stage_with_dcn=(True, True, True, True),
                   plugins=[dict(CONTEXT, stages=None)])
     torch.manual_seed(0)
-    model = cls(**kwargs, with_cp=True, frozen_stages=1, norm_eval=True)
+    model = cls(**kwargs, with_cp=True, frozen_stages=1, norm_eval=True, channels_last=True)
     randomize_norms(model, seed=0)
     with torch.no_grad():  # deformed sampling and a plugin that changes the features
         for name, p in model.named_parameters():
@@ -101,7 +101,7 @@ def test_dcn_and_plugins_with_cp_frozen_stages_norm_eval_channels_last(cls):
     assert all(p.grad is not None for p in trained)
     assert not any(m.training for m in model.modules()
                    if isinstance(m, torch.nn.modules.batchnorm._BatchNorm))
-    # channels-last (default) and NCHW compute the same with deformable convolutions
+    # channels-last and NCHW compute the same with deformable convolutions
     nchw = cls(**kwargs, channels_last=False).eval()
     nchw.load_state_dict(model.state_dict())
     model.eval()

@@ -28,15 +28,15 @@ def test_the_mmdet_contract_is_a_class_attribute():
                          ids=['ResNeSt', 'Res2Net', 'Res2NetDLA'])
 def test_each_level_leaves_the_memory_format_before_the_next_stage_runs(cls, next_stage,
                                                                        monkeypatch):
-    """In training, level 0 is taken out of channels-last (``ToContiguous``) before the next
-    stage runs: the autograd graph, and so the order in which gradients are summed, that the
-    tiny twins' recorded training figures come from."""
+    """In channels-last training, level 0 is taken out of the layout (``ToContiguous``)
+    before the next stage runs: the autograd graph, and so the order in which gradients are
+    summed, that the tiny twins' recorded training figures come from."""
     from mmfish.models.layers import memory_format
     calls = []
     apply = memory_format.ToContiguous.apply
     monkeypatch.setattr(memory_format.ToContiguous, 'apply',
                         lambda x: calls.append(1) or apply(x))
-    model = cls(**SMALL[cls]).train()
+    model = cls(**SMALL[cls], channels_last=True).train()
     seen = []
     model.get_submodule(next_stage).register_forward_pre_hook(
         lambda module, inputs: seen.append(len(calls)))
