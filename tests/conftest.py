@@ -107,3 +107,34 @@ def file_server(tmp_path):
     server = FileServer(root)
     yield server
     server.close()
+
+
+def train_demo_twins(root: Path, jobs: int = 2) -> dict:
+    """Train and test the demo twins (``make demo``'s schedule: tiny_twins.run_twin) in
+    ``root``, with the tiny datasets they read written to ``root/data/tiny``, ``jobs`` runs
+    side by side with one thread each, as tools/demo.py runs them on 2 idle cores; return
+    each twin's run_twin result, with the progress lines it logged (``lines``), by toolbox."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mmfish_tools.tiny_datasets import make_tiny_datasets
+    from mmfish_tools.tiny_twins import DEMO_TWINS, run_twin
+    make_tiny_datasets(str(root / 'data' / 'tiny'), which=('imagenet', 'coco', 'ade20k',
+                                                            'coco_pose'), log=lambda s: None)
+
+    def run(twin):
+        lines = []
+        result = run_twin(twin, 'work_dirs', log=lines.append, root=REPO, cwd=str(root),
+                          env=dict(OMP_NUM_THREADS='1'))
+        return twin.toolbox, dict(result, lines=lines)
+
+    with ThreadPoolExecutor(jobs) as pool:  # each run is a subprocess: threads only wait
+        return dict(pool.map(run, DEMO_TWINS))
+
+
+@pytest.fixture(scope='session')
+def demo_runs(tmp_path_factory):
+    """The demo twins trained and tested once per test session as ``make demo`` trains them
+    (:func:`train_demo_twins`): ``root`` (the workspace, tiny datasets in ``data/tiny``) and
+    ``results`` (by toolbox: checkpoint, losses, metrics, progress lines, ...)."""
+    root = tmp_path_factory.mktemp('demo_runs')
+    return dict(root=root, results=train_demo_twins(root))

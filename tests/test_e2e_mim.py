@@ -1,6 +1,7 @@
 """The real user path: ``mim train`` and ``mim test`` of each toolbox on the tiny datasets in
-their on-disk formats, with the tiny twins of mmfish configs (a few iterations each here; the
-full tiny runs are in docs/downstream.md)."""
+their on-disk formats, with the tiny twins of mmfish configs: the demo twins on ``make demo``'s
+own schedule (trained once per session by the ``demo_runs`` fixture, which the inference tests
+share), the full twins for a few iterations (the full tiny runs are in docs/downstream.md)."""
 import math
 from pathlib import Path
 
@@ -14,13 +15,30 @@ FEW_ITERS = ['train_cfg.max_iters=2', 'train_cfg.val_interval=2',
              'default_hooks.checkpoint.interval=2', 'default_hooks.logger.interval=1']
 
 
-#: the demo's twin of each toolbox (the full twins' models at a lighter width: the code the
-#: full twins run); the full twins and the other families' pose twins (mmpose's own ResNeSt is
-#: not theirs: Res2Net and FishNet are new there) are marked slow
+#: the full twins and the other families' pose twins (mmpose's own ResNeSt is not theirs:
+#: Res2Net and FishNet are new there), a few iterations each, marked slow
 RUNS = ([pytest.param(t, id=t.toolbox, marks=pytest.mark.slow) for t in demo_twins()]
-        + [pytest.param(t, id=f'demo-{t.toolbox}') for t in DEMO_TWINS]
         + [pytest.param(t, id=t.name, marks=pytest.mark.slow) for t in TWINS
            if t.toolbox == 'mmpose' and t not in demo_twins()])
+
+
+def check_run(twin, result: dict, lines: list, iters: int, interval: int) -> None:
+    """What ``mim train`` and ``mim test`` of ``twin`` leave after ``iters`` iterations, the
+    loss logged every ``interval`` (and by MMEngine at the end of the data's first pass):
+    config dump, text and json logs, the last checkpoint, finite losses and test metrics, and
+    the progress shown."""
+    work_dir = Path(result['work_dir'])
+    assert (work_dir / f'iter_{iters}.pth').exists()
+    assert Path(result['checkpoint']) == work_dir / f'iter_{iters}.pth'
+    assert (work_dir / Path(twin.config).name).exists()
+    assert list(work_dir.glob('*/*.log')) and list(work_dir.glob('*/vis_data/scalars.json'))
+    assert len(result['losses']) == len(result['loss_iters'])
+    assert all(math.isfinite(x) for x in result['losses'])
+    assert set(range(interval, iters + 1, interval)) <= set(result['loss_iters'])
+    assert result['iters'] == result['loss_iters'][-1] == iters
+    for name in twin.metrics:
+        assert result['metrics'][name] is not None and math.isfinite(result['metrics'][name])
+    assert any(line.strip().startswith(f'train [{iters}/{iters}]') for line in lines)
 
 
 @pytest.mark.parametrize('twin', RUNS)
@@ -28,16 +46,18 @@ def test_mim_train_and_test(twin, workspace):
     lines = []
     result = run_twin(twin, 'work_dirs', log=lines.append, cfg_options=FEW_ITERS, root=REPO,
                       cwd=str(workspace))
-    work_dir = Path(result['work_dir'])
-    # what the toolboxes write: config dump, text and json logs, checkpoints
-    assert (work_dir / 'iter_2.pth').exists()
-    assert Path(result['checkpoint']) == work_dir / 'iter_2.pth'
-    assert (work_dir / Path(twin.config).name).exists()
-    assert list(work_dir.glob('*/*.log')) and list(work_dir.glob('*/vis_data/scalars.json'))
-    assert len(result['losses']) == 2 and all(math.isfinite(x) for x in result['losses'])
-    for name in twin.metrics:
-        assert result['metrics'][name] is not None and math.isfinite(result['metrics'][name])
-    assert any(line.strip().startswith('train [2/2]') for line in lines)  # progress shown
+    check_run(twin, result, lines, iters=2, interval=1)
+
+
+@pytest.mark.parametrize('twin', DEMO_TWINS, ids=[f'demo-{t.toolbox}' for t in DEMO_TWINS])
+def test_demo_twin_mim_train_and_test(twin, demo_runs):
+    """The demo twin of each toolbox (the full twins' models at a lighter width: the code the
+    full twins run) on the demo's whole schedule, as ``make demo`` trains it."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(str(REPO / twin.config))
+    iters, interval = cfg.train_cfg.max_iters, cfg.default_hooks.logger.interval
+    result = demo_runs['results'][twin.toolbox]
+    check_run(twin, result, result['lines'], iters=iters, interval=interval)
 
 
 #: the panoptic twin inherits mmdet's config itself: tests/test_e2e_panoptic.py checks its backbone

@@ -3,7 +3,9 @@ toolbox through ``mim`` (mmfish_tools.tiny_twins.DEMO_TWINS: ResNeSt-50 of a qua
 width as an MMPretrain classifier, an MMDetection Mask R-CNN, an MMSegmentation DeepLabV3 and an
 MMPose top-down heatmap model), side by side on the idle cores (one run per idle core, one
 thread each; ``--jobs`` and ``--threads`` choose), showing their progress; then print a table
-of their losses and test metrics beside chance level, draw their loss curves into a PNG, and
+of their losses and test metrics beside chance level, draw their loss curves into a PNG and
+their predictions on held-out images beside the ground truth into another
+(mmfish_tools.demo_predictions; ``tools/demo_picture.py`` redraws it from the work dirs), and
 say where the checkpoints and logs are.
 
 The full-size tiny twins are run by ``tools/run_tiny_twins.py`` (results in
@@ -17,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout: mmfish_tools
 
+from mmfish_tools.demo_predictions import predictions_picture
 from mmfish_tools.mim_runs import MimError
 from mmfish_tools.tiny_datasets import make_tiny_datasets
 from mmfish_tools.tiny_twins import DEMO_TWINS, plot_losses, results_table, run_twin
@@ -113,6 +116,11 @@ def main() -> int:
         logs = (f'{r["work_dir"]}/<timestamp>/<timestamp>.log, {r["work_dir"]}/mim_train.log, '
                 'mim_test.log')
         print(f'  {twin.toolbox:<10} {r["checkpoint"]}\n  {"":<10} {logs}')
+    drawn = time.perf_counter()
+    picture = predictions_picture(rows, Path(args.work_dir) / 'demo_predictions.png',
+                                  data_root=args.data_root, root=ROOT)
+    print(f'\nPredictions on held-out images beside their ground truth (each toolbox\'s '
+          f'inferencer, mmfish.apis; {time.perf_counter() - drawn:.0f} s): {picture}')
     return 0
 
 

@@ -1,15 +1,17 @@
 """``make demo`` (tools/demo.py) without its training: one light twin per toolbox, derived from
 a full tiny twin; each dataset reported once; progress lines that name each head's metric; the
-table and the PNG of the loss curves it points to. (tests/test_e2e_mim.py runs the demo twins
+table and the PNG of the loss curves it points to; the picture of the trained twins' predictions
+on held-out images beside their ground truth. (tests/test_e2e_mim.py runs the demo twins
 through ``mim``; tests/mmfish_tools/test_seg_twin_discriminates.py trains the segmentation one.)"""
 import runpy
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
-from mmfish_tools import tiny_twins
+from mmfish_tools import demo_predictions, tiny_twins
 from mmfish_tools.mim_runs import _compact
 from mmfish_tools.tiny_twins import DEMO_TWINS, TWINS, plot_losses, results_table
 
@@ -84,7 +86,14 @@ def test_demo_script(tmp_path, monkeypatch, capsys, jobs):
         log('train [9/9]  loss:0.5')
         return rows[twin.name]
 
+    def fake_picture(rows, out, data_root, root):
+        assert [r['twin'] for r in rows] == [t.name for t in DEMO_TWINS]
+        assert data_root == str(tmp_path / 'data') and root == REPO
+        Image.new('RGB', (8, 8)).save(out)
+        return str(out)
+
     monkeypatch.setattr(tiny_twins, 'run_twin', fake_run_twin)
+    monkeypatch.setattr(demo_predictions, 'predictions_picture', fake_picture)
     monkeypatch.setattr(sys, 'argv', ['demo.py', '--work-dir', str(tmp_path / 'work'),
                                       '--data-root', str(tmp_path / 'data'), '--threads', '1',
                                       '--jobs', str(jobs)])
@@ -109,6 +118,28 @@ def test_demo_script(tmp_path, monkeypatch, capsys, jobs):
     assert [line.split(' | ')[1] for line in table] == [t.name for t in DEMO_TWINS]
     progress = '  mmpose    | train [9/9]' if jobs == 2 else '  train [9/9]'
     assert progress in out
+    picture = tmp_path / 'work' / 'demo_predictions.png'
+    assert picture.exists() and out.rstrip().endswith(f'): {picture}')
+
+
+def test_predictions_picture(demo_runs, tmp_path):
+    """The picture of the trained demo twins: a row per toolbox, each pair a held-out image's
+    ground truth beside the prediction drawn by the toolbox's inferencer, which differ."""
+    from mmfish_tools.demo_predictions import CELL, cell_box, predictions_picture
+    results = [demo_runs['results'][t.toolbox] for t in DEMO_TWINS]
+    path = predictions_picture(results, tmp_path / 'demo_predictions.png',
+                               data_root=str(demo_runs['root'] / 'data' / 'tiny'), count=2,
+                               root=REPO)
+    with Image.open(path) as image:
+        assert image.format == 'PNG' and image.height >= len(DEMO_TWINS) * CELL
+        pixels = np.asarray(image.convert('RGB'), dtype=np.int16)
+    for row in range(len(DEMO_TWINS)):
+        for pair in range(2):
+            (l1, t1, r1, b1), (l2, t2, r2, b2) = (cell_box(row, pair, False),
+                                                  cell_box(row, pair, True))
+            truth, predicted = pixels[t1:b1, l1:r1], pixels[t2:b2, l2:r2]
+            assert truth.std() > 10 and predicted.std() > 10  # pictures, not blanks
+            assert np.abs(truth - predicted).mean() > 1, (row, pair)
 
 
 def test_kept_results_are_merged_stamped_and_tabulated(tmp_path):
