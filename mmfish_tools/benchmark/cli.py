@@ -11,6 +11,7 @@ the oneDNN version (and on a GPU its name, CUDA and cuDNN).
     python tools/benchmark.py --models resnest50 --repeats 5 --no-memory
     python tools/benchmark.py --models fishnet150 --official-fishnet ~/src/FishNet
     python tools/benchmark.py --models resnest50 --breakdown 3   # where the time goes
+    python tools/benchmark.py --models resnest50 --also onnx     # and ONNX Runtime (eval)
     python tools/benchmark.py --also with_cp nchw --json out.json --plot out.png \\
         --doc docs/benchmarks.md
     python tools/benchmark.py --device cuda --amp fp16 --batch 32 --peers-channels-last
@@ -33,6 +34,7 @@ from .core import (
     DeviceUnavailable,
     EqualityError,
     autocast_dtype,
+    check_also,
     load_json,
     machine,
     run,
@@ -58,7 +60,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument('--threads', type=int, default=None,
                    help='torch threads (default: torch\'s own choice)')
     p.add_argument('--also', nargs='*', default=[], choices=list(ALSO),
-                   help='extra mmfish rows: NCHW layout, with_cp, torch.compile')
+                   help='extra mmfish rows: NCHW layout, with_cp, torch.compile, onnx '
+                        '(exported to ONNX, run by onnxruntime on the CPU in fp32: eval only)')
     p.add_argument('--peers-channels-last', action='store_true',
                    help='also time every peer with its weights and input in the channels-last '
                         'format (rows "<peer> channels-last")')
@@ -86,6 +89,7 @@ def main(argv=None) -> int:
         return report(rows, settings, args)
     try:
         autocast_dtype(args.device, args.amp)
+        check_also(args.also, args.device, args.amp)
         if args.breakdown and args.device != 'cpu':
             raise ValueError('--breakdown times each kernel as it returns, which only the CPU '
                              'does (GPU kernels run asynchronously): leave it out with '

@@ -62,9 +62,13 @@ AMP_DTYPES = {'fp16': torch.float16, 'bf16': torch.bfloat16}
 #: extra mmfish rows that ``also`` can ask for
 ALSO = {
     'nchw': ('mmfish NCHW', dict(channels_last=False)),
+    'channels-last': ('mmfish channels-last', dict(channels_last=True)),
     'with_cp': ('mmfish with_cp', dict(with_cp=True)),
     'compile': ('mmfish compiled', {}),
+    'onnx': ('mmfish ONNX Runtime', {}),
 }
+#: the rows that are timed in eval only (no train step, FLOPs, parameters or memory)
+EVAL_ONLY = ('mmfish ONNX Runtime', )
 
 
 class EqualityError(AssertionError):
@@ -104,6 +108,17 @@ def autocast_dtype(device: str, amp: Optional[str]) -> Optional[torch.dtype]:
             raise DeviceUnavailable(f'{torch.cuda.get_device_name()} has no bf16 support: use '
                                     f'--amp fp16')
     return AMP_DTYPES[amp] if amp else None
+
+
+def check_also(also: Sequence[str], device: str = 'cpu', amp: Optional[str] = None) -> None:
+    """Refuse (``ValueError``) an unknown extra row, and the ONNX Runtime row anywhere but on
+    the CPU in float32 (its session runs there)."""
+    unknown = [key for key in also if key not in ALSO]
+    if unknown:
+        raise ValueError(f'unknown extra row(s) {unknown}; valid: {", ".join(ALSO)}')
+    if 'onnx' in also and (device != 'cpu' or amp):
+        raise ValueError('the ONNX Runtime row (--also onnx) runs on the CPU in float32: '
+                         'leave it out with --device cuda or --amp')
 
 
 def autocast(device: str, dtype: Optional[torch.dtype]):
@@ -195,6 +210,39 @@ def count_flops(model: nn.Module, size: int) -> Optional[float]:
             return float(analyzer.total())
     except Exception:  # a peer that the tracer cannot follow: no FLOP figure for it
         return None
+
+
+class OrtModel(nn.Module):
+    """An ONNX file run by onnxruntime on the CPU, called like the PyTorch model it was
+    exported from (a tensor in, a tuple of tensors out), with ``threads`` intra-op threads
+    (as many as torch uses, so that both run on the same cores). Its threads do not
+    spin-wait once a run is over (onnxruntime's default), which would keep the cores busy
+    while the PyTorch steps interleaved with it are timed."""
+
+    def __init__(self, path: str, threads: Optional[int] = None):
+        super().__init__()
+        import onnxruntime as ort
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or torch.get_num_threads()
+        options.add_session_config_entry('session.intra_op.allow_spinning', '0')
+        self.session = ort.InferenceSession(path, options, providers=['CPUExecutionProvider'])
+        self.input_name = self.session.get_inputs()[0].name
+
+    def forward(self, x):
+        outs = self.session.run(None, {self.input_name: x.detach().cpu().float().numpy()})
+        return tuple(torch.from_numpy(o) for o in outs)
+
+
+def onnx_row_model(model: nn.Module, batch: int, size: int) -> tuple:
+    """``(OrtModel, max relative error)``: ``model`` exported with
+    :func:`mmfish.deploy.export_onnx` for ``batch`` x 3 x ``size`` x ``size`` inputs and
+    checked in onnxruntime against PyTorch (float32); the session holds the graph, the file
+    is removed."""
+    from mmfish.deploy import export_onnx
+    with tempfile.TemporaryDirectory() as tmp:
+        result = export_onnx(model, os.path.join(tmp, 'model.onnx'), size=(size, size),
+                             batch=batch)
+        return OrtModel(result['path']), result['max_rel_err']
 
 
 # -- timing -----------------------------------------------------------------------------------
@@ -384,6 +432,7 @@ def benchmark_subject(subject: Subject, batch: int = 8, size: int = 224, repeats
     ``'<peer> channels-last'``); with ``breakdown_steps`` (CPU only), also where each one's
     train step spends its time (``Row.train_ops``, the median of that many steps)."""
     amp_dtype = autocast_dtype(device, amp)
+    check_also(also, device, amp)
     if breakdown_steps and device != 'cpu':
         raise ValueError('the operator breakdown times kernels as they return, which only the '
                          'CPU does (GPU kernels run asynchronously): use --device cpu')
@@ -402,6 +451,10 @@ def benchmark_subject(subject: Subject, batch: int = 8, size: int = 224, repeats
             label, kwargs = ALSO[key]
             if key == 'compile':
                 models[label] = torch.compile(ours)
+            elif key == 'onnx':
+                models[label], errors[label] = onnx_row_model(ours, batch, size)
+                log(f'  {label}: exported, onnxruntime against PyTorch max relative output '
+                    f'error {errors[label]:.1e}')
             else:
                 models[label] = subject.mmfish.build(**kwargs)
                 models[label].load_state_dict(ours.state_dict())
@@ -419,20 +472,21 @@ def benchmark_subject(subject: Subject, batch: int = 8, size: int = 224, repeats
     for name, model in models.items():
         rows[name] = Row(subject.name, name, max_rel_err=errors.get(name),
                          note=notes.get(name, ''))
-        if 'compiled' not in name:
+        if 'compiled' not in name and name not in EVAL_ONLY:
             rows[name].params = sum(p.numel() for p in model.parameters())
             rows[name].flops = count_flops(model, size)
     x = torch.rand(batch, 3, size, size,
                    generator=torch.Generator().manual_seed(seed + 1)).to(device)
     log(f'  timing {", ".join(models)}: batch {batch}, {size}x{size}, {repeats} repeats, '
         f'{device}, {amp or "fp32"}')
-    for mode in ('eval', 'train'):
-        for name, t in time_interleaved(models, x, mode, repeats, warmup, log,
+    trainable = {n: m for n, m in models.items() if n not in EVAL_ONLY}
+    for mode, timed in (('eval', models), ('train', trainable)):
+        for name, t in time_interleaved(timed, x, mode, repeats, warmup, log,
                                         amp_dtype).items():
             setattr(rows[name], f'{mode}_s', t)
     if breakdown_steps:
         log(f'  operator breakdown of the train step: {breakdown_steps} steps')
-        eager = {n: m for n, m in models.items() if 'compiled' not in n}
+        eager = {n: m for n, m in trainable.items() if 'compiled' not in n}
         for m in eager.values():
             set_mode(m, True)
         ops = breakdown_mod.breakdown(eager, lambda m: train_step(m, x, amp_dtype),
@@ -441,6 +495,8 @@ def benchmark_subject(subject: Subject, batch: int = 8, size: int = 224, repeats
             rows[name].train_ops = seconds
     if memory:
         for name, model in models.items():
+            if name in EVAL_ONLY:
+                continue
             if device == 'cuda':
                 rows[name].peak_mb = cuda_peak_memory_mb(model, x, amp_dtype)
             elif 'compiled' in name:
@@ -460,6 +516,7 @@ def run(subjects: Sequence[str], official_fishnet: Optional[str] = None, **kwarg
     if unknown:
         raise KeyError(f'unknown model(s) {unknown}; valid: {", ".join(SUBJECTS)}')
     autocast_dtype(kwargs.get('device', 'cpu'), kwargs.get('amp'))  # refuse before building
+    check_also(kwargs.get('also', ()), kwargs.get('device', 'cpu'), kwargs.get('amp'))
     peers_mod.OFFICIAL_FISHNET_DIR = official_fishnet
     rows = []
     for name in subjects:
@@ -482,6 +539,15 @@ def onednn_version() -> Optional[str]:
     return m.group(1) if m else None
 
 
+def onnxruntime_version() -> Optional[str]:
+    """The installed onnxruntime's version, or None."""
+    try:
+        import onnxruntime
+    except ImportError:
+        return None
+    return onnxruntime.__version__
+
+
 def machine(device: str = 'cpu') -> dict:
     """What the figures depend on: the CPU and its vector ISA (``isa``) with the oneDNN
     version, and on a GPU run the GPU, its CUDA and cuDNN versions."""
@@ -493,7 +559,8 @@ def machine(device: str = 'cpu') -> dict:
         pass
     info = dict(cpu=cpu, isa=cpu_capability(), onednn=onednn_version(), cores=os.cpu_count(),
                 threads=torch.get_num_threads(), torch=torch.__version__,
-                python=platform.python_version(), date=time.strftime('%Y-%m-%d'))
+                python=platform.python_version(), date=time.strftime('%Y-%m-%d'),
+                onnxruntime=onnxruntime_version())
     if device == 'cuda':
         props = torch.cuda.get_device_properties(0)
         info.update(gpu=torch.cuda.get_device_name(0),

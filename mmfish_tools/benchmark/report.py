@@ -1,8 +1,9 @@
 """Tables and plots of benchmark rows."""
+import statistics
 from typing import Dict, List, Optional
 
 from .breakdown import ORDER, budget, ceiling
-from .core import Row
+from .core import EVAL_ONLY, Row
 
 
 def _fmt(value: Optional[float], spec: str, missing: str = '-') -> str:
@@ -123,7 +124,7 @@ def markdown(rows: List[Row], settings: dict) -> str:
             rate = 3 * gflops * tr if gflops and tr else None
             if ours is not None and r is not ours:
                 ratio = (f'{ours.throughput("eval", batch) / ev:.2f}x / '
-                         f'{ours.throughput("train", batch) / tr:.2f}x')
+                         + (f'{ours.throughput("train", batch) / tr:.2f}x' if tr else '-'))
             else:
                 ratio = ''
             err = _fmt(r.max_rel_err, '.1e', '')
@@ -133,6 +134,7 @@ def markdown(rows: List[Row], settings: dict) -> str:
                          f'| {_fmt(ev, ".1f")} | {_fmt(tr, ".2f")} | {_fmt(rate, ".1f")} '
                          f'| {_fmt(r.peak_mb, ".0f")} | {ratio} | {err} |')
     label = run_label(settings)
+    lines += onnx_lines(rows, settings)
     best = speedups(rows, batch)
     if best:
         lines += ['', f'mmfish against the fastest peer (throughput ratio; {label}):', '']
@@ -153,12 +155,14 @@ def markdown(rows: List[Row], settings: dict) -> str:
                          f'{speed:.2f}x the train throughput')
     layouts = layout_ratios(rows, batch)
     if layouts:
-        lines += ['', f'mmfish\'s default layout (channels-last) against '
-                      f'`channels_last=False` (NCHW), throughput ratio ({label}):', '']
+        lines += ['', f'mmfish\'s default layout against `channels_last=False` (NCHW), '
+                      f'throughput ratio ({label}; the default is `channels_last=\'auto\'`, the '
+                      f'layout measured faster for the device, ISA and mode, in runs since '
+                      f'2026-12-06, and channels-last before):', '']
         for subject, modes in layouts.items():
             slower = [m for m, v in modes.items() if v < 1]
             verdict = (f': NCHW is faster in {" and ".join(slower)} here' if slower
-                       else ': the default is the faster layout here')
+                       else ': the default is at least as fast here')
             lines.append(f'- {subject}: eval {modes["eval"]:.2f}x, train '
                          f'{modes["train"]:.2f}x{verdict}')
     if any(r.impl == 'mmfish' for r in rows) and any(
@@ -172,9 +176,52 @@ def markdown(rows: List[Row], settings: dict) -> str:
         else:
             lines += ['', f'mmfish in its default configuration is at least as fast as every '
                           f'peer in eval and train in this run ({label}).']
+    lines += spread_lines(rows, label)
     if any(r.train_ops for r in rows):
         lines += ['', breakdown_markdown(rows, batch)]
     return '\n'.join(lines)
+
+
+def spread_lines(rows: List[Row], label: str) -> List[str]:
+    """The run's noise: how far each implementation's repeats spread, fastest to slowest over
+    their median, at the median over implementations and at the largest, per mode."""
+    parts = []
+    for mode in ('eval', 'train'):
+        spreads = sorted(((max(t) - min(t)) / statistics.median(t), f'{r.subject} {r.impl}')
+                         for r in rows for t in [getattr(r, f'{mode}_s')] if t and len(t) > 1)
+        if spreads:
+            median = statistics.median(s for s, _ in spreads)
+            parts.append(f'{mode} {median:.0%} at the median, {spreads[-1][0]:.0%} at the '
+                         f'largest ({spreads[-1][1]})')
+    if not parts:
+        return []
+    return ['', f'The noise of this run ({label}): each implementation\'s repeats spread from '
+                f'fastest to slowest by ' + '; '.join(parts) + ' of their median. Ratios '
+                'within a few percent do not order implementations.']
+
+
+def onnx_lines(rows: List[Row], settings: dict) -> List[str]:
+    """What the eval-only ONNX Runtime rows are, and their eval throughput over mmfish's
+    eager PyTorch (none when the run has no such row)."""
+    batch, found = settings['batch'], []
+    for subject, group in _groups(rows).items():
+        ours = next((r for r in group if r.impl == 'mmfish'), None)
+        for r in group:
+            if r.impl in EVAL_ONLY and ours is not None and r.eval_s:
+                ratio = r.throughput('eval', batch) / ours.throughput('eval', batch)
+                found.append(f'- {subject}: {ratio:.2f}x mmfish eager (check error '
+                             f'{_fmt(r.max_rel_err, ".1e")})')
+    if not found:
+        return []
+    m = settings['machine']
+    version = m.get('onnxruntime') or 'version not recorded'
+    return ['', f'Row "mmfish ONNX Runtime": mmfish\'s model exported with '
+                f'`torch.onnx.export(dynamo=True)` (mmfish.deploy.export_onnx) for this batch '
+                f'and size, run by onnxruntime {version} (CPU provider, {m["threads"]} '
+                f'intra-op threads as torch, no spin-waiting between runs), timed in eval '
+                f'only, interleaved with the others; its error: onnxruntime against PyTorch '
+                f'in float32. Its eval throughput over mmfish eager PyTorch '
+                f'({run_label(settings)}):', ''] + found
 
 
 def layout_ratios(rows: List[Row], batch: int) -> Dict[str, Dict[str, float]]:

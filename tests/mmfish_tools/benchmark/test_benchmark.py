@@ -120,3 +120,30 @@ def test_breakdown_files_each_operator_under_its_category():
     assert set(seconds) == set(ORDER)
     assert seconds['convolutions'] > 0 and seconds['norms'] > 0 and seconds['activations'] > 0
     assert timer.calls['convolution_backward'] == 1
+
+
+def test_onnx_runtime_row_is_timed_in_eval_beside_eager():
+    """``--also onnx``: mmfish's model exported and run by onnxruntime, timed in eval only,
+    interleaved with eager PyTorch; its check error in the error column, its ratio to eager
+    in the report. Refused on a GPU or under autocast."""
+    from mmfish_tools.benchmark.core import benchmark_subject, machine
+    from mmfish_tools.benchmark.report import markdown
+    small = Impl('mmfish', lambda **kw: ResNeSt(50, base_channels=16, stem_channels=32, **kw))
+    subject = dataclasses.replace(SUBJECTS['resnest50'], mmfish=small, peers=[])
+    # batch 2: ResNeSt's split attention cannot train on one image
+    rows = benchmark_subject(subject, batch=2, size=64, repeats=1, warmup=0, memory=False,
+                             also=['onnx'], log=lambda s: None)
+    eager, ort_row = rows
+    assert (eager.impl, ort_row.impl) == ('mmfish', 'mmfish ONNX Runtime')
+    assert len(eager.eval_s) == len(eager.train_s) == len(ort_row.eval_s) == 1
+    assert ort_row.train_s == [] and ort_row.peak_mb is None and ort_row.params == 0
+    assert ort_row.max_rel_err is not None and ort_row.max_rel_err < 1e-4
+    assert eager.max_rel_err is None
+    settings = dict(batch=2, size=64, repeats=1, warmup=0, machine=machine())
+    text = markdown(rows, settings)
+    ratio = ort_row.throughput('eval', 2) / eager.throughput('eval', 2)
+    assert f'- resnest50: {ratio:.2f}x mmfish eager (check error {ort_row.max_rel_err:.1e})' \
+        in text
+    assert f'| resnest50 | mmfish ONNX Runtime | - | - | {ort_row.throughput("eval", 2):.1f} ' \
+           f'| - | - | - | ' in text
+    assert tool.main(['--models', 'resnest50', '--also', 'onnx', '--amp', 'bf16']) == 2

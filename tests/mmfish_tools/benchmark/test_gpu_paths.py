@@ -136,7 +136,9 @@ def test_report_of_a_gpu_run(tmp_path, capsys):
     assert 'Rows "<peer> channels-last"' in text
     assert '| resnest50 | timm resnest50d channels-last | 25.43 |' in text
     # the default layout against NCHW, and where mmfish is behind a peer
-    assert '- resnest50: eval 1.25x, train 1.08x: the default is the faster layout here' in text
+    assert '- resnest50: eval 1.25x, train 1.08x: the default is at least as fast here' in text
+    # the run's noise: these rows repeat one figure, so their samples do not spread
+    assert 'repeats spread from fastest to slowest by eval 0% at the median' in text
     assert '- resnest50 train: 0.967x timm resnest50d' in text
     assert slower_than_peers(rows, 32) == [('resnest50', 'train', 'timm resnest50d',
                                             pytest.approx(0.058 / 0.060))]
@@ -260,3 +262,14 @@ def test_gpu_check_without_a_gpu_says_so(capsys):
     # what mmcv was built with is checked first, then the GPU run
     assert re.search(r'^gpu-check: install\n\t\$\(PY\) -m mmfish_tools.check_env --mmcv-only\n'
                      r'\t\$\(PY\) tools/gpu_check.py$', makefile, re.M)
+
+
+def test_the_noise_line_names_the_widest_spread():
+    from mmfish_tools.benchmark.report import spread_lines
+    rows = [Row('resnest50', 'mmfish', eval_s=[1.0, 1.1, 1.2], train_s=[2.0, 2.0, 2.0]),
+            Row('resnest50', 'timm resnest50d', eval_s=[1.0, 1.0, 1.5], train_s=None)]
+    line = spread_lines(rows, 'CPU AVX2, fp32')[1]
+    # eval: 0.2 / 1.1 and 0.5 / 1.0, median 34%, largest 50% (timm's); train: one row, 0%
+    assert 'by eval 34% at the median, 50% at the largest (resnest50 timm resnest50d); ' \
+           'train 0% at the median, 0% at the largest (resnest50 mmfish)' in line
+    assert spread_lines([Row('resnest50', 'mmfish', eval_s=[1.0])], 'x') == []

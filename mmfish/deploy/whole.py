@@ -1,0 +1,463 @@
+"""Export whole models built from an mmfish config (an OpenMMLab toolbox config) to ONNX and
+check them in onnxruntime against PyTorch.
+
+What each task's ONNX graph computes, from ``images`` (float32, ``N x 3 x H x W``, pixel
+values 0-255 in the channel order the config's pipeline loads: BGR for mmcv's
+``LoadImageFromFile``); the graph starts with the config's data preprocessor (channel flip,
+mean and standard deviation):
+
+- ``classifier`` (mmpretrain ``ImageClassifier``): ``logits`` and ``scores``, both
+  ``N x classes``: the head's logits and their softmax (what mmpretrain's ``predict`` calls
+  ``pred_score``);
+- ``segmenter`` (mmseg ``EncoderDecoder``): ``logits``, ``N x classes x H x W``, the decode
+  head's logits resized (bilinear) to the input's size; their argmax over the classes is
+  the label map. Height and width are dynamic;
+- ``pose`` (mmpose ``TopdownPoseEstimator``): ``heatmaps``, ``N x keypoints x h x w`` of a
+  person crop at the codec's input size;
+- ``detector`` (mmdet ``MaskRCNN``, ``FasterRCNN``): backbone, neck and RPN head:
+  ``feat0..`` (the neck's levels), ``rpn_cls0..`` and ``rpn_reg0..`` (the RPN's scores and
+  box deltas per level). The RoI heads are not exported: :data:`WHOLE_DETECTOR_FAILS`.
+
+The export uses ``torch.onnx.export(dynamo=True)``, torch's default exporter since 2.9 and
+the one :func:`.export.export_onnx` uses (``dynamo=False`` picks the TorchScript exporter,
+deprecated in torch 2.13). The file is written atomically and checked in onnxruntime on the
+given inputs (or random images) at each input size.
+"""
+import os
+import os.path as osp
+import tempfile
+import time
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..checkpoint.io import CheckpointError, atomic_path, check_destination, load_state_dict
+from .export import ONNX_TOLERANCE, onnx_max_rel_error
+
+__all__ = ['TASKS', 'UnsupportedConfig', 'WHOLE_DETECTOR_FAILS', 'export_whole', 'load_model',
+           'model_task', 'read_images', 'wrap']
+
+#: the model types exported, by toolbox scope and type name, and their task
+TASKS = {
+    ('mmpretrain', 'ImageClassifier'): 'classifier',
+    ('mmseg', 'EncoderDecoder'): 'segmenter',
+    ('mmpose', 'TopdownPoseEstimator'): 'pose',
+    ('mmdet', 'MaskRCNN'): 'detector',
+    ('mmdet', 'FasterRCNN'): 'detector',
+}
+#: the tasks whose height and width are dynamic unless asked otherwise
+DYNAMIC_BY_DEFAULT = ('segmenter', )
+#: why a whole detector (``predict``: proposals, NMS, RoI heads) is not exported with this
+#: stack (torch 2.13, mmcv 2.1.0, mmdet 3.3.0), with either exporter (``dynamo=True`` or
+#: False): mmdet 3.3.0's box coder, when ``torch.onnx.is_in_onnx_export()``, imports the
+#: ONNX helpers of mmdet 2.x, which mmdet 3 no longer has; :func:`export_whole` with
+#: ``part='whole'`` raises it (docs/deployment.md: what fails after it)
+WHOLE_DETECTOR_FAILS = "No module named 'mmdet.core'"
+
+
+class UnsupportedConfig(ValueError):
+    """A config whose model :func:`export_whole` cannot export; the message names the
+    supported ones."""
+
+
+def _supported() -> str:
+    return ', '.join(f'{scope} {name}' for scope, name in TASKS)
+
+
+def model_task(cfg) -> Tuple[str, str]:
+    """``(scope, task)`` of an MMEngine config's model: the toolbox (the model type's scope,
+    else the config's ``default_scope``) and one of ``classifier``, ``segmenter``, ``pose``,
+    ``detector``. Other models raise :class:`UnsupportedConfig`."""
+    model = cfg.get('model')
+    if not isinstance(model, dict) or not isinstance(model.get('type'), str):
+        raise UnsupportedConfig('the config has no model with a type name: give an '
+                                f'OpenMMLab config whose model is one of: {_supported()}')
+    scope, _, name = model['type'].rpartition('.')
+    scope = scope or model.get('_scope_') or cfg.get('default_scope')
+    task = TASKS.get((scope, name))
+    if task is None:
+        raise UnsupportedConfig(f'cannot export a {scope or "(unscoped)"} {name}: the '
+                                f'exportable models are {_supported()}')
+    return scope, task
+
+
+def _build(scope: str, model_cfg: dict) -> nn.Module:
+    """Build ``model_cfg`` with toolbox ``scope`` as the default scope, as the toolboxes'
+    runners do: MMEngine's registry finds the toolbox's MODELS and imports its models."""
+    from mmengine.registry import MODELS, DefaultScope
+    with DefaultScope.overwrite_default_scope(scope):
+        return MODELS.build(model_cfg)
+
+
+def _load_weights(model: nn.Module, checkpoint: str) -> None:
+    state, _ = load_state_dict(checkpoint, CheckpointError)
+    missing, unexpected = model.state_dict().keys() - state.keys(), \
+        state.keys() - model.state_dict().keys()
+    if missing or unexpected:
+        raise CheckpointError(
+            f'{checkpoint} does not fit the config\'s model: {len(missing)} missing keys (e.g. '
+            f'{sorted(missing)[:3]}), {len(unexpected)} unexpected (e.g. '
+            f'{sorted(unexpected)[:3]}); give the checkpoint trained with this config')
+    model.load_state_dict(state, strict=True)
+
+
+def load_model(config, checkpoint: Optional[str] = None,
+               cfg_options: Optional[dict] = None) -> Tuple[nn.Module, object, str]:
+    """Build the model of ``config`` in its toolbox, in eval mode with SyncBN turned into BN.
+
+    Args:
+        config (str | mmengine.Config): A config file or a loaded config.
+        checkpoint (str, optional): Weights to load strictly (any format
+            :func:`mmfish.checkpoint.io.load_state_dict` reads). Defaults to None (the
+            config's initial weights).
+        cfg_options (dict, optional): Keys to merge into the config first, as
+            ``--cfg-options`` does (``{'model.backbone.base_channels': 16}``). Defaults to None.
+
+    Returns:
+        tuple: ``(model, cfg, task)``. A model that is not exportable raises
+        :class:`UnsupportedConfig` before anything is built.
+    """
+    from mmengine.config import Config
+    from mmengine.model import revert_sync_batchnorm
+    cfg = Config.fromfile(config) if isinstance(config, (str, os.PathLike)) else \
+        copy_config(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    scope, task = model_task(cfg)
+    model = revert_sync_batchnorm(_build(scope, cfg.model))
+    if checkpoint is not None:
+        _load_weights(model, checkpoint)
+    return model.eval(), cfg, task
+
+
+def copy_config(cfg):
+    """A deep copy of an mmengine ``Config``."""
+    from mmengine.config import Config
+    return Config(cfg.to_dict())
+
+
+# -- the exported modules -----------------------------------------------------------------------
+class Preprocess(nn.Module):
+    """A toolbox data preprocessor's channel flip and normalisation, as graph operations."""
+
+    def __init__(self, preprocessor: nn.Module):
+        super().__init__()
+        # the flag's name in MMEngine (and mmdet, mmpose), mmseg and mmpretrain
+        self.flip = any(getattr(preprocessor, name, False)
+                        for name in ('_channel_conversion', 'channel_conversion', 'to_rgb'))
+        self.normalize = bool(getattr(preprocessor, '_enable_normalize', False))
+        if self.normalize:
+            self.register_buffer('mean', preprocessor.mean.detach().clone().view(1, -1, 1, 1))
+            self.register_buffer('std', preprocessor.std.detach().clone().view(1, -1, 1, 1))
+
+    def forward(self, x):
+        if self.flip:
+            x = x.flip(1)
+        return (x - self.mean) / self.std if self.normalize else x
+
+
+class Classifier(nn.Module):
+    """``images -> (logits, scores)``: an mmpretrain ``ImageClassifier``'s logits and their
+    softmax (its ``pred_score``). The logits make the check meaningful where the softmax
+    saturates (an error of 0 between two one-hot vectors)."""
+    outputs = ('logits', 'scores')
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.pre, self.model = Preprocess(model.data_preprocessor), model
+
+    def forward(self, x):
+        logits = self.model.head(self.model.extract_feat(self.pre(x)))
+        return logits, F.softmax(logits, dim=1)
+
+
+class Segmenter(nn.Module):
+    """``images -> logits``: an mmseg ``EncoderDecoder``'s decode-head logits at the input's
+    size (as its ``predict`` resizes them in ``whole`` mode)."""
+    outputs = ('logits', )
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.pre, self.model = Preprocess(model.data_preprocessor), model
+
+    def forward(self, x):
+        logits = self.model.decode_head(self.model.extract_feat(self.pre(x)))
+        return F.interpolate(logits, size=x.shape[2:], mode='bilinear',
+                             align_corners=self.model.decode_head.align_corners)
+
+
+class Pose(nn.Module):
+    """``crops -> heatmaps``: an mmpose ``TopdownPoseEstimator``'s head output."""
+    outputs = ('heatmaps', )
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.pre, self.model = Preprocess(model.data_preprocessor), model
+
+    def forward(self, x):
+        return self.model.head(self.model.extract_feat(self.pre(x)))
+
+
+class DetectorRPN(nn.Module):
+    """``images -> (feat*, rpn_cls*, rpn_reg*)``: an mmdet two-stage detector's backbone,
+    neck and RPN head."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.pre, self.model = Preprocess(model.data_preprocessor), model
+        levels = len(model.rpn_head.prior_generator.strides)
+        self.outputs = tuple(f'{kind}{i}' for kind in ('feat', 'rpn_cls', 'rpn_reg')
+                             for i in range(levels))
+
+    def forward(self, x):
+        feats = self.model.extract_feat(self.pre(x))
+        scores, deltas = self.model.rpn_head(feats)
+        return (*feats, *scores, *deltas)
+
+
+class WholeDetector(nn.Module):
+    """``images -> (boxes, scores, labels)``: an mmdet detector's ``predict`` (proposals, NMS,
+    RoI heads) on images of the input's size; what the ONNX exporters cannot export here
+    (:data:`WHOLE_DETECTOR_FAILS`)."""
+    outputs = ('boxes', 'scores', 'labels')
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.pre, self.model = Preprocess(model.data_preprocessor), model
+
+    def forward(self, x):
+        from mmdet.structures import DetDataSample
+        h, w = x.shape[2:]
+        meta = dict(img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w),
+                    batch_input_shape=(h, w), scale_factor=(1.0, 1.0))
+        samples = [DetDataSample(metainfo=meta) for _ in range(x.shape[0])]
+        result = self.model.predict(self.pre(x), samples, rescale=False)[0].pred_instances
+        return result.bboxes, result.scores, result.labels
+
+
+class AdaptiveAvgPool2d(nn.Module):
+    """``nn.AdaptiveAvgPool2d`` computed from running sums, with the bins' bounds taken from
+    the input's size as graph operations. torch.onnx decomposes the adaptive pool of an input
+    that the output size does not divide into gathers at indices fixed for the exported
+    size (onnxruntime then fails at other sizes: ``GatherND ... invalid index``); this one
+    stays right at every size. Bin ``i`` of ``o`` over ``n`` rows covers rows
+    ``floor(i * n / o)`` to ``ceil((i + 1) * n / o)``, as PyTorch's."""
+
+    def __init__(self, output_size):
+        super().__init__()
+        size = (output_size, output_size) if isinstance(output_size, int) else output_size
+        if None in tuple(size):
+            raise ValueError(f'output_size {output_size!r}: give both sizes')
+        self.output_size = tuple(int(s) for s in size)
+
+    @staticmethod
+    def _pool(x: torch.Tensor, dim: int, out: int) -> torch.Tensor:
+        n = x.shape[dim]
+        sums = F.pad(x.cumsum(dim), [0, 0] * (x.dim() - 1 - dim) + [1, 0])
+        i = torch.arange(out, device=x.device)
+        start, end = i * n // out, ((i + 1) * n + out - 1) // out
+        shape = [1] * x.dim()
+        shape[dim] = out
+        count = (end - start).to(x.dtype).view(shape)
+        return (sums.index_select(dim, end) - sums.index_select(dim, start)) / count
+
+    def forward(self, x):
+        return self._pool(self._pool(x, x.dim() - 2, self.output_size[0]), x.dim() - 1,
+                          self.output_size[1])
+
+
+def portable(module: nn.Module) -> nn.Module:
+    """A copy of ``module`` whose adaptive average pools to more than one bin are
+    :class:`AdaptiveAvgPool2d` (the same function, exported right at every input size);
+    ``module`` itself is left as it is. A module without such pools is returned as it is."""
+    import copy
+    if not any(isinstance(m, nn.AdaptiveAvgPool2d) and m.output_size not in (1, (1, 1))
+               for m in module.modules()):
+        return module
+    module = copy.deepcopy(module)
+    for name, m in list(module.named_modules()):
+        if isinstance(m, nn.AdaptiveAvgPool2d) and m.output_size not in (1, (1, 1)):
+            parent_name, _, child = name.rpartition('.')
+            setattr(module.get_submodule(parent_name), child, AdaptiveAvgPool2d(m.output_size))
+    return module
+
+
+_WRAPPERS = dict(classifier=Classifier, segmenter=Segmenter, pose=Pose, detector=DetectorRPN)
+
+
+def wrap(model: nn.Module, task: str, part: str = 'default') -> nn.Module:
+    """The tensor-in, tensor-out module that is exported for ``model`` of ``task``
+    (:data:`TASKS`); its ``outputs`` attribute names the outputs. ``part='whole'`` asks for a
+    detector's whole ``predict`` (:class:`WholeDetector`)."""
+    if task not in _WRAPPERS:
+        raise ValueError(f'unknown task {task!r}; valid: {", ".join(_WRAPPERS)}')
+    if part not in ('default', 'whole'):
+        raise ValueError(f'unknown part {part!r}; valid: default, whole')
+    if part == 'whole':
+        if task != 'detector':
+            raise ValueError(f"part='whole' is a detector's whole predict; a {task} is "
+                             f"always exported whole (part='default')")
+        return WholeDetector(model).eval()
+    return _WRAPPERS[task](model).eval()
+
+
+# -- inputs -------------------------------------------------------------------------------------
+def default_size(cfg, task: str) -> Tuple[int, int]:
+    """The input ``(height, width)`` a config implies: a pose codec's input size, a
+    segmenter's preprocessor ``size``, else 224 x 224."""
+    model = cfg.model
+    if task == 'pose':
+        w, h = model.head.decoder.input_size
+        return int(h), int(w)
+    size = (model.get('data_preprocessor') or {}).get('size')
+    if task == 'segmenter' and size:
+        return int(size[0]), int(size[1])
+    return 224, 224
+
+
+def random_images(size: Sequence[int], batch: int = 1, seed: int = 0) -> torch.Tensor:
+    """``batch`` random images of ``size`` (height, width), pixel values in [0, 255]."""
+    return torch.rand(batch, 3, *size, generator=torch.Generator().manual_seed(seed)) * 255
+
+
+def read_images(paths: Sequence[str], size: Sequence[int]) -> torch.Tensor:
+    """Image files read as the toolboxes' pipelines read them (mmcv, BGR) and resized to
+    ``size`` (height, width): float32 ``N x 3 x H x W`` of pixel values 0-255."""
+    import mmcv
+    images = []
+    for path in paths:
+        img = mmcv.imread(str(path))
+        if img is None:
+            raise ValueError(f'{path}: not an image file mmcv can read')
+        img = mmcv.imresize(img, (int(size[1]), int(size[0])))
+        images.append(torch.from_numpy(img).permute(2, 0, 1).float())
+    return torch.stack(images)
+
+
+def second_size(size: Sequence[int]) -> Tuple[int, int]:
+    """Another input size for checking a dynamic export: 32 rows and 64 columns more."""
+    return int(size[0]) + 32, int(size[1]) + 64
+
+
+# -- export -------------------------------------------------------------------------------------
+def _dynamic_shapes(dynamic: bool):
+    if not dynamic:
+        return None
+    auto = torch.export.Dim.AUTO
+    return ({0: auto, 2: auto, 3: auto}, )
+
+
+def _export(module: nn.Module, x: torch.Tensor, path: str, dynamic: bool, dynamo: bool) -> None:
+    with torch.no_grad():
+        if dynamo:
+            torch.onnx.export(module, (x, ), path, input_names=['images'],
+                              output_names=list(module.outputs), dynamo=True,
+                              external_data=False, dynamic_shapes=_dynamic_shapes(dynamic))
+        else:
+            axes = {'images': {0: 'batch', 2: 'height', 3: 'width'}} if dynamic else None
+            torch.onnx.export(module, (x, ), path, input_names=['images'],
+                              output_names=list(module.outputs), dynamo=False,
+                              dynamic_axes=axes)
+
+
+def check_inputs(inputs: Optional[Sequence[torch.Tensor]], size: Sequence[int], dynamic: bool,
+                 batch: int) -> List[torch.Tensor]:
+    """The inputs the export is checked on: ``inputs``, or random images at ``size`` (and at
+    :func:`second_size` when ``dynamic``); a static export's inputs must all be of ``size``."""
+    if inputs is None:
+        sizes = [tuple(size)] + ([second_size(size)] if dynamic else [])
+        return [random_images(s, batch, seed=i) for i, s in enumerate(sizes)]
+    inputs = list(inputs)
+    for x in inputs:
+        if x.dim() != 4 or x.shape[1] != 3:
+            raise ValueError(f'inputs must be N x 3 x H x W images, got {tuple(x.shape)}')
+        if not dynamic and tuple(x.shape) != tuple(inputs[0].shape):
+            raise ValueError(f'a static export takes one input shape: {tuple(x.shape)} and '
+                             f'{tuple(inputs[0].shape)}; export with dynamic=True')
+    return inputs
+
+
+def export_whole(config, path: Optional[str] = None, checkpoint: Optional[str] = None,
+                 size: Optional[Sequence[int]] = None, dynamic: Optional[bool] = None,
+                 inputs: Optional[Sequence[torch.Tensor]] = None, batch: int = 1,
+                 model: Optional[nn.Module] = None, part: str = 'default',
+                 cfg_options: Optional[dict] = None, dynamo: bool = True,
+                 tolerance: float = ONNX_TOLERANCE) -> dict:
+    """Export the model of ``config`` to ONNX and check it in onnxruntime against PyTorch.
+
+    Args:
+        config (str | mmengine.Config): An mmfish (OpenMMLab) config; its model must be one
+            of :data:`TASKS`, else :class:`UnsupportedConfig` is raised before any work.
+        path (str, optional): The ``.onnx`` file to write (atomically; checked first with
+            :func:`~mmfish.checkpoint.io.check_destination`). Defaults to None (a temporary
+            file).
+        checkpoint (str, optional): Weights to load. Defaults to None.
+        size (tuple[int, int], optional): ``(height, width)`` of the exported example input.
+            Defaults to None (the first of ``inputs``, else :func:`default_size`).
+        dynamic (bool, optional): Dynamic height and width, and batch when the exported
+            example holds 2 or more images (torch.export fixes a dimension of size 1).
+            Defaults to None (dynamic for the segmenter, static for the others).
+        inputs (list[Tensor], optional): Images (``N x 3 x H x W``, pixel values 0-255) to
+            check the export on; the first is the example that is exported. Defaults to None
+            (random images at ``size``, and at :func:`second_size` when dynamic).
+        batch (int): Batch of the random inputs. Defaults to 1.
+        model (nn.Module, optional): The model already built from ``config`` (e.g. by
+            :func:`load_model`); ``checkpoint`` and ``cfg_options`` then do not apply.
+            Defaults to None.
+        part (str): ``'default'``, or ``'whole'`` for a detector's whole ``predict`` (which
+            fails with this stack: :data:`WHOLE_DETECTOR_FAILS`). Defaults to ``'default'``.
+        cfg_options (dict, optional): Config keys to merge first. Defaults to None.
+        dynamo (bool): ``torch.onnx.export``'s exporter. Defaults to True.
+        tolerance (float): The largest relative difference accepted between onnxruntime's
+            and PyTorch's outputs. Defaults to :data:`~.export.ONNX_TOLERANCE`.
+
+    Returns:
+        dict: ``path`` (absolute), ``task``, ``outputs`` (names), ``dynamic``, ``sizes``
+        (the checked input shapes), ``errors`` (the check's error at each), ``max_rel_err``,
+        ``export_s`` (seconds of the export) and ``bytes`` (the file's size). An error above
+        ``tolerance`` raises RuntimeError and leaves no file.
+    """
+    if path is not None:
+        path = check_destination(path, example='model.onnx')
+    if model is None:
+        model, cfg, task = load_model(config, checkpoint, cfg_options)
+    else:
+        cfg = config if not isinstance(config, (str, os.PathLike)) else _read(config)
+        task = model_task(cfg)[1]
+    dynamic = task in DYNAMIC_BY_DEFAULT if dynamic is None else bool(dynamic)
+    size = tuple(inputs[0].shape[2:]) if inputs is not None and size is None else \
+        tuple(size or default_size(cfg, task))
+    xs = check_inputs(inputs, size, dynamic, batch)
+    module = wrap(model.eval(), task, part)
+    if path is None:
+        fd, path = tempfile.mkstemp(suffix='.onnx')
+        os.close(fd)
+    with atomic_path(path) as tmp:
+        start = time.perf_counter()
+        _export(portable(module), xs[0], tmp, dynamic, dynamo)
+        seconds = time.perf_counter() - start
+        errors = [onnx_max_rel_error(tmp, module, x) for x in xs]
+        if max(errors) > tolerance:
+            raise RuntimeError(f'onnxruntime and PyTorch outputs differ by {max(errors):.2e} '
+                               f'(> {tolerance:.0e}) on inputs of shapes '
+                               f'{[tuple(x.shape) for x in xs]}: the export is not faithful')
+    return dict(path=path, task=task, outputs=list(module.outputs), dynamic=dynamic,
+                sizes=[tuple(x.shape) for x in xs], errors=errors, max_rel_err=max(errors),
+                export_s=seconds, bytes=osp.getsize(path))
+
+
+def _read(config):
+    from mmengine.config import Config
+    return Config.fromfile(config)
+
+
+def summary(result: Dict) -> str:
+    """What :func:`export_whole` exported, in one paragraph."""
+    checks = ', '.join(f'{"x".join(map(str, s))}: {e:.1e}'
+                       for s, e in zip(result['sizes'], result['errors']))
+    return (f'exported the {result["task"]} ({"dynamic" if result["dynamic"] else "static"} '
+            f'input size) to {result["path"]} in {result["export_s"]:.1f} s, '
+            f'{result["bytes"] / 2**20:.1f} MiB; outputs {", ".join(result["outputs"])}; '
+            f'onnxruntime against PyTorch, max relative error per input shape: {checks}')
