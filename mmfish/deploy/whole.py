@@ -33,6 +33,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..checkpoint.diff import diff_state
 from ..checkpoint.io import CheckpointError, atomic_path, check_destination, load_state_dict
 from .export import ONNX_TOLERANCE, onnx_max_rel_error
 
@@ -93,13 +94,12 @@ def _build(scope: str, model_cfg: dict) -> nn.Module:
 
 def _load_weights(model: nn.Module, checkpoint: str) -> None:
     state, _ = load_state_dict(checkpoint, CheckpointError)
-    missing, unexpected = model.state_dict().keys() - state.keys(), \
-        state.keys() - model.state_dict().keys()
-    if missing or unexpected:
+    diff = diff_state(state, model.state_dict())
+    if diff.missing or diff.unexpected:
         raise CheckpointError(
-            f'{checkpoint} does not fit the config\'s model: {len(missing)} missing keys (e.g. '
-            f'{sorted(missing)[:3]}), {len(unexpected)} unexpected (e.g. '
-            f'{sorted(unexpected)[:3]}); give the checkpoint trained with this config')
+            f'{checkpoint} does not fit the config\'s model: {len(diff.missing)} missing keys '
+            f'(e.g. {sorted(diff.missing)[:3]}), {len(diff.unexpected)} unexpected (e.g. '
+            f'{sorted(diff.unexpected)[:3]}); give the checkpoint trained with this config')
     model.load_state_dict(state, strict=True)
 
 
