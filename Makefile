@@ -32,6 +32,10 @@ $(STAMP): $(REQS)
 	$(PIP) $(PINS) --no-deps -r requirements/panoptic.txt
 	$(PIP) $(PINS) -r requirements/tests.txt
 	$(PIP) $(PINS) --no-build-isolation --no-deps -e .
+	@# mim looks for an installed package's model index in site-packages/<package>/.mim
+	@# (mim search mmfish); an editable install leaves only its finder there, so the package
+	@# folder is linked in too, as flit's --symlink installs do (the same files either way)
+	ln -sfn $(CURDIR)/mmfish "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/mmfish"
 	$(PY) -m mmfish_tools.check_env --cuda '$(CUDA)'
 	@touch $(STAMP)
 

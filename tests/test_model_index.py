@@ -4,6 +4,7 @@ weights from an installed wheel, which holds the library, its configs and its in
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -69,3 +70,21 @@ def test_mim_search_lists_the_published_models(installed_wheel):
     block = out.split(f'config id: {name}')[1].split('---')[0]
     assert dict(line.split() for line in block.strip().splitlines()) == {
         'coco/box_ap': '42.6', 'coco/mask_ap': '38.1', 'weight': f'mmfish://mmdet/{name}'}
+
+
+def test_mim_search_works_on_the_readmes_own_install(tmp_path):
+    """``make install`` installs the checkout in editable mode and links the package folder
+    into site-packages, where mim looks: ``mim search mmfish`` lists the models there too (run
+    outside the checkout, so that only the installed package can be found)."""
+    import sysconfig
+    site = Path(sysconfig.get_paths()['purelib'])
+    assert (site / 'mmfish').resolve() == (REPO / 'mmfish').resolve(), \
+        'mmfish is not installed by make install here (site-packages/mmfish is not the checkout)'
+    mim = [sys.executable, '-c', 'from mim.cli import cli; cli()']
+    out = subprocess.run(mim + ['search', 'mmfish', '--field', 'top_1_accuracy', 'weight'],
+                         cwd=tmp_path, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    listed = [line.split(': ', 1)[1] for line in out.stdout.splitlines()
+              if line.startswith('config id: ')]
+    assert listed == [v.config.rsplit('/', 1)[1][:-len('.py')] for v in VARIANTS.values()
+                      if v.top1 is not None] + [t.model for t in TRAINED.values()]
