@@ -56,8 +56,9 @@ class ResNeSt(ResNetSkeleton):
     use ``stem_channels=128``, the ResNeSt-50 "fast" models ``avd_first=True``.
 
     Args:
-        depth (int): Network depth, from {14, 26, 50, 101, 200, 269} (14 and 26: GluonCV's
-            ResNeSt-14/26).
+        depth (int): Network depth, from {14, 26, 50, 101, 152, 200, 269} (14 and 26:
+            GluonCV's ResNeSt-14/26; 152: the depth the toolboxes' ResNeSt also builds, of
+            which no weights were released).
         radix (int): Splits per cardinal group; 1 gives a sigmoid, SE-like attention.
             Defaults to 2.
         groups (int): Cardinality. Defaults to 1.
@@ -96,7 +97,7 @@ class ResNeSt(ResNetSkeleton):
     """
     block = ResNeStBottleneck
     arch_settings = {14: (1, 1, 1, 1), 26: (2, 2, 2, 2), 50: (3, 4, 6, 3), 101: (3, 4, 23, 3),
-                     200: (3, 24, 36, 3), 269: (3, 30, 48, 8)}
+                     152: (3, 8, 36, 3), 200: (3, 24, 36, 3), 269: (3, 30, 48, 8)}
     block_arguments = ('radix', 'groups', 'base_width', 'reduction_factor', 'avd', 'avd_first',
                        'attention_norm_cfg')
 

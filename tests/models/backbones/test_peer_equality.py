@@ -142,3 +142,40 @@ def test_equal_to_timm_in_the_official_layout(tmp_path, timm_name, family, varia
     x = torch.rand(1, 3, 96, 96)
     with torch.no_grad():
         assert max_rel_error(model(x)[-1], peer.forward_features(x)) < 1e-5
+
+
+@pytest.mark.parametrize('toolbox', ['mmdet', 'mmseg', 'mmpretrain', 'mmpose'])
+def test_resnest152_of_each_toolbox_switches_to_mmfish(tmp_path, toolbox):
+    """ResNeSt-152 (3, 8, 36, 3 blocks) is in every toolbox's ``arch_settings``: its config
+    switched by ``from_toolbox`` builds in the toolbox's scope, and mmdet's and mmpretrain's
+    weights, converted, give their outputs (at a quarter of the width, to keep it quick)."""
+    from mmfish.models.toolbox import from_toolbox
+    peer_cfg = dict(type='ResNeSt', depth=152, base_channels=16, stem_channels=32)
+    if toolbox in ('mmdet', 'mmseg'):
+        peer_cfg.update(avg_down_stride=True)
+    peer = randomize_norms(build_in_scope(toolbox, dict(peer_cfg)))
+    peer.eval()
+    assert [len(getattr(peer, name)) for name in peer.res_layers] == [3, 8, 36, 3]
+    switched = from_toolbox(dict(peer_cfg), toolbox)
+    model = build_in_scope(toolbox, switched).eval()
+    assert [len(getattr(model, f'layer{i + 1}')) for i in range(4)] == [3, 8, 36, 3]
+    if toolbox in ('mmseg', 'mmpose'):
+        return  # their ResNeSt blocks are mmdet's and mmpretrain's (PEERS: equal at depth 50)
+    text = Config(dict(default_scope=toolbox, model=dict(
+        type='ImageClassifier', backbone=peer_cfg))).pretty_text
+    checkpoint = {'meta': {'cfg': text},
+                  'state_dict': {f'backbone.{k}': v for k, v in peer.state_dict().items()}}
+    src, dst = tmp_path / 'peer.pth', tmp_path / 'mmfish.pth'
+    torch.save(checkpoint, src)
+    convert_checkpoint('resnest', str(src), str(dst), log=lambda s: None)
+    state = torch.load(dst)['state_dict']
+    model.load_state_dict({k[9:]: v for k, v in state.items() if k.startswith('backbone.')})
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        ours, theirs = model(x), peer(x)
+    theirs = theirs if isinstance(theirs, tuple) else (theirs, )
+    ours = ours[-len(theirs):]
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs):
+        assert a.shape == b.shape
+        assert max_rel_error(a, b) < 1e-5
