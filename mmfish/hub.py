@@ -17,14 +17,27 @@ converts it (the decisions in the converted file's ``meta``) and cached atomical
 ``$MMFISH_HOME/checkpoints/<name>_mmfish.pth``; later uses read the cache. Processes of one
 machine (the ranks of a distributed run) that ask at once take turns: one fetches and converts,
 the others wait and read the cache. The file is read weights-only, as every mmfish loader reads.
+Nothing unconvertible is kept: a file fetched by this run that cannot be converted is removed
+again (with its ``.sha256``), so that the next run fetches it anew; a cached file that an
+earlier run kept and that cannot be converted or read is named in the error, with how to clear
+it.
 """
 import difflib
 import os.path as osp
+import shlex
 from typing import Callable
 
 from mmengine.logging import print_log
 
-from .checkpoint.download import DownloadError, cache_home, fetch, file_lock
+from .checkpoint.download import (
+    DownloadError,
+    cache_file,
+    cache_home,
+    discard_fetched,
+    fetch,
+    file_lock,
+    remove_cached,
+)
 from .checkpoint.integrity import name_hash_prefix
 from .checkpoint.io import CheckpointError, load_checkpoint
 
@@ -83,19 +96,34 @@ def resolve(uri: str, log: Callable[[str], None] = _log) -> str:
         file, url, family = row.files[0], row.url, row.family
         # a released name with a digest tells the variant once verified; one without, the name
         variant = None if name_hash_prefix(file) is not None else name
-    with file_lock(path, log):
+    folder = osp.join(cache_home(), 'originals')
+    with file_lock(path, log, task=f'conversion of {SCHEME}{name}'):
         if osp.isfile(path):  # another process converted it while this one waited
             return path
-        original = fetch(file, url, osp.join(cache_home(), 'originals'), log=log)
+        fetched = not osp.isfile(cache_file(folder, file))
+        original = fetch(file, url, folder, log=log)
         log(f'converting {original} into {path}')
-        convert_checkpoint(family, original, path, log=log, variant=variant,
-                           trained=name if name in trained else None)
+        try:
+            convert_checkpoint(family, original, path, log=log, variant=variant,
+                               trained=name if name in trained else None)
+        except CheckpointError as exc:
+            raise type(exc)(discard_fetched(original, fetched, exc, 'converted')) from None
+        except Exception:
+            if fetched:
+                remove_cached(original)
+            raise
     return path
 
 
 def load_from_mmfish(filename: str, map_location=None):
-    """MMEngine's loader of ``mmfish://`` names (``CheckpointLoader``)."""
-    return load_checkpoint(resolve(filename), CheckpointError, map_location=map_location)
+    """MMEngine's loader of ``mmfish://`` names (``CheckpointLoader``). A cached converted
+    file that cannot be read is named, with how to clear it."""
+    path = resolve(filename)
+    try:
+        return load_checkpoint(path, CheckpointError, map_location=map_location)
+    except CheckpointError as exc:
+        raise CheckpointError(f'{exc}. The cached file {path} cannot be read: delete it '
+                              f'(rm {shlex.quote(path)}) to convert it anew') from None
 
 
 def register_scheme() -> None:

@@ -92,7 +92,8 @@ class FileServer:
         handler = functools.partial(Handler, directory=str(root))
         self.httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
         self.url = f'http://127.0.0.1:{self.httpd.server_address[1]}'
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        # polled every 0.05 s: shutdown() waits for the next poll (0.5 s by default)
+        threading.Thread(target=self.httpd.serve_forever, args=(0.05, ), daemon=True).start()
 
     def close(self):
         self.httpd.shutdown()

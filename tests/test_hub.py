@@ -2,6 +2,9 @@
 URL), verified, converted as ``python -m mmfish.convert`` converts, cached under
 ``$MMFISH_HOME``, and loaded by ``init_cfg=Pretrained``, ``load_from`` and MMEngine's loader."""
 import dataclasses
+import gzip
+import hashlib
+import re
 import subprocess
 import sys
 
@@ -15,9 +18,11 @@ from mmfish.hub import converted_path, resolve
 from mmfish.models import ResNeSt
 from mmfish.variants import TRAINED, VARIANTS
 
+from .checkpoint.scripted_server import scripted_server as serve_scripted
 from .conftest import build_in_scope
 from .converters.test_converters import _random_official_checkpoint
 
+scripted_server = pytest.fixture(serve_scripted)
 #: resolve mmfish://resnest14d in another process, with the test's row of the variants table
 RESOLVE = """import dataclasses, sys
 from mmfish.variants import TRAINED, VARIANTS
@@ -130,3 +135,109 @@ def test_a_trained_model_converts_whole_into_its_toolbox_folder(tmp_path, monkey
     assert meta['decided']['split_style']['value'] == 'official'
     assert meta['num_classes'] == 10 and len(loaded['state_dict']) == len(state)
     assert torch.equal(loaded['state_dict']['head.fc.weight'], state['head.fc.weight'])
+
+
+@pytest.fixture(scope='module')
+def fishnet_release(tmp_path_factory):
+    """A stand-in for FishNet-99's released file (no published digest), in its official
+    layout with random values: its bytes."""
+    path = tmp_path_factory.mktemp('fishnet') / 'fishnet99_ckpt.tar'
+    _random_official_checkpoint(VARIANTS['fishnet99'], path)
+    return path.read_bytes()
+
+
+def _poisons(good: bytes) -> dict:
+    """What a source may serve in place of a released file: its body, the response headers a
+    server sends with it, and the refusal (the gzip body holds the file's start: compressing
+    all of it takes seconds, and the refusal does not depend on what it holds)."""
+    html = b'<!DOCTYPE html>\n<html><body>Sign in to download</body></html>\n'
+    return {
+        'garbage': (b'\x00garbage' * 100, {}, 'is no format mmfish knows, not a checkpoint that '
+                                              'mmfish reads'),
+        'html': (html, {'Content-Type': 'text/html'},
+                 'is no format mmfish knows (it begins like an HTML or XML page: an error, '
+                 'login or download page?), not a checkpoint that mmfish reads'),
+        'gzip': (gzip.compress(good[:1 << 16]), {'Content-Encoding': 'gzip'}, None),
+        'half': (good[:len(good) // 2], {'Content-Length': str(len(good))}, None),
+    }
+
+
+@pytest.mark.parametrize('mirror', ['server', 'folder'])
+@pytest.mark.parametrize('poison', ['garbage', 'html', 'gzip', 'half'])
+def test_a_file_without_a_digest_is_kept_only_when_it_reads_as_a_checkpoint(
+        poison, mirror, fishnet_release, scripted_server, tmp_path, monkeypatch):
+    """FishNet's releases publish no digest: garbage, an HTML page served with 200 OK, a
+    gzip-encoded body and half the file are refused, and nothing is left in the cache."""
+    home, folder = tmp_path / 'home', tmp_path / 'mirror'
+    folder.mkdir()
+    monkeypatch.setenv('MMFISH_HOME', str(home))
+    body, headers, problem = _poisons(fishnet_release)[poison]
+    name, size = 'fishnet99_ckpt.tar', len(body)
+    if mirror == 'server':
+        source = scripted_server.answer(f'/{name}', body, headers=headers)
+        monkeypatch.setenv('MMFISH_MIRROR', scripted_server.url)
+    else:
+        source = str(folder / name)
+        (folder / name).write_bytes(body)
+        monkeypatch.setenv('MMFISH_MIRROR', str(folder))
+    if poison == 'gzip':
+        problem = ('the server sent the file with "Content-Encoding: gzip"' if mirror == 'server'
+                   else 'is a gzip-compressed file, not a checkpoint that mmfish reads')
+    if poison == 'half':
+        problem = (f'the download ended after {size} of {len(fishnet_release)} bytes'
+                   if mirror == 'server' else 'cannot be read: fishnet99_ckpt.tar could not be '
+                                              'read as a PyTorch checkpoint')
+    if problem.startswith(('is ', 'cannot')):
+        problem = f'what was fetched ({size} bytes) {problem}'
+    with pytest.raises(CheckpointError, match=re.escape(f'{source}: {problem}')):
+        resolve('mmfish://fishnet99')
+    assert sorted(p.name for p in home.rglob('*') if p.is_file()) == [
+        f'{name}.lock', 'fishnet99_mmfish.pth.lock']
+
+
+def test_an_unconvertible_file_is_not_kept_and_a_good_mirror_then_works(
+        fishnet_release, tmp_path, monkeypatch):
+    """A checkpoint that reads but is not FishNet-99's (another model's weights under the
+    released name): the conversion refuses it and the fetched file is removed with its
+    .sha256, so that the next call, with a good mirror, fetches anew and converts."""
+    home, mirror = tmp_path / 'home', tmp_path / 'mirror'
+    mirror.mkdir()
+    monkeypatch.setenv('MMFISH_HOME', str(home))
+    monkeypatch.setenv('MMFISH_MIRROR', str(mirror))
+    original = home / 'originals' / 'fishnet99_ckpt.tar'
+    torch.save({'state_dict': {'conv.weight': torch.zeros(2, 3, 3, 3)}},
+               mirror / 'fishnet99_ckpt.tar')
+    with pytest.raises(CheckpointError, match=re.escape(
+            '. The file just fetched cannot be converted, so it was removed from the cache '
+            f'({original}): check that the source serves the released file, then run again')):
+        resolve('mmfish://fishnet99')
+    assert not original.exists() and not (home / 'originals' / 'fishnet99_ckpt.tar.sha256'
+                                          ).exists()
+    (mirror / 'fishnet99_ckpt.tar').write_bytes(fishnet_release)
+    path = resolve('mmfish://fishnet99')
+    assert path == converted_path('fishnet99') and original.read_bytes() == fishnet_release
+    assert (home / 'originals' / 'fishnet99_ckpt.tar.sha256').read_text().startswith(
+        hashlib.sha256(fishnet_release).hexdigest())
+
+
+def test_a_bad_file_already_in_the_cache_names_itself_and_how_to_clear_it(tmp_path,
+                                                                         monkeypatch):
+    """A file an earlier run kept (a poisoned original, a damaged converted file): the error
+    names it and says to delete it."""
+    home = tmp_path / 'home'
+    monkeypatch.setenv('MMFISH_HOME', str(home))
+    monkeypatch.delenv('MMFISH_MIRROR', raising=False)
+    original = home / 'originals' / 'fishnet99_ckpt.tar'
+    original.parent.mkdir(parents=True)
+    original.write_bytes(b'<html>an old error page</html>')
+    with pytest.raises(CheckpointError, match=re.escape(
+            f'. The cached file {original} cannot be converted: delete it (rm {original}) to '
+            'fetch it anew')):
+        resolve('mmfish://fishnet99')
+    assert original.exists()  # the user's to delete: it may be the only copy
+    converted = home / 'checkpoints' / 'fishnet150_mmfish.pth'
+    converted.write_bytes(b'damaged')
+    with pytest.raises(CheckpointError, match=re.escape(
+            f'. The cached file {converted} cannot be read: delete it (rm {converted}) to '
+            'convert it anew')):
+        _load_checkpoint('mmfish://fishnet150', map_location='cpu')

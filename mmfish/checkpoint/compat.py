@@ -105,20 +105,29 @@ def load_from_url(filename, map_location=None, model_dir=None, progress=None):
     """MMEngine's ``load_from_http``: fetched into the same cache (``$TORCH_HOME/hub/
     checkpoints``) as :func:`mmfish.checkpoint.download.fetch` fetches released files (one
     process of a machine at a time, from ``$MMFISH_MIRROR`` where set, the sha256 prefix a name
-    carries checked, nothing half-written kept), then read weights-only."""
+    carries checked, nothing half-written kept), then read weights-only.
+
+    The cached file is named by the URL's last segment, unquoted once
+    (:func:`~.download.url_file_name`); a name that is not a plain file name (a separator,
+    ``..``, a double-encoded escape, ...) is refused before anything is fetched, read or
+    written. A file fetched by this call that cannot be read is removed again; a cached one
+    that cannot be read is named, with how to clear it."""
     import os
-    from urllib.parse import unquote, urlparse
 
     from mmengine.logging import print_log
     from torch.hub import get_dir
 
-    from .download import fetch
+    from .download import cache_file, discard_fetched, fetch, url_file_name
     from .io import CheckpointError, load_checkpoint
     model_dir = model_dir or os.path.join(get_dir(), 'checkpoints')
-    name = unquote(os.path.basename(urlparse(filename).path))
+    name = url_file_name(filename)
+    fetched = not os.path.isfile(cache_file(model_dir, name, filename))
     path = fetch(name, filename, model_dir, log=lambda line: print_log(line, logger='current'),
                  progress=bool(os.isatty(0) if progress is None else progress), converts=False)
-    return load_checkpoint(path, CheckpointError, map_location=map_location)
+    try:
+        return load_checkpoint(path, CheckpointError, map_location=map_location)
+    except CheckpointError as exc:
+        raise CheckpointError(discard_fetched(path, fetched, exc, 'read')) from None
 
 
 def name_unreadable_checkpoints() -> None:

@@ -1,8 +1,12 @@
 """Training with MMEngine's Runner, saving, and resuming on torch >= 2.6 (weights-only
-loading by default): the resumed run continues where it stopped with the same state."""
+loading by default): the resumed run continues where it stopped with the same state. And
+MMEngine's loader of ``http(s)://`` checkpoints: a URL cannot name a file outside the cache."""
+import io
+import re
 import subprocess
 import sys
 
+import pytest
 import torch
 import torch.nn.functional as F
 from mmengine.hooks import Hook
@@ -11,6 +15,10 @@ from mmengine.runner import Runner
 from torch.utils.data import Dataset
 
 from mmfish.models import ResNeSt
+
+from .scripted_server import scripted_server as serve_scripted
+
+scripted_server = pytest.fixture(serve_scripted)
 
 
 class TinyClassifier(BaseModel):
@@ -103,3 +111,71 @@ def test_without_mmfish_torch_refuses_the_checkpoint(tmp_path):
     result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
     assert result.returncode != 0
     assert 'HistoryBuffer' in result.stderr
+
+
+def _tree(root):
+    """Every path under ``root`` (links not followed), with its size or link target."""
+    import os
+    return {str(p.relative_to(root)): (os.readlink(p) if p.is_symlink() else
+                                       p.stat().st_size if p.is_file() else 'dir')
+            for p in root.rglob('*')}
+
+
+@pytest.mark.parametrize('form', ['relative', 'absolute', 'backslash', 'double-encoded',
+                                  'dot-dot', 'nul', 'no-name'])
+def test_a_crafted_checkpoint_url_writes_nothing_outside_the_cache(form, scripted_server,
+                                                                    tmp_path, monkeypatch):
+    """The URL's last segment names the cached file: in every encoded form that would leave
+    ``$TORCH_HOME/hub/checkpoints`` (or read a file outside it), MMEngine's loader of the URL
+    refuses it before asking the server, and nothing appears or changes anywhere."""
+    from urllib.parse import quote
+
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    from mmfish.checkpoint.download import DownloadError
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch'))
+    monkeypatch.delenv('MMFISH_MIRROR', raising=False)
+    secret = tmp_path / 'secret.pth'  # a checkpoint outside the cache that a URL names
+    torch.save({'conv.weight': torch.zeros(1)}, secret)
+    (tmp_path / 'site-packages').mkdir()
+    segment, problem = {
+        'relative': ('..%2F..%2F..%2Fsecret.pth', 'holds a path separator'),
+        'absolute': (quote(str(tmp_path / 'site-packages' / 'evil.pth'), safe=''),
+                     'holds a path separator'),
+        'backslash': ('..%5C..%5C..%5Cescaped.pth', 'holds a path separator'),
+        'double-encoded': ('..%252F..%252F..%252Fescaped.pth', 'still holds a %-escape'),
+        'dot-dot': ('%2E%2E', 'names a folder'),
+        'nul': ('model%00.pth', 'holds a NUL character'),
+        'no-name': ('', 'is empty'),
+    }[form]
+    url = f'{scripted_server.url}/models/{segment}'
+    before = _tree(tmp_path)
+    with pytest.raises(DownloadError, match=f'^{re.escape(url)}: the file name .* that the URL '
+                                            f'ends with {re.escape(problem)}'):
+        CheckpointLoader.load_checkpoint(url, map_location='cpu')
+    assert _tree(tmp_path) == before
+    assert scripted_server.requests == {}
+
+
+def test_a_checkpoint_url_is_cached_under_its_name_and_a_broken_cached_file_is_named(
+        scripted_server, tmp_path, monkeypatch):
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    from mmfish.checkpoint import CheckpointError
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch'))
+    monkeypatch.delenv('MMFISH_MIRROR', raising=False)
+    buffer = io.BytesIO()
+    torch.save({'conv.weight': torch.ones(2)}, buffer)
+    url = scripted_server.answer('/my%20model.pth', buffer.getvalue())
+    loaded = CheckpointLoader.load_checkpoint(f'{url}?dl=1',
+                                              map_location='cpu')
+    assert torch.equal(loaded['conv.weight'], torch.ones(2))
+    cache = tmp_path / 'torch' / 'hub' / 'checkpoints'
+    assert (cache / 'my model.pth').is_file()
+    (cache / 'my model.pth').write_bytes(b'not a checkpoint')  # damaged in the cache
+    broken = str(cache / 'my model.pth')
+    with pytest.raises(CheckpointError, match=re.escape(
+            f"The cached file {broken} cannot be read: delete it (rm '{broken}') to fetch it "
+            'anew')):
+        CheckpointLoader.load_checkpoint(url, map_location='cpu')
+    assert scripted_server.requests == {'/my%20model.pth': 1}

@@ -1,8 +1,12 @@
 """Released files fetched into the cache: from the official URL or ``$MMFISH_MIRROR`` (a
 folder or a URL prefix), the sha256 in the name checked before anything is kept, one process
 at a time, nothing half-written trusted, and an error that says what to do offline."""
+import gzip
 import hashlib
+import io
+import multiprocessing
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -11,9 +15,13 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 from mmfish.checkpoint.download import DownloadError, fetch
 
+from .scripted_server import scripted_server as serve_scripted
+
+scripted_server = pytest.fixture(serve_scripted)
 FETCH = ('import sys; from mmfish.checkpoint.download import fetch; '
          'fetch(sys.argv[1], sys.argv[2], sys.argv[3], progress=False)')
 
@@ -24,8 +32,13 @@ def _no_mirror(monkeypatch):
 
 
 def _released(folder: Path, stem: str, size: int = 200_000, digest: bool = True):
-    """A file named as releases are (``<stem>-<sha256 prefix>.pth``, or without a digest)."""
+    """A file named as releases are (``<stem>-<sha256 prefix>.pth``, or without a digest: then
+    a checkpoint, which is what such a file must be to be kept)."""
     data = os.urandom(size)
+    if not digest:
+        buffer = io.BytesIO()
+        torch.save({'conv.weight': torch.randn(size // 4)}, buffer)
+        data = buffer.getvalue()
     sha = hashlib.sha256(data).hexdigest()
     name = f'{stem}-{sha[:8]}.pth' if digest else f'{stem}.tar'
     (folder / name).write_bytes(data)
@@ -153,3 +166,158 @@ def test_a_cache_folder_that_cannot_be_written_is_named(tmp_path):
                                             r'\(Not a directory\): set \$MMFISH_HOME to a folder '
                                             'you can write'):
         fetch('model.pth', 'http://127.0.0.1:1/model.pth', str(blocker / 'originals'))
+
+
+def _hold_lock(path: str, url: str, held) -> None:
+    """Hold the lock of ``path`` as a fetch of ``url`` does, say so, and keep it until killed."""
+    from mmfish.checkpoint.download import file_lock
+    with file_lock(path, log=lambda line: None, task=f'download of {url}'):
+        held.set()
+        time.sleep(120)
+
+
+def test_a_download_that_trickles_is_given_up_below_the_minimum_rate(scripted_server,
+                                                                     tmp_path, monkeypatch):
+    """One byte every 0.05 s (20 bytes/s) against a minimum of 200 bytes/s after 0.5 s: given
+    up after about half a second, where the per-read timeout alone would let it run 500 s."""
+    url = scripted_server.answer('/model.pth', os.urandom(10_000), byte_delay=0.05)
+    monkeypatch.setenv('MMFISH_MIN_RATE', '200')
+    monkeypatch.setenv('MMFISH_RATE_GRACE', '0.5')
+    cache, started = tmp_path / 'cache', time.monotonic()
+    with pytest.raises(DownloadError, match=rf'^{url}: the download is too slow: \d+ bytes in '
+                                            r'[\d.]+ s \(\d+ bytes/s on average\), below the '
+                                            r'minimum of 200 bytes/s \(\$MMFISH_MIN_RATE, after '
+                                            r'the first 0\.5 s, \$MMFISH_RATE_GRACE\); nothing '
+                                            'was kept'):
+        fetch('model.pth', url, str(cache), progress=False)
+    assert time.monotonic() - started < 5
+    assert os.listdir(cache) == ['model.pth.lock']
+
+
+@pytest.mark.parametrize('value', ['fast', '-1', '10X'])
+def test_an_invalid_minimum_rate_is_refused_with_an_example(value, tmp_path, monkeypatch):
+    monkeypatch.setenv('MMFISH_MIN_RATE', value)
+    with pytest.raises(DownloadError, match=f"^MMFISH_MIN_RATE='{value}' is invalid: give a "
+                                            r'number, e.g. MMFISH_MIN_RATE=10K \(bytes per '
+                                            r'second, with a K, M or G suffix; 0 turns the '
+                                            r'check off\)'):
+        fetch('model.pth', 'http://127.0.0.1:1/model.pth', str(tmp_path), progress=False)
+
+
+def test_a_lock_wait_is_bounded_and_names_the_holder(tmp_path, monkeypatch):
+    """A second process finds the file's lock held (by a process that hangs): it says whom it
+    waits for, and after $MMFISH_LOCK_TIMEOUT gives up naming the holder's pid and host."""
+    cache, url = tmp_path / 'cache', 'http://127.0.0.1:1/model.pth'
+    fork = multiprocessing.get_context('fork')  # a second process, without importing anew
+    held = fork.Event()
+    holder = fork.Process(target=_hold_lock, args=(str(cache / 'model.pth'), url, held),
+                          daemon=True)
+    holder.start()
+    try:
+        assert held.wait(30)
+        monkeypatch.setenv('MMFISH_LOCK_TIMEOUT', '0.5')
+        lines, started = [], time.monotonic()
+        who = (rf'process {holder.pid} on {socket.gethostname()} \(since [-0-9: ]+: download '
+               rf'of {url}\)')
+        with pytest.raises(DownloadError, match=(
+                rf'^gave up waiting for {cache / "model.pth"} after 0.5 s: its lock '
+                rf'{cache / "model.pth.lock"} is held by {who}. Wait for it to finish, stop it '
+                rf'if it hangs \(kill {holder.pid}\), or give it longer with '
+                r'\$MMFISH_LOCK_TIMEOUT \(seconds\)$')):
+            fetch('model.pth', url, str(cache), log=lines.append, progress=False)
+        assert time.monotonic() - started < 5
+        assert len(lines) == 1 and re.fullmatch(
+            f'waiting for another process that is preparing {cache / "model.pth"}: {who}; '
+            r'giving up after 0.5 s \(\$MMFISH_LOCK_TIMEOUT\)', lines[0])
+    finally:
+        holder.kill()
+        holder.join()
+
+
+@pytest.mark.parametrize('length, problem', [
+    ('abc', 'the server announced "Content-Length: abc", which is not a number of bytes'),
+    ('-5', 'the server announced "Content-Length: -5", which is not a number of bytes'),
+    ('2000', 'the download ended after 1000 of 2000 bytes'),
+])
+def test_a_content_length_that_is_wrong_is_named(length, problem, scripted_server, tmp_path):
+    url = scripted_server.answer('/model.pth', os.urandom(1000),
+                                 headers={'Content-Length': length, 'Connection': 'close'})
+    with pytest.raises(DownloadError, match=f'^{re.escape(f"{url}: {problem}")}'):
+        fetch('model.pth', url, str(tmp_path / 'cache'), progress=False)
+    assert os.listdir(tmp_path / 'cache') == ['model.pth.lock']
+
+
+def test_an_encoded_response_is_refused(scripted_server, tmp_path):
+    (tmp_path / 'files').mkdir()
+    name, _ = _released(tmp_path / 'files', 'model')
+    data = (tmp_path / 'files' / name).read_bytes()
+    url = scripted_server.answer(f'/{name}', gzip.compress(data),
+                                 headers={'Content-Encoding': 'gzip'})
+    with pytest.raises(DownloadError, match=f'^{url}: the server sent the file with '
+                                            '"Content-Encoding: gzip" though mmfish asked for it '
+                                            r'unencoded \(identity\); nothing was kept'):
+        fetch(name, url, str(tmp_path / 'cache'), progress=False)
+    assert os.listdir(tmp_path / 'cache') == [f'{name}.lock']
+
+
+@pytest.mark.parametrize('mirror, what', [
+    ('ftp://127.0.0.1/models', 'mmfish does not fetch ftp:// URLs'),
+    ('s3://bucket/models', 'mmfish does not fetch s3:// URLs'),
+    ('{tmp}/missing', '{tmp}/missing does not exist'),
+    ('{tmp}/a-file', '{tmp}/a-file is a file, not a folder'),
+])
+def test_a_mirror_of_another_form_is_refused_naming_the_valid_forms(mirror, what, tmp_path,
+                                                                   monkeypatch):
+    (tmp_path / 'a-file').write_text('')
+    mirror = mirror.format(tmp=tmp_path)
+    monkeypatch.setenv('MMFISH_MIRROR', mirror)
+    with pytest.raises(DownloadError, match=re.escape(
+            f'$MMFISH_MIRROR={mirror}: {what.format(tmp=tmp_path)}; give an http:// or '
+            'https:// URL prefix, a file:// URL or a local folder, holding the released files '
+            'under their released names')):
+        fetch('model.pth', 'http://127.0.0.1:1/model.pth', str(tmp_path / 'cache'),
+              progress=False)
+
+
+@pytest.mark.parametrize('kind', ['directory', 'fifo'])
+def test_a_mirror_entry_that_is_not_a_file_says_what_it_is(kind, tmp_path, monkeypatch):
+    mirror = tmp_path / 'mirror'
+    mirror.mkdir()
+    name = 'res2net50_26w_4s-06e79181.pth'
+    if kind == 'directory':
+        (mirror / name).mkdir()
+    else:
+        os.mkfifo(mirror / name)
+    monkeypatch.setenv('MMFISH_MIRROR', str(mirror))
+    what = 'a directory' if kind == 'directory' else 'a FIFO (named pipe)'
+    with pytest.raises(DownloadError, match=re.escape(
+            f'cannot fetch {mirror / name} (it is {what}, not a file). Without network, put '
+            f'the file {name} in a folder named by $MMFISH_MIRROR')):
+        fetch(name, 'http://127.0.0.1:1/x.pth', str(tmp_path / 'cache'), progress=False)
+
+
+@pytest.mark.parametrize('kind', ['torch-zip', 'torch-legacy', 'pickle', 'safetensors'])
+def test_a_file_without_a_digest_is_kept_in_each_format_mmfish_reads(kind, tmp_path,
+                                                                   monkeypatch):
+    """PyTorch's zip and legacy formats (FishNet's releases), PaddlePaddle's .pdparams
+    (PaddleClas' Res2Net-200) and safetensors read in full, so they are kept."""
+    from safetensors.torch import save_file
+
+    from mmfish.checkpoint.formats import sniff
+    mirror = tmp_path / 'mirror'
+    mirror.mkdir()
+    name, state = f'model_{kind}.bin', {'conv.weight': torch.randn(8, 3, 3, 3)}
+    if kind == 'pickle':
+        (mirror / name).write_bytes(
+            (Path(__file__).parents[1] / 'data/official/paddle_res2net200_vd_w16.pdparams')
+            .read_bytes())
+    elif kind == 'safetensors':
+        save_file(state, str(mirror / name))
+    else:
+        torch.save(state, mirror / name, _use_new_zipfile_serialization=kind == 'torch-zip')
+    assert sniff(str(mirror / name)) == kind
+    monkeypatch.setenv('MMFISH_MIRROR', str(mirror))
+    path = fetch(name, None, str(tmp_path / 'cache'), progress=False)
+    assert Path(path).read_bytes() == (mirror / name).read_bytes()
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    assert Path(path + '.sha256').read_text() == f'{digest}  {name}\n'
