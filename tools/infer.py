@@ -11,12 +11,24 @@ CHECKPOINT is a file or a name (``mmfish://<toolbox>/<model>``, ``open-mmlab://.
 The toolbox is the config's ``default_scope``; docs/inference.md tells what each one returns.
 """
 import argparse
+import math
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout: mmfish_tools
 
-from mmfish.apis import build_inferencer, classes_of, infer, summary, toolbox_of
+from mmfish.apis import build_inferencer, check_inputs, classes_of, run, summary
+
+
+def score_threshold(text: str) -> float:
+    """``--show-score-thr``: a number from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and 0 <= value <= 1):
+        raise argparse.ArgumentTypeError(f'{text!r} is not a score from 0 to 1')
+    return value
 
 
 def main() -> int:
@@ -29,21 +41,23 @@ def main() -> int:
     parser.add_argument('inputs', nargs='+', help='image files')
     parser.add_argument('--out', required=True, help='where the drawn pictures go (<out>/vis/)')
     parser.add_argument('--device', default='cpu', help='where the model runs (default: cpu)')
-    parser.add_argument('--show-score-thr', type=float, default=0.3,
+    parser.add_argument('--show-score-thr', type=score_threshold, default=0.3,
                         help='the score from which boxes (mmdet), persons and keypoints '
-                        '(mmpose) are drawn and counted (default: 0.3)')
+                        '(mmpose) are drawn and counted, from 0 to 1 (default: 0.3)')
     args = parser.parse_args()
     try:
-        toolbox = toolbox_of(args.config)
-        inferencer = build_inferencer(args.config, args.checkpoint, args.device)
-        out = infer(None, None, args.inputs, out_dir=args.out, inferencer=inferencer,
-                    **threshold_kwargs(toolbox, args.show_score_thr))
-    except (FileNotFoundError, ValueError) as exc:
+        # every input is checked before the model is built
+        checked = check_inputs(args.config, args.checkpoint, args.inputs, out_dir=args.out,
+                               device=args.device)
+        inferencer = build_inferencer(checked.cfg, checked.checkpoint, checked.device,
+                                      checked.scope)
+        out = run(inferencer, checked, **threshold_kwargs(checked.scope, args.show_score_thr))
+    except (OSError, ValueError) as exc:  # FileNotFoundError, CheckpointError, ...
         print(f'error: {exc}', file=sys.stderr)
         return 2
     classes = classes_of(inferencer)
     for image, prediction, picture in zip(args.inputs, out['predictions'], out['pictures']):
-        print(f'{image}: {summary(toolbox, prediction, args.show_score_thr, classes)} '
+        print(f'{image}: {summary(checked.scope, prediction, args.show_score_thr, classes)} '
               f'-> {picture}')
     return 0
 

@@ -1,18 +1,38 @@
 """Inference with mmfish models through the toolboxes' own inferencers
-(:mod:`mmfish.apis.inference`; ``tools/infer.py`` on the command line)."""
+(:mod:`mmfish.apis.inference`; ``tools/infer.py`` on the command line), with what they are
+given checked first (:mod:`mmfish.apis.inputs`, :mod:`mmfish.apis.images`)."""
+from .images import (
+    MAX_ASPECT_ENV,
+    MAX_ASPECT_RATIO,
+    MAX_IMAGE_PIXELS,
+    MAX_PIXELS_ENV,
+    MIN_IMAGE_SIDE,
+    check_image,
+)
 from .inference import (
     SCHEMES,
     TOOLBOXES,
+    CheckedInputs,
     build_inferencer,
-    check_image,
+    check_fits,
+    check_inputs,
     classes_of,
     infer,
     load_config,
+    picture_names,
+    plan_pictures,
     resolve_checkpoint,
+    run,
     scope_of,
+    strict_loading,
     summary,
     toolbox_of,
 )
+from .inputs import check_device, check_file, check_out_dir
 
-__all__ = ['SCHEMES', 'TOOLBOXES', 'build_inferencer', 'check_image', 'classes_of', 'infer',
-           'load_config', 'resolve_checkpoint', 'scope_of', 'summary', 'toolbox_of']
+__all__ = ['MAX_ASPECT_ENV', 'MAX_ASPECT_RATIO', 'MAX_IMAGE_PIXELS', 'MAX_PIXELS_ENV',
+           'MIN_IMAGE_SIDE', 'SCHEMES', 'TOOLBOXES', 'CheckedInputs', 'build_inferencer',
+           'check_device', 'check_file', 'check_fits', 'check_image', 'check_inputs',
+           'check_out_dir', 'classes_of', 'infer', 'load_config', 'picture_names',
+           'plan_pictures', 'resolve_checkpoint', 'run', 'scope_of', 'strict_loading',
+           'summary', 'toolbox_of']

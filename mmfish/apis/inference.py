@@ -3,14 +3,18 @@
 A config names its toolbox by its ``default_scope`` (every config under ``configs/`` inherits
 one from its toolbox's runtime); :func:`build_inferencer` builds that toolbox's inferencer
 (MMPretrain's ``ImageClassificationInferencer``, MMDetection's ``DetInferencer``,
-MMSegmentation's ``MMSegInferencer``, MMPose's ``MMPoseInferencer``) with the checkpoint's
-weights, and :func:`infer` runs it on images, returning its predictions and the pictures it
-drew::
+MMSegmentation's ``MMSegInferencer``, MMPose's ``MMPoseInferencer``) with exactly the
+checkpoint's weights (:func:`strict_loading`), and :func:`infer` runs it on images, returning
+its predictions and the pictures it drew::
 
     from mmfish.apis import infer
     result = infer('configs/tiny/demo/mask-rcnn_resnest50-w16_fpn_1xb4-80i_tiny-coco.py',
                    'work_dirs/.../iter_80.pth', ['a.jpg', 'b.jpg'], out_dir='out')
     result['predictions'][0]['bboxes'], result['pictures'][0]  # out/vis/a.jpg
+
+Everything given is checked before the model is built (:func:`check_inputs`): the config,
+the images (:mod:`mmfish.apis.images`: readable, within size bounds), the output folder and
+each picture's path (never an input's), the device and the checkpoint.
 
 MMPose's top-down models need person boxes: without a person detector, the inferencer takes
 the whole image as the one person's box (MMPose's ``det_model='whole_image'``).
@@ -19,29 +23,22 @@ import importlib.util
 import os.path as osp
 import shutil
 import tempfile
+import threading
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 from mmengine.registry import DefaultScope
 
+from .images import check_image
+from .inputs import SCHEMES, check_device, check_out_dir, load_config, resolve_checkpoint
+
 #: the toolboxes whose inferencers :func:`build_inferencer` builds, by default scope
 TOOLBOXES = ('mmpretrain', 'mmdet', 'mmseg', 'mmpose')
-#: checkpoint names that the loaders resolve (``mmfish://`` by :mod:`mmfish.hub`)
-SCHEMES = ('mmfish://', 'open-mmlab://', 'http://', 'https://')
 ImageInput = Union[str, np.ndarray]
-
-
-def load_config(config):
-    """``config`` (a path, or an MMEngine ``Config``) as a ``Config``; its ``custom_imports``
-    (mmfish's registry) are imported on loading."""
-    from mmengine.config import Config
-    if isinstance(config, Config):
-        return config
-    if not osp.isfile(str(config)):
-        raise FileNotFoundError(f'config {config}: no such file (give a config file, e.g. one '
-                                'under configs/)')
-    return Config.fromfile(str(config))
 
 
 def toolbox_of(config, toolbox: Optional[str] = None) -> str:
@@ -75,42 +72,113 @@ def toolbox_of(config, toolbox: Optional[str] = None) -> str:
     return scope
 
 
-def resolve_checkpoint(checkpoint: str) -> str:
-    """The file or name that the inferencer loads: ``mmfish://<name>`` resolved to its
-    converted file by :func:`mmfish.hub.resolve` (fetched and converted on first use), other
-    names of :data:`SCHEMES` as they are (MMEngine's loaders read them), else a local file,
-    which must exist (FileNotFoundError)."""
-    from ..hub import SCHEME, resolve
-    checkpoint = str(checkpoint)
-    if checkpoint.startswith(SCHEME):
-        return resolve(checkpoint)
-    if checkpoint.startswith(SCHEMES):
-        return checkpoint
-    path = osp.expanduser(checkpoint)
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'checkpoint {checkpoint}: no such file; give a checkpoint '
-                                f'file or a name starting with one of {", ".join(SCHEMES)}')
-    return path
-
-
 def build_inferencer(config, checkpoint: str, device: str = 'cpu',
                      toolbox: Optional[str] = None):
     """The inferencer of ``config``'s toolbox (:func:`toolbox_of`) with the weights of
-    ``checkpoint``.
+    ``checkpoint``, loaded strictly (:func:`strict_loading`).
 
     Args:
         config (str | Config): the model's config.
         checkpoint (str): a checkpoint file, or a name (``mmfish://``, ``open-mmlab://``,
             a URL: :func:`resolve_checkpoint`).
-        device (str): where the model runs. Defaults to ``'cpu'``.
+        device (str): where the model runs (:func:`~mmfish.apis.inputs.check_device`).
+            Defaults to ``'cpu'``.
         toolbox (str, optional): the toolbox the config must be of. Defaults to None (any).
+
+    The config, the device and the checkpoint's path are checked before anything is built;
+    a checkpoint whose tensors are not exactly the model's (missing, unexpected, of another
+    shape) raises :class:`~mmfish.checkpoint.io.CheckpointMismatchError` (a ValueError).
     """
     cfg = load_config(config)
     scope = toolbox_of(cfg, toolbox)
+    device = check_device(device)
     weights = resolve_checkpoint(checkpoint)
+    name = getattr(cfg, 'filename', None) or 'the config'
     # in the toolbox's scope, whatever an earlier inferencer or Runner left as the default
-    with DefaultScope.overwrite_default_scope(scope):
+    with DefaultScope.overwrite_default_scope(scope), strict_loading(weights, name):
         return _build(scope, cfg, weights, device)
+
+
+#: one build at a time patches MMEngine's loading (:func:`strict_loading`)
+_LOADING = threading.Lock()
+#: how many key names a mismatch shows per kind
+_SHOWN = 3
+
+
+def _few(keys: Sequence[str]) -> str:
+    return ', '.join(keys[:_SHOWN]) + (f', ... ({len(keys) - _SHOWN} more)'
+                                       if len(keys) > _SHOWN else '')
+
+
+def check_fits(model, state: Dict[str, Any], checkpoint: str, config: str = 'the config'
+               ) -> None:
+    """Refuse ``state`` (the checkpoint's state dict, as MMEngine loads it) unless its
+    tensors are exactly those of ``model`` by name and shape (BatchNorm's
+    ``num_batches_tracked`` counters may be absent), with a
+    :class:`~mmfish.checkpoint.io.CheckpointMismatchError` naming the missing, unexpected and
+    other-shaped keys (a few of each, and how many)."""
+    import torch
+    from mmengine.model import is_model_wrapper
+
+    from ..checkpoint.diff import diff_state, is_optional
+    from ..checkpoint.io import CheckpointMismatchError
+    model = model.module if is_model_wrapper(model) else model
+    expected = model.state_dict()
+    tensors = {k: v for k, v in state.items() if isinstance(v, torch.Tensor)}
+    diff = diff_state(tensors, expected, optional=is_optional)
+    unexpected = diff.unexpected + [k for k in state if k not in tensors and k not in expected]
+    if not (diff.missing or unexpected or diff.shapes):
+        return
+    parts = []
+    if diff.missing:
+        parts.append(f'{len(diff.missing)} of the model\'s {len(expected)} tensors missing '
+                     f'({_few(diff.missing)})')
+    if unexpected:
+        parts.append(f'{len(unexpected)} unexpected ({_few(unexpected)})')
+    if diff.shapes:
+        shown = [f'{k}: {list(a)} in the file, {list(b)} in the model'
+                 for k, a, b in diff.shapes[:_SHOWN]]
+        more = f', ... ({len(diff.shapes) - _SHOWN} more)' if len(diff.shapes) > _SHOWN else ''
+        parts.append(f'{len(diff.shapes)} of another shape ({"; ".join(shown)}{more})')
+    fitting = sum(1 for k in tensors if k in expected and not is_optional(k)) - len(diff.shapes)
+    if fitting <= 0:
+        cause = 'none of its tensors is a weight of this model: it is a checkpoint of another model'
+    elif diff.missing or diff.shapes:
+        cause = 'the model\'s tensors it lacks would keep their random initial values'
+    else:
+        cause = 'the unexpected tensors belong to another model'
+    raise CheckpointMismatchError(
+        f'checkpoint {checkpoint} does not fit the model of {config}: {"; ".join(parts)}; '
+        f'{cause}. Give the checkpoint trained with this config')
+
+
+@contextmanager
+def strict_loading(checkpoint: str, config: str = 'the config'):
+    """Within it, every state dict that MMEngine's checkpoint loading puts into a model
+    (``mmengine.runner.checkpoint.load_state_dict``, which the four toolboxes' inferencers
+    reach through ``load_checkpoint`` or ``_load_checkpoint_to_model``) is first checked by
+    :func:`check_fits`: the model gets exactly the checkpoint's weights, or nothing is
+    loaded. The checkpoint is read once, by MMEngine's loaders (mmfish's, see
+    :mod:`mmfish.checkpoint.compat`). A build that loads no state dict at all raises
+    RuntimeError."""
+    from mmengine.runner import checkpoint as loading
+    load = loading.load_state_dict
+    calls = []
+
+    def load_strictly(module, state_dict, strict=False, logger=None):
+        check_fits(module, state_dict, checkpoint, config)
+        calls.append(module)
+        return load(module, state_dict, strict, logger)
+
+    with _LOADING:
+        loading.load_state_dict = load_strictly
+        try:
+            yield
+        finally:
+            loading.load_state_dict = load
+    if not calls:
+        raise RuntimeError(f'the inferencer did not load {checkpoint} through MMEngine\'s '
+                           'load_state_dict, so its weights were not checked')
 
 
 def _build(scope: str, cfg, weights: str, device: str):
@@ -155,29 +223,120 @@ def scope_of(inferencer) -> str:
     return module
 
 
-def check_image(image: ImageInput, index: int) -> ImageInput:
-    """``image`` if an inferencer can read it: a path to an image file OpenCV decodes, or an
-    HxWx3 uint8 array (BGR); else FileNotFoundError (no such file) or ValueError saying why."""
-    if isinstance(image, np.ndarray):
-        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-            raise ValueError(f'input {index}: an array of shape {image.shape} and dtype '
-                             f'{image.dtype}; an image array is HxWx3, uint8, BGR')
-        return image
-    if not isinstance(image, (str, Path)):
-        raise ValueError(f'input {index}: a {type(image).__name__}; give an image file path or '
-                         'an HxWx3 uint8 BGR array')
-    import mmcv
-    path = str(image)
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'input {index}: {path}: no such image file')
-    try:
-        decoded = mmcv.imread(path)
-    except Exception as exc:  # a file mmcv cannot decode
-        raise ValueError(f'input {index}: {path} is not a readable image ({exc})') from exc
-    if decoded is None:
-        raise ValueError(f'input {index}: {path} is not a readable image (OpenCV decodes '
-                         'JPEG, PNG, BMP, ... files)')
-    return path
+#: the suffix of the pictures MMPretrain's inferencer draws; the others keep the image file's
+#: and draw an array as JPEG
+_PNG_TOOLBOXES = ('mmpretrain', )
+
+
+def picture_names(images: Sequence[ImageInput]) -> List[str]:
+    """The name (without suffix) of each input's picture: the image file's name without its
+    suffix, ``array_<index>`` for an array (index of 4 digits); where several inputs share a
+    name (compared ignoring case, as some file systems do), each of them gets its index
+    appended (``a_0000``, ``a_0001``), until every name is unique."""
+    names = [f'array_{i:04d}' if isinstance(image, np.ndarray) else Path(str(image)).stem
+             for i, image in enumerate(images)]
+    while True:
+        counts = Counter(name.casefold() for name in names)
+        shared = [i for i, name in enumerate(names) if counts[name.casefold()] > 1]
+        if not shared:
+            return names
+        for i in shared:
+            names[i] = f'{names[i]}_{i:04d}'
+
+
+def picture_suffix(scope: str, image: ImageInput) -> str:
+    """The suffix of the picture that ``scope``'s inferencer draws of ``image``."""
+    if scope in _PNG_TOOLBOXES:
+        return '.png'
+    return '.jpg' if isinstance(image, np.ndarray) else Path(str(image)).suffix
+
+
+def _check_picture(picture: Path, index: int, images: Sequence[ImageInput]) -> None:
+    """Refuse a picture path that is a folder, or is one of the input files (by
+    :func:`os.path.samefile`: a link to an input counts)."""
+    if picture.is_dir():
+        raise ValueError(f'the picture of input {index}, {picture}, is a folder: remove it, '
+                         'or give another output folder')
+    if not picture.exists():
+        return
+    for i, image in enumerate(images):
+        if isinstance(image, np.ndarray) or not osp.exists(str(image)):
+            continue
+        if osp.samefile(str(image), str(picture)):
+            same = 'its own input' if i == index else f'input {i}, {image}'
+            raise ValueError(f'the picture of input {index} would be drawn over {same}: '
+                             f'{picture}; give an output folder that holds none of the '
+                             'inputs\' pictures (e.g. not the one they come from)')
+
+
+def plan_pictures(scope: str, images: Sequence[ImageInput], out_dir: str) -> List[str]:
+    """The path of each input's picture, ``<out_dir>/vis/<name><suffix>``
+    (:func:`picture_names`, :func:`picture_suffix`), once ``out_dir`` is known to be a
+    writable folder (:func:`~mmfish.apis.inputs.check_out_dir`) and no picture would
+    replace an input file or a folder; else ValueError. Nothing is created."""
+    out_dir = check_out_dir(out_dir)
+    vis = Path(out_dir) / 'vis'
+    if vis.exists() and not vis.is_dir():
+        raise ValueError(f'the output folder {out_dir} holds a file named vis, where the '
+                         'pictures go: remove it, or give another output folder')
+    pictures = [vis / (name + picture_suffix(scope, image))
+                for name, image in zip(picture_names(images), images)]
+    for i, picture in enumerate(pictures):
+        _check_picture(picture, i, images)
+    return [str(p) for p in pictures]
+
+
+@dataclass
+class CheckedInputs:
+    """What :func:`check_inputs` found valid."""
+    scope: str  #: the toolbox
+    images: list  #: image file paths (``~`` expanded) and arrays
+    pictures: list = field(default_factory=list)  #: each image's picture path (or None)
+    cfg: Any = None  #: the loaded config (None when an inferencer was given)
+    checkpoint: Optional[str] = None  #: the resolved checkpoint file or name
+    device: Optional[str] = None
+
+
+def check_inputs(config, checkpoint, inputs, out_dir: Optional[str] = None,
+                 device: str = 'cpu', toolbox: Optional[str] = None,
+                 inferencer=None) -> CheckedInputs:
+    """Check what :func:`infer` is given, before any model is built, in this order: the
+    config (and its toolbox), the images (:func:`~mmfish.apis.images.check_image`), the
+    output folder and the pictures' paths (:func:`plan_pictures`), the device and the
+    checkpoint (:func:`resolve_checkpoint`). With ``inferencer``, the config, checkpoint and
+    device are not read. The first problem raises a ValueError (FileNotFoundError for a
+    missing file) saying what was given and what is valid."""
+    if inferencer is None:
+        cfg = load_config(config)
+        scope = toolbox_of(cfg, toolbox)
+    else:
+        cfg, scope = None, scope_of(inferencer)
+    if isinstance(inputs, (str, Path, np.ndarray)):
+        inputs = [inputs]
+    images = [check_image(image, i) for i, image in enumerate(inputs)]
+    if not images:
+        raise ValueError('no inputs: give image file paths or HxWx3 uint8 BGR arrays')
+    pictures = ([None] * len(images) if out_dir is None else
+                plan_pictures(scope, images, out_dir))
+    checked = CheckedInputs(scope, images, pictures, cfg)
+    if inferencer is None:
+        checked.device = check_device(device)
+        checked.checkpoint = resolve_checkpoint(checkpoint)
+        _check_not_over(pictures, dict(config=getattr(cfg, 'filename', None),
+                                       checkpoint=checked.checkpoint))
+    return checked
+
+
+def _check_not_over(pictures: Sequence[Optional[str]], files: Dict[str, Optional[str]]) -> None:
+    """Refuse a picture path that is one of ``files`` (what each is: its path), by
+    :func:`os.path.samefile`."""
+    for i, picture in enumerate(pictures):
+        if picture is None or not osp.exists(picture):
+            continue
+        for what, path in files.items():
+            if path and osp.isfile(str(path)) and osp.samefile(str(path), picture):
+                raise ValueError(f'the picture of input {i} would be drawn over the {what} '
+                                 f'{path}: {picture}; give another output folder')
 
 
 def _predict_one(inferencer, scope: str, image: ImageInput, draw_dir: Optional[str],
@@ -200,18 +359,20 @@ def _drawn_file(draw_dir: str) -> Optional[str]:
     return str(files[0]) if len(files) == 1 else None
 
 
-def _predict_and_draw(inferencer, scope: str, image: ImageInput, index: int, vis: Path,
+def _predict_and_draw(inferencer, scope: str, images: list, index: int, picture: str,
                       kwargs: Dict[str, Any]) -> tuple:
-    """The prediction for one image and the path of its picture, ``vis/<image's stem>``
-    (``array_<index>`` for an array) with the suffix the inferencer gave it."""
-    vis.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=str(vis)) as tmp:  # the inferencer's own layout
-        prediction = _predict_one(inferencer, scope, image, tmp, kwargs)
+    """The prediction for input ``index`` and its picture, moved to ``picture`` (planned by
+    :func:`plan_pictures`; with the suffix the inferencer gave it, should it differ)."""
+    picture = Path(picture)
+    picture.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=str(picture.parent)) as tmp:  # its own layout
+        prediction = _predict_one(inferencer, scope, images[index], tmp, kwargs)
         drawn = _drawn_file(tmp)
         if drawn is None:
             raise RuntimeError(f'the {scope} inferencer drew no picture of input {index}')
-        stem = Path(image).stem if isinstance(image, (str, Path)) else f'array_{index:04d}'
-        picture = vis / (stem + Path(drawn).suffix)
+        if Path(drawn).suffix != picture.suffix:
+            picture = picture.with_suffix(Path(drawn).suffix)
+            _check_picture(picture, index, images)
         shutil.move(drawn, picture)
     return prediction, str(picture)
 
@@ -223,17 +384,22 @@ def infer(config, checkpoint: str, inputs: Union[ImageInput, Sequence[ImageInput
 
     Args:
         config (str | Config): the model's config.
-        checkpoint (str): a checkpoint file or name (:func:`resolve_checkpoint`).
-        inputs (str | ndarray | list): image file paths and HxWx3 uint8 BGR arrays.
+        checkpoint (str): a checkpoint file or name (:func:`resolve_checkpoint`), loaded
+            strictly (:func:`build_inferencer`).
+        inputs (str | ndarray | list): image file paths and HxWx3 uint8 BGR arrays, each
+            within the size bounds of :mod:`mmfish.apis.images`.
         out_dir (str, optional): where the pictures the inferencer draws go, as
-            ``<out_dir>/vis/<image name>`` (``array_<index>`` for an array). Defaults to None
-            (nothing drawn).
+            ``<out_dir>/vis/<name>`` (:func:`picture_names`: the image file's name, or
+            ``array_<index>`` for an array; the index appended where inputs share a name).
+            Defaults to None (nothing drawn).
         device (str): where the model runs. Defaults to ``'cpu'``.
         toolbox (str, optional): the toolbox the config must be of. Defaults to None (any).
         inferencer (optional): an inferencer built earlier by :func:`build_inferencer` (then
             ``config``, ``checkpoint`` and ``device`` are not read). Defaults to None.
         **kwargs: passed to the inferencer's call, e.g. ``pred_score_thr`` (mmdet),
             ``kpt_thr`` (mmpose).
+
+    Every input is checked (:func:`check_inputs`) before the model is built.
 
     Returns:
         dict: ``predictions``, one per input, each as the toolbox's inferencer gives it
@@ -243,28 +409,29 @@ def infer(config, checkpoint: str, inputs: Union[ImageInput, Sequence[ImageInput
         ``keypoints``, ``keypoint_scores``, ``bbox``, ``bbox_score``), and ``pictures``: the
         drawn file of each input (None without ``out_dir``).
     """
-    images = [inputs] if isinstance(inputs, (str, Path, np.ndarray)) else list(inputs)
-    if not images:
-        raise ValueError('no inputs: give image file paths or HxWx3 uint8 BGR arrays')
-    images = [check_image(image, i) for i, image in enumerate(images)]
+    checked = check_inputs(config, checkpoint, inputs, out_dir, device, toolbox, inferencer)
     if inferencer is None:
-        inferencer = build_inferencer(config, checkpoint, device, toolbox)
+        inferencer = build_inferencer(checked.cfg, checked.checkpoint, checked.device,
+                                      checked.scope)
+    return run(inferencer, checked, **kwargs)
+
+
+def run(inferencer, checked: CheckedInputs, **kwargs) -> dict:
+    """:func:`infer`'s result for inputs that :func:`check_inputs` checked, with an
+    inferencer of their toolbox."""
     scope = scope_of(inferencer)
-    with DefaultScope.overwrite_default_scope(scope):
-        return _infer_each(inferencer, scope, images, out_dir, kwargs)
-
-
-def _infer_each(inferencer, scope: str, images: list, out_dir: Optional[str],
-                kwargs: Dict[str, Any]) -> dict:
+    if scope != checked.scope:
+        raise ValueError(f'an inferencer of {scope} for inputs checked for {checked.scope}')
     predictions, pictures = [], []
-    for i, image in enumerate(images):
-        if out_dir is None:
-            prediction, picture = _predict_one(inferencer, scope, image, None, kwargs), None
-        else:
-            prediction, picture = _predict_and_draw(inferencer, scope, image, i,
-                                                    Path(out_dir) / 'vis', kwargs)
-        predictions.append(prediction)
-        pictures.append(picture)
+    with DefaultScope.overwrite_default_scope(scope):
+        for i, (image, picture) in enumerate(zip(checked.images, checked.pictures)):
+            if picture is None:
+                prediction = _predict_one(inferencer, scope, image, None, kwargs)
+            else:
+                prediction, picture = _predict_and_draw(inferencer, scope, checked.images, i,
+                                                        picture, kwargs)
+            predictions.append(prediction)
+            pictures.append(picture)
     return dict(predictions=predictions, pictures=pictures)
 
 
@@ -311,5 +478,7 @@ def summary(toolbox: str, prediction, score_thr: float = 0.3,
     raise ValueError(f'unknown toolbox {toolbox!r}; the toolboxes are {", ".join(TOOLBOXES)}')
 
 
-__all__ = ['SCHEMES', 'TOOLBOXES', 'build_inferencer', 'check_image', 'classes_of', 'infer',
-           'load_config', 'resolve_checkpoint', 'scope_of', 'summary', 'toolbox_of']
+__all__ = ['SCHEMES', 'TOOLBOXES', 'CheckedInputs', 'build_inferencer', 'check_fits',
+           'check_image', 'check_inputs', 'classes_of', 'infer', 'load_config',
+           'picture_names', 'plan_pictures', 'resolve_checkpoint', 'run', 'scope_of',
+           'strict_loading', 'summary', 'toolbox_of']

@@ -198,3 +198,41 @@ def test_infer_script(demo_runs, tmp_path, monkeypatch, capsys):
         runpy.run_path(str(REPO / 'tools' / 'infer.py'), run_name='__main__')
     assert exit_code.value.code == 2
     assert f'error: checkpoint {tmp_path / "none.pth"}: no such file' in capsys.readouterr().err
+
+
+def test_smallest_and_most_elongated_images_run(demo_runs, tmp_path):
+    """The bounds' edges (mmfish.apis.images): 2x2, 2x64 and 64x2 arrays are predicted and
+    drawn by each toolbox's inferencer, each picture of its input's size; 1x1 (an IndexError
+    in MMSegmentation's visualizer) is refused before the model is built."""
+    arrays = [np.full((h, w, 3), 120, np.uint8) for h, w in [(2, 2), (2, 64), (64, 2)]]
+    for toolbox in TWIN:
+        out = infer(_config(toolbox), demo_runs['results'][toolbox]['checkpoint'], arrays,
+                    out_dir=str(tmp_path / toolbox))
+        for array, picture in zip(arrays, out['pictures']):
+            with Image.open(picture) as drawn:
+                assert drawn.size == (array.shape[1], array.shape[0]), (toolbox, picture)
+    with pytest.raises(ValueError, match=r'input 0: an array is 1x1 pixels .* too small'):
+        infer(_config('mmseg'), demo_runs['results']['mmseg']['checkpoint'],
+              [np.zeros((1, 1, 3), np.uint8)])
+
+
+def test_inputs_of_one_name_get_one_picture_each(demo_runs, tmp_path):
+    """Two held-out images copied under one name into two folders: two predictions, two
+    pictures (the index appended to the shared name), each drawn from its own image."""
+    import shutil
+    samples = held_out('mmdet', demo_runs['root'] / 'data' / 'tiny')[:2]
+    images = []
+    for folder, sample in zip('xy', samples):
+        (tmp_path / folder).mkdir()
+        images.append(str(tmp_path / folder / 'image.jpg'))
+        shutil.copy(sample['image'], images[-1])
+    out = infer(_config('mmdet'), demo_runs['results']['mmdet']['checkpoint'], images,
+                out_dir=str(tmp_path / 'out'))
+    vis = tmp_path / 'out' / 'vis'
+    assert out['pictures'] == [str(vis / 'image_0000.jpg'), str(vis / 'image_0001.jpg')]
+    renamed = [dict(s, image=i) for s, i in zip(samples, images)]
+    _check_pictures(renamed, out['pictures'], tmp_path / 'out', drawn_on=[False, False])
+    drawn = [np.asarray(Image.open(p).convert('L'), dtype=np.int16) for p in out['pictures']]
+    originals = [np.asarray(Image.open(i).convert('L'), dtype=np.int16) for i in images]
+    for d, own, other in zip(drawn, originals, originals[::-1]):
+        assert np.abs(d - own).mean() < np.abs(d - other).mean()
