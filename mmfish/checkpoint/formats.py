@@ -12,8 +12,19 @@ file holds for it, a compressed record (``torch.save`` writes none) may not infl
 :data:`MAX_INFLATION` times, and the total may not exceed :func:`size_limit`
 (``$MMFISH_MAX_CHECKPOINT_SIZE``, 16 GiB by default).
 
+:func:`check_declared_sizes` also refuses a zip checkpoint that holds two members of one name
+(names equal but for case included: PyTorch's reader finds members ignoring case), as
+:class:`DuplicateMemberError`: zip readers disagree on which of them counts (Python's ``zipfile``
+takes the last, PyTorch's reader the one its search of the sorted names meets, which depends on
+the other names), so the pickle checked here need not be the one that ``torch.load``
+unpickles.
+
 :func:`read_safetensors` reads the model hubs' format: a JSON header and raw little-endian
-tensors, which cannot carry code.
+tensors, which cannot carry code. It refuses what the format's own reader (the ``safetensors``
+package) refuses: a header that is not strict JSON (duplicate names, ``NaN``, nesting deeper
+than :data:`MAX_SAFETENSORS_DEPTH`), ``__metadata__`` that is not a table of strings, shapes whose
+sizes overflow 64 bits, and data offsets that do not cover the data exactly (tensors that overlap,
+bytes that no tensor refers to).
 """
 import functools
 import json
@@ -27,8 +38,8 @@ from typing import Dict, List, Optional, Tuple
 
 import torch
 
-__all__ = ['FORMATS', 'LIMIT_ENV', 'MAX_INFLATION', 'SizeError', 'check_declared_sizes',
-           'read_safetensors', 'size_limit', 'sniff']
+__all__ = ['FORMATS', 'LIMIT_ENV', 'MAX_INFLATION', 'DuplicateMemberError', 'SizeError',
+           'check_declared_sizes', 'read_safetensors', 'size_limit', 'sniff']
 
 #: the environment variable that overrides :data:`DEFAULT_LIMIT` (bytes, or e.g. ``32G``)
 LIMIT_ENV = 'MMFISH_MAX_CHECKPOINT_SIZE'
@@ -37,6 +48,12 @@ DEFAULT_LIMIT = 16 << 30
 MAX_INFLATION = 16
 #: the largest safetensors header read (the format's own readers use 100 MB)
 MAX_SAFETENSORS_HEADER = 100 << 20
+#: how deep a safetensors header's JSON may nest (that of the format's own reader, serde_json's
+#: default; a valid header nests 3 deep)
+MAX_SAFETENSORS_DEPTH = 128
+#: a safetensors size (a dimension, an element or byte count) must stay below this (torch's
+#: int64 sizes; the format's reader refuses what overflows 64 bits)
+MAX_SAFETENSORS_SIZE = 1 << 63
 
 #: what each kind of file is, for messages
 FORMATS = {
@@ -59,6 +76,11 @@ FORMATS = {
 
 class SizeError(ValueError):
     """A checkpoint whose declared sizes do not fit the file or exceed the limit."""
+
+
+class DuplicateMemberError(SizeError):
+    """A zip checkpoint with two members of one name, of which readers pick different ones
+    (a :class:`SizeError`, so every caller of :func:`check_declared_sizes` refuses it)."""
 
 
 # -- what a file is ---------------------------------------------------------------------------
@@ -246,9 +268,35 @@ def _check_total(total: int, path: str, what: str) -> None:
                         f'{LIMIT_ENV}=<bytes, e.g. 64G>')
 
 
+#: how many repeated member names an error shows
+_SHOWN_NAMES = 5
+
+
+def _check_unique_members(path: str, infos: List[zipfile.ZipInfo]) -> None:
+    """Raise :class:`DuplicateMemberError` when two members of the archive ``path`` have one
+    name, compared ignoring case as PyTorch's reader (miniz) finds members."""
+    groups: Dict[str, List[str]] = {}
+    for info in infos:
+        groups.setdefault(info.filename.lower(), []).append(info.filename)
+    repeated = [names for names in groups.values() if len(names) > 1]
+    if not repeated:
+        return
+    shown = '; '.join(
+        f'{names[0]!r} {len(names)} times' if len(set(names)) == 1 else
+        ' and '.join(repr(n) for n in names) for names in repeated[:_SHOWN_NAMES])
+    more = f' and {len(repeated) - _SHOWN_NAMES} more' if len(repeated) > _SHOWN_NAMES else ''
+    raise DuplicateMemberError(
+        f'{path}: the zip archive holds members of one name more than once ({shown}{more}); '
+        f'zip readers disagree on which of them counts (Python\'s zipfile reads the last, '
+        f'PyTorch\'s reader, which ignores case, the one its search meets), so the pickle '
+        f'checked before loading need not be the one loaded. Nothing in it was unpickled: '
+        f'torch.save never repeats a name, so the file is crafted or damaged')
+
+
 def _check_zip(path: str) -> None:
     with zipfile.ZipFile(path) as z:
         infos = z.infolist()
+        _check_unique_members(path, infos)
         for info in infos:
             ratio = info.file_size / max(info.compress_size, 1)
             if info.compress_type != zipfile.ZIP_STORED and ratio > MAX_INFLATION:
@@ -318,6 +366,52 @@ _SAFETENSORS_DTYPES = {
 }
 
 
+class _DuplicateName(ValueError):
+    """A JSON object that names one key twice (its ``args[0]``)."""
+
+
+def _unique_names(pairs: list) -> dict:
+    """A JSON object as a dict, refusing a key it names twice (``json`` keeps the last)."""
+    table = {}
+    for key, value in pairs:
+        if key in table:
+            raise _DuplicateName(key)
+        table[key] = value
+    return table
+
+
+def _no_constant(name: str):
+    raise ValueError(f'{name} is not a JSON value')
+
+
+#: the bytes that are not JSON brackets, for :func:`_json_depth`
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b'[]{}')
+#: how many bytes of a header :func:`_json_depth` looks at at once
+_CHUNK = 1 << 20
+
+
+def _json_depth(raw: bytes) -> int:
+    """How deep the JSON text ``raw`` nests, told without parsing it (a parser recurses, and
+    a crafted text nests deeper than any stack): its brackets outside strings, counted in
+    chunks of :data:`_CHUNK` bytes."""
+    # escaped backslashes, then escaped quotes (a run of backslashes pairs from its start):
+    # every quote left opens or closes a string
+    text = raw.replace(b'\\\\', b'').replace(b'\\"', b'')
+    inside = False
+    depth = deepest = 0
+    for start in range(0, len(text), _CHUNK):
+        parts = text[start:start + _CHUNK].split(b'"')
+        outside = b''.join(parts[1 if inside else 0::2])  # the text between the strings
+        inside ^= len(parts) % 2 == 0
+        brackets = outside.translate(None, _NOT_BRACKETS)
+        if brackets:
+            codes = torch.frombuffer(bytearray(brackets), dtype=torch.uint8)
+            levels = torch.where((codes == ord('[')) | (codes == ord('{')), 1, -1).cumsum(0)
+            levels += depth
+            deepest, depth = max(deepest, int(levels.max())), int(levels[-1])
+    return deepest
+
+
 def _safetensors_header(path: str, f) -> Tuple[dict, int]:
     size = os.path.getsize(path)
     raw = f.read(8)
@@ -328,9 +422,24 @@ def _safetensors_header(path: str, f) -> Tuple[dict, int]:
         raise ValueError(f'{path}: the safetensors header declares {length} bytes, but the file '
                          f'holds {size - 8} after its length (the limit is '
                          f'{_size(MAX_SAFETENSORS_HEADER)}): truncated or not safetensors')
+    raw = f.read(length)
+    depth = _json_depth(raw)
+    if depth > MAX_SAFETENSORS_DEPTH:
+        raise ValueError(f'{path}: the safetensors header nests {depth} levels deep; the '
+                         f"format's readers allow {MAX_SAFETENSORS_DEPTH} (a table of tensors "
+                         f'nests 3): crafted or damaged')
     try:
-        header = json.loads(f.read(length).decode('utf-8'))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        header = json.loads(raw.decode('utf-8'), object_pairs_hook=_unique_names,
+                            parse_constant=_no_constant)
+    except _DuplicateName as exc:
+        raise ValueError(f'{path}: the safetensors header names {str(exc.args[0])[:200]!r} '
+                         f'twice in one table; JSON readers disagree on which one counts '
+                         f'(Python keeps the last) and the format refuses it: crafted or '
+                         f'damaged') from None
+    except RecursionError:  # deeper than this interpreter's limit, lower than the format's
+        raise ValueError(f'{path}: the safetensors header nests {depth} levels deep, deeper '
+                         f'than Python can read: crafted or damaged') from None
+    except (UnicodeDecodeError, ValueError) as exc:  # json.JSONDecodeError, NaN, Infinity
         raise ValueError(f'{path}: the safetensors header is not JSON ({exc})') from None
     if not isinstance(header, dict):
         raise ValueError(f'{path}: the safetensors header is a {type(header).__name__}, not a '
@@ -338,46 +447,102 @@ def _safetensors_header(path: str, f) -> Tuple[dict, int]:
     return header, size - 8 - length
 
 
+def _metadata(path: str, header: dict) -> Dict[str, str]:
+    """The header's ``__metadata__`` (removed from it), which the format makes a table of
+    strings (absent or ``null``: an empty one)."""
+    metadata = header.pop('__metadata__', None)
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, dict):
+        problem = f'it is {json.dumps(metadata)[:100]}, not a table'
+    else:
+        key = next((k for k, v in metadata.items() if not isinstance(v, str)), None)
+        if key is None:
+            return metadata
+        problem = f'its value for {key[:100]!r} is {json.dumps(metadata[key])[:100]}, not a string'
+
+    raise ValueError(f'{path}: the safetensors __metadata__ must be a table of strings, as the '
+                     f'format defines it, but {problem}: crafted or damaged')
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _tensor_entry(path: str, name: str, entry, data_size: int):
     """``(dtype, shape, begin, end)`` of a header entry, checked against the data."""
     if not (isinstance(entry, dict) and entry.get('dtype') in _SAFETENSORS_DTYPES
             and isinstance(entry.get('shape'), list)
-            and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0
-                    for s in entry['shape'])
+            and all(_is_int(s) and s >= 0 for s in entry['shape'])
             and isinstance(entry.get('data_offsets'), list) and len(entry['data_offsets']) == 2
-            and all(isinstance(o, int) and not isinstance(o, bool)
-                    for o in entry['data_offsets'])):
+            and all(_is_int(o) for o in entry['data_offsets'])):
         raise ValueError(f'{path}: the safetensors entry {name!r} is not a tensor of a known '
                          f'dtype ({", ".join(_SAFETENSORS_DTYPES)}) with a shape and '
                          f'data_offsets: {entry!r:.200}')
     dtype, shape = _SAFETENSORS_DTYPES[entry['dtype']], tuple(entry['shape'])
     begin, end = entry['data_offsets']
     numel = 1
-    for s in shape:
+    for s in shape:  # as the format's reader multiplies, each product checked
         numel *= s
+        if s >= MAX_SAFETENSORS_SIZE or numel >= MAX_SAFETENSORS_SIZE:
+            break
     nbytes = numel * dtype.itemsize
+    if max(shape, default=0) >= MAX_SAFETENSORS_SIZE or nbytes >= MAX_SAFETENSORS_SIZE:
+        raise ValueError(f'{path}: the safetensors entry {name!r} has the shape '
+                         f'{list(shape)!r:.200} ({entry["dtype"]}), whose sizes overflow: each '
+                         f'dimension, the element count and the byte count must stay below '
+                         f'2**63: crafted or damaged')
     if not 0 <= begin <= end <= data_size or end - begin != nbytes:
-        raise ValueError(f'{path}: the safetensors entry {name!r} ({entry["dtype"]} {shape}, '
+        raise ValueError(f'{path}: the safetensors entry {name!r} ({entry["dtype"]} '
+                         f'{shape!r:.200}, '
                          f'{nbytes} bytes) has data_offsets [{begin}, {end}], which do not fit '
                          f'its size or the {data_size} bytes of data: truncated or damaged')
     return dtype, shape, begin, end
 
 
+def _check_coverage(path: str, entries: dict, data_size: int) -> list:
+    """The entries ``{name: (dtype, shape, begin, end)}`` in the order of their offsets, which
+    must cover the ``data_size`` bytes of data exactly, as the format requires: one after the
+    other, without overlap or gap, the last ending at the end of the file."""
+    ordered = sorted(entries.items(), key=lambda item: item[1][2:])
+    position, previous = 0, None
+    for name, (_, _, begin, end) in ordered:
+        if begin < position:
+            raise ValueError(
+                f'{path}: the safetensors entries {previous!r} (data_offsets '
+                f'{list(entries[previous][2:])}) and {name!r} ({[begin, end]}) overlap: the '
+                f'format gives each tensor bytes of its own (one written through the other '
+                f'would change both): crafted or damaged')
+        if begin > position:
+            where = f'between {previous!r} and {name!r}' if previous else f'before {name!r}'
+            raise ValueError(
+                f'{path}: bytes {position} to {begin} of the safetensors data ({where}) belong '
+                f'to no tensor; the format requires the tensors to cover the data exactly, so '
+                f'the file is crafted or damaged')
+        position, previous = end, name
+    if position != data_size:
+        raise ValueError(
+            f'{path}: the last {data_size - position} bytes of the safetensors data (from byte '
+            f'{position}, after ' + (f'{previous!r}' if previous else 'the header')
+            + ') belong to no tensor; the format requires the tensors to cover the data '
+            'exactly, so the file is crafted or damaged (or has bytes appended)')
+    return ordered
+
+
 def read_safetensors(path: str) -> dict:
     """The tensors of a safetensors file: ``{'state_dict': {name: tensor}, 'meta':
-    {'safetensors': its __metadata__}}``. Every entry is checked against the file before its
-    bytes are read; ValueError says what does not fit."""
+    {'safetensors': its __metadata__}}``. The header is checked as the format's own reader
+    checks it, every entry against the file, before any tensor's bytes are read; ValueError
+    names the file and says what does not fit."""
     path = str(path)
     state = OrderedDict()
     with open(path, 'rb') as f:
         header, data_size = _safetensors_header(path, f)
         start = f.tell()
-        metadata = header.pop('__metadata__', None) or {}
-        if not isinstance(metadata, dict):
-            raise ValueError(f'{path}: the safetensors __metadata__ is not a table of strings')
+        metadata = _metadata(path, header)
         entries = {name: _tensor_entry(path, name, entry, data_size)
                    for name, entry in header.items()}
-        for name, (dtype, shape, begin, end) in sorted(entries.items(), key=lambda e: e[1][2]):
+        for name, (dtype, shape, begin, end) in _check_coverage(path, entries, data_size):
             f.seek(start + begin)
             data = bytearray(f.read(end - begin))
             tensor = torch.frombuffer(data, dtype=dtype) if data else torch.empty(0, dtype=dtype)

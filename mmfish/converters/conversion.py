@@ -55,6 +55,12 @@ def _detect(fam: Family, state, source, rest, dcn_type=None):
             f'{source}: the checkpoint lacks {key!r}, which every {fam.name} checkpoint has '
             f'(it tells the variant): the file holds part of a model, or another kind of '
             f'model') from None
+    except ZeroDivisionError:  # a width the shapes tell comes out 0
+        raise ConversionError(
+            f'{source}: the shapes of its {fam.name} layers do not fit together (a width they '
+            f'tell comes out 0, e.g. a block conv with fewer outputs than its block is wide): a '
+            f'weight stored transposed (inputs before outputs), or another kind of model') \
+            from None
 
 
 def _classifier_classes(weight, bias, in_channels: int, src: str) -> int:

@@ -1,4 +1,5 @@
-"""What ``load_from`` and ``--resume`` loaded into the model, in one line of the log.
+"""What ``load_from`` and ``--resume`` loaded into the model, in one line of the log, and a
+stop when the backbone was not loaded whole.
 
 MMEngine's ``Runner.load_checkpoint`` (``load_from``; ``Runner.resume`` calls it too) loads
 non-strictly: keys of the model that the file lacks, or has with another shape, keep their
@@ -13,33 +14,51 @@ the backbone (the keys under ``backbone.``; all keys for a model without a ``bac
     load_from iter_3.pth: 320 of 322 backbone tensors loaded; 2 keep their initial values:
     backbone.layer1.0.conv1.weight, backbone.layer1.0.bn1.weight; 0 unexpected
 
-(one line), at warning level when a weight of the backbone was not loaded, and a file none of
-whose tensors fits the model raises :class:`NoModelWeightsError` naming the file. Keys are
-compared as MMEngine loads them: the model unwrapped from its DDP wrapper, the file's
-``state_dict`` (or the file itself) with ``revise_keys`` applied (``module.`` removed).
+(one line), at warning level when a weight of the backbone was not loaded. Such a partial load
+then stops the run with :class:`PartialLoadError`, which names the tensors and the likely cause
+(a checkpoint of another architecture, tensors of another shape, buffers the file lacks): a
+backbone left partly at random values is almost always a mistake, while a head that differs
+(fine-tuning on other classes) is not and loads as before. A deliberate partial ``load_from``
+goes on, with the warning line, when the config sets ``load_from_partial = True``
+(:data:`PARTIAL_KEY`); ``--resume`` never accepts a partial load. A file none of whose tensors
+fits the model raises :class:`NoModelWeightsError` naming the file. Keys are compared as
+MMEngine loads them: the model unwrapped from its DDP wrapper, the file's ``state_dict`` (or the
+file itself) with ``revise_keys`` applied (``module.`` removed).
 """
 import functools
 import inspect
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 import torch
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
+from ..checkpoint import pretrained
 from ..checkpoint.diff import diff_state, is_optional
 from ..checkpoint.io import CheckpointError
 
-__all__ = ['LoadReport', 'NoModelWeightsError', 'compare', 'install']
+__all__ = ['PARTIAL_KEY', 'LoadReport', 'NoModelWeightsError', 'PartialLoadError', 'compare',
+           'install']
 
 #: how many key names a summary or an error shows
 _SHOWN = 5
+#: how many tensors of another shape an error shows with their shapes
+_SHAPES_SHOWN = 3
+#: the config key that lets ``load_from`` go on when tensors of the backbone were not loaded
+PARTIAL_KEY = 'load_from_partial'
 
 
 class NoModelWeightsError(CheckpointError):
     """A ``load_from`` / ``--resume`` checkpoint of which no tensor fits the model."""
+
+
+class PartialLoadError(CheckpointError):
+    """A ``load_from`` / ``--resume`` checkpoint that leaves tensors of the backbone at their
+    initial values; the message names them, the likely cause and, for ``load_from``, the
+    opt-in (:data:`PARTIAL_KEY`)."""
 
 
 @dataclass
@@ -53,6 +72,8 @@ class LoadReport:
     unexpected: List[str] = field(default_factory=list)  #: the file's keys the model lacks
     model_keys: List[str] = field(default_factory=list)  #: all the model's keys
     loaded_anywhere: int = 0  #: the model's weights loaded, in or out of the scope
+    #: ``{key: (shape in the file, shape in the model)}`` of the keys in ``shapes``
+    other_shapes: Dict[str, Tuple[tuple, tuple]] = field(default_factory=dict)
 
     @property
     def kept(self) -> List[str]:
@@ -111,6 +132,8 @@ def compare(model: torch.nn.Module, state: Dict[str, object]) -> LoadReport:
     report.total = [k for k in expected if k.startswith(report.prefix)]
     report.missing = [k for k in report.total if k not in tensors]
     report.shapes = [k for k in report.total if k in shapes]
+    report.other_shapes = {k: (file, model) for k, file, model in diff.shapes
+                           if k in report.shapes}
     report.unexpected = [k for k in state if k not in expected]
     report.model_keys = list(expected)
     report.loaded_anywhere = sum(1 for k in expected if k in tensors and k not in shapes
@@ -139,9 +162,124 @@ def refusal(report: LoadReport, state: Dict[str, object], what: str, filename: s
             f'of this one under other key names{hint}')
 
 
+def _shape(shape: tuple) -> str:
+    return str(tuple(shape))
+
+
+def _parts(keys: List[str], depth: int) -> List[str]:
+    """The modules ``depth`` names deep (``backbone.layer3``) that ``keys`` lie in, in order."""
+    return list(dict.fromkeys('.'.join(k.split('.')[:depth]) for k in keys))
+
+
+def family_causes(model: torch.nn.Module, state: Dict[str, object]) -> List[str]:
+    """What the backbones' strict ``Pretrained`` loading would say of the file's backbone
+    (another family, another depth, width or radix of the same family, norm layers on one side
+    only), for a model whose backbone is one of mmfish's families; none otherwise."""
+    backbone = getattr(model, 'backbone', None)
+    if not isinstance(backbone, torch.nn.Module):
+        return []
+    families = pretrained._families()
+    family = families.family_of(backbone)
+    if family is None:
+        return []
+    sub = {k[len('backbone.'):]: v for k, v in state.items()
+           if k.startswith('backbone.') and isinstance(v, torch.Tensor)}
+    expected = backbone.state_dict()
+    diff = diff_state(sub, expected, optional=is_optional)
+    try:
+        return pretrained._likely_causes(
+            families, family, backbone, sub, state, diff.missing, diff.unexpected,
+            [k for k, _, _ in diff.shapes], 'backbone.', expected, family.arguments(expected))
+    except Exception:  # noqa: BLE001 (a hint only: weights the detection cannot read give none)
+        return []
+
+
+def likely_cause(report: LoadReport, model=None, state=None) -> str:
+    """What the weights of the scope that were not loaded tell about the file: tensors of
+    another shape (both shapes named), tensors of another architecture in their place (with
+    what :func:`family_causes` says of them, given the ``model`` and the file's ``state``), one
+    kind of buffer missing throughout, or part of the scope missing."""
+    kept = [k for k in report.kept if not is_optional(k)]
+    shapes = [k for k in kept if k in report.other_shapes]
+    missing = [k for k in kept if k not in report.other_shapes]
+    foreign = [k for k in report.unexpected if k.startswith(report.prefix) and
+               not is_optional(k)]
+    scope = report.scope
+    if len(shapes) == 1 and not missing:
+        key, = shapes
+        in_file, in_model = report.other_shapes[key]
+        return (f'{key} is {_shape(in_file)} in the file and {_shape(in_model)} in the model: '
+                f'the file was saved from a model that differs in that layer')
+    suffixes = {k.rsplit('.', 1)[-1] for k in missing}
+    if len(missing) > 1 and not shapes and not foreign and len(suffixes) == 1:
+        suffix, = suffixes
+        every = [k for k in report.total if k.rsplit('.', 1)[-1] == suffix]
+        amount = 'no' if len(every) == len(missing) else f'only {len(every) - len(missing)} of ' \
+                                                          f'the {len(every)}'
+        return (f'the file holds {amount} {suffix} tensors of the {scope}: it was saved without '
+                f'them (a state dict filtered to some kinds of tensors, or from a model with '
+                f'other layers there)')
+    depth = report.prefix.count('.') + 1
+    affected, whole = _parts(kept, depth), _parts(report.total, depth)
+    where = (f' in {", ".join(affected)} (the rest of the {scope} loaded)'
+             if len(affected) < len(whole) else '')
+    if shapes or foreign:
+        evidence = []
+        if shapes:
+            pairs = '; '.join(f'{k} is {_shape(report.other_shapes[k][0])} in the file, '
+                              f'{_shape(report.other_shapes[k][1])} in the model'
+                              for k in shapes[:_SHAPES_SHOWN])
+            evidence.append(f'{len(shapes)} tensors have another shape ({pairs}'
+                            + (f'; ... {len(shapes) - _SHAPES_SHOWN} more'
+                               if len(shapes) > _SHAPES_SHOWN else '') + ')')
+        if foreign:
+            evidence.append(f'the file holds {len(foreign)} {scope} tensors the model lacks '
+                            f'({_names(foreign)})')
+        specific = family_causes(model, state) if model is not None and state else []
+        return (f"the file's {scope} is a different architecture{where}: "
+                + ' and '.join(evidence) + '; ' + ('; '.join(specific) if specific else
+                'it is a checkpoint of another variant, depth, width, radix or family than '
+                'the config builds: use the config that matches the checkpoint, or a '
+                'checkpoint of this model'))
+    return (f'the file holds only part of the {scope}{where}: it was trimmed, or saved from '
+            f'part of the model')
+
+
+def partial_refusal(report: LoadReport, what: str, filename: str, model=None,
+                    state=None) -> str:
+    """Why loading ``filename`` (its ``state``) into ``model`` stops the run, for
+    :class:`PartialLoadError`."""
+    kept = [k for k in report.kept if not is_optional(k)]
+    head = (f'{what} {filename}: {len(kept)} of the {len(report.total)} {report.scope} '
+            f'tensors were not loaded and would train from their initial (random) values: '
+            f'{_names(kept)}. Likely cause: {likely_cause(report, model, state)}. ')
+    if what == 'resume':
+        return head + (f'--resume never accepts a partial load ({PARTIAL_KEY} applies to '
+                       f'load_from only): resume from a checkpoint this configuration saved, or '
+                       f'start a new run from these weights with load_from')
+    return head + (f'If the partial load is deliberate, set {PARTIAL_KEY} = True in the config '
+                   f'(or pass --cfg-options {PARTIAL_KEY}=True): the run then goes on, with '
+                   f'these tensors at their initial values named in a warning')
+
+
+def partial_allowed(runner) -> bool:
+    """The config's :data:`PARTIAL_KEY` (False when absent); anything but a bool raises
+    :class:`~mmfish.checkpoint.io.CheckpointError`."""
+    cfg = getattr(runner, 'cfg', None)
+    value = cfg.get(PARTIAL_KEY, False) if callable(getattr(cfg, 'get', None)) else False
+    if not isinstance(value, bool):
+        raise CheckpointError(f'{PARTIAL_KEY}={value!r} in the config: give True (let '
+                              f'load_from leave tensors of the backbone at their initial '
+                              f'values) or False (stop the run then, the default)')
+    return value
+
+
 def report_loading(runner, checkpoint, filename: str, revise_keys, what: str) -> LoadReport:
     """Log the summary of loading ``checkpoint`` into ``runner.model``; raise
-    :class:`NoModelWeightsError` when none of its tensors fits the model."""
+    :class:`NoModelWeightsError` when none of its tensors fits the model, and
+    :class:`PartialLoadError` when a weight of the backbone was not loaded (for ``load_from``,
+    unless the config sets :data:`PARTIAL_KEY`)."""
+    allowed = partial_allowed(runner) and what != 'resume'
     model = runner.model.module if is_model_wrapper(runner.model) else runner.model
     state = file_state(checkpoint, revise_keys)
     report = compare(model, state)
@@ -149,6 +287,8 @@ def report_loading(runner, checkpoint, filename: str, revise_keys, what: str) ->
         raise NoModelWeightsError(refusal(report, state, what, filename))
     line = report.summary(what, filename)
     (runner.logger.warning if report.incomplete else runner.logger.info)(line)
+    if report.incomplete and not allowed:
+        raise PartialLoadError(partial_refusal(report, what, filename, model, state))
     return report
 
 

@@ -104,3 +104,32 @@ def in_message_hub(payload_dict_entry: bytes) -> bytes:
     inner = payload_dict_entry[len(b'\x80\x02'):-1]  # the dict, without PROTO and STOP
     return (b'\x80\x02}' + _str('meta') + b'}' + b's' + _str('state_dict') + b'}' + b's'
             + _str('message_hub') + b'}' + _str('runtime_info') + inner + b's' + b's.')
+
+
+# -- zip checkpoints with two members of one name ---------------------------------------------
+def system_call(marker: Path) -> bytes:
+    """A protocol-2 pickle computing ``os.system('touch MARKER')``: unpickled in full, it
+    creates ``marker``."""
+    return (b'\x80\x02' + _global('os', 'system') + b'(' + _str(f'touch {str(marker)!r}')
+            + b'tR.')
+
+
+def with_repeated_member(path: Path, state: dict, name: str, data: bytes,
+                         first: bool = False) -> Path:
+    """``torch.save(state)`` to ``path`` with one more zip member called ``name`` (given as
+    ``'data.pkl'``, it is prefixed with the archive's folder, as torch's own members are)
+    holding ``data``: after torch's members, or before them when ``first``. Python's zipfile
+    writes a repeated name with a warning."""
+    import warnings
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    buf.seek(0)
+    with zipfile.ZipFile(buf) as src, zipfile.ZipFile(path, 'w', zipfile.ZIP_STORED) as out:
+        extra = f'{src.infolist()[0].filename.split("/")[0]}/{name}'
+        members = [(i.filename, src.read(i.filename)) for i in src.infolist()]
+        members = [(extra, data)] + members if first else members + [(extra, data)]
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', UserWarning)  # 'Duplicate name: ...'
+            for member, content in members:
+                out.writestr(member, content)
+    return path

@@ -255,3 +255,22 @@ def test_python_m_mmfish_convert_detects_the_family(tmp_path):
                             capture_output=True, text=True, cwd=tmp_path)
     assert forced.returncode == 1 and 'belong to a ResNeSt checkpoint' in forced.stderr
     assert '--family resnest' in forced.stderr and 'nothing was written' in forced.stderr
+
+
+@pytest.mark.parametrize('backbone,key', [
+    (dict(type='ResNeSt', depth=50), 'backbone.layer1.0.conv2.conv.weight'),
+    (dict(type='Res2Net', depth=50, scales=4, base_width=4, groups=8),
+     'backbone.layer1.0.convs.0.weight')])
+def test_a_conv_stored_transposed_is_named(tmp_path, backbone, key):
+    """A weight whose inputs and outputs are swapped (a non-square grouped conv) makes a width
+    the shapes tell come out 0: a ConversionError, not a ZeroDivisionError."""
+    from safetensors.torch import save_file
+    model = build_in_scope('mmfish', dict(backbone))
+    state = {f'backbone.{k}': v.contiguous() for k, v in model.state_dict().items()}
+    assert state[key].shape[0] != state[key].shape[1]
+    state[key] = state[key].transpose(0, 1).contiguous()
+    save_file(state, str(tmp_path / 'weights.safetensors'))
+    with pytest.raises(ConversionError, match='stored transposed'):
+        convert_checkpoint(backbone['type'].lower(), str(tmp_path / 'weights.safetensors'),
+                           str(tmp_path / 'out.pth'), log=lambda s: None)
+    assert not (tmp_path / 'out.pth').exists()

@@ -1,6 +1,8 @@
 """``load_from`` and ``--resume`` through MMEngine's Runner (non-strict loading): with mmfish
 imported, the loading ends with a one-line summary of what was loaded into the backbone, and a
-file that holds no weights of the model is refused, naming the file."""
+file that holds no weights of the model is refused, naming the file. (A file that fills the
+backbone in part stops the run unless the config allows it: tests/engine/test_partial_load.py;
+the tests here that show such loads allow them.)"""
 import inspect
 import logging
 import re
@@ -11,7 +13,7 @@ from mmengine.runner import Runner
 
 from mmfish.checkpoint import CheckpointError
 from mmfish.engine import NoModelWeightsError
-from mmfish.engine.load_report import compare, install
+from mmfish.engine.load_report import PARTIAL_KEY, PartialLoadError, compare, install
 
 from ..checkpoint.test_compat import RandomImages, TinyClassifier
 
@@ -33,9 +35,11 @@ class Records(logging.Handler):
         return [(level, line) for level, line in self.lines if f' {path}: ' in line]
 
 
-def _runner(work_dir, load_from, resume=False):
+def _runner(work_dir, load_from, resume=False, model=None, cfg=None):
+    """A Runner of ``model`` (a TinyClassifier by default) that loads ``load_from``; ``cfg``
+    holds the config's other keys (``load_from_partial``)."""
     runner = Runner(
-        model=TinyClassifier(), work_dir=str(work_dir),
+        model=model or TinyClassifier(), work_dir=str(work_dir),
         train_dataloader=dict(dataset=RandomImages(), batch_size=4, num_workers=0,
                               sampler=dict(type='DefaultSampler', shuffle=False),
                               collate_fn=dict(type='default_collate')),
@@ -43,7 +47,8 @@ def _runner(work_dir, load_from, resume=False):
         train_cfg=dict(by_epoch=False, max_iters=1),
         default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=1, by_epoch=False)),
         load_from=None if load_from is None else str(load_from), resume=resume,
-        default_scope='mmengine', experiment_name=f'{work_dir.parent.name}_{work_dir.name}')
+        default_scope='mmengine', experiment_name=f'{work_dir.parent.name}_{work_dir.name}',
+        cfg=cfg)
     records = Records()
     runner.logger.addHandler(records)
     return runner, records
@@ -75,12 +80,17 @@ def test_a_complete_checkpoint_is_summarised(tmp_path, prefix):
     assert all(torch.equal(loaded[k], v) for k, v in source.state_dict().items())
 
 
+#: the config key that lets load_from go on after a partial load (tests/engine/test_partial_load.py
+#: shows the default, which stops the run)
+PARTIAL = {PARTIAL_KEY: True}
+
+
 def test_missing_backbone_tensors_are_named(tmp_path):
     source = TinyClassifier()
     state = {k: v for k, v in source.state_dict().items() if k not in DROPPED}
     state['head.extra.weight'] = torch.zeros(2)
     path = _save(tmp_path / 'partial.pth', state)
-    runner, records = _runner(tmp_path / 'run', path)
+    runner, records = _runner(tmp_path / 'run', path, cfg=PARTIAL)
     initial = _weights(runner.model)
     runner.load_or_resume()
     total = len(_backbone_keys())
@@ -97,7 +107,7 @@ def test_tensors_of_another_shape_keep_their_initial_values(tmp_path):
     state = TinyClassifier().state_dict()
     state['backbone.stem.0.weight'] = torch.zeros(3, 3, 3, 3)
     path = _save(tmp_path / 'other_width.pth', state)
-    runner, records = _runner(tmp_path / 'run', path)
+    runner, records = _runner(tmp_path / 'run', path, cfg=PARTIAL)
     runner.load_or_resume()
     total = len(_backbone_keys())
     (level, line), = records.about(path)
@@ -146,12 +156,22 @@ def test_resume_is_summarised_and_refused_alike(tmp_path):
     checkpoint['state_dict'] = {k: v for k, v in state.items() if k not in DROPPED}
     partial = tmp_path / 'partial.pth'
     torch.save(checkpoint, partial)
-    runner, records = _runner(tmp_path / 'resumed', partial, resume=True)
-    runner.load_or_resume()
+    runner, records = _runner(tmp_path / 'resumed', partial, resume=True, cfg=PARTIAL)
+    with pytest.raises(PartialLoadError, match=rf'^resume {re.escape(str(partial))}: 2 of the '
+                                               rf'\d+ backbone tensors were not loaded'):
+        runner.load_or_resume()  # never a partial resume, even with load_from_partial
     total = len(_backbone_keys())
     assert records.about(partial) == [(
         'WARNING', f'resume {partial}: {total - 2} of {total} backbone tensors loaded; 2 keep '
                    f'their initial values: {", ".join(DROPPED)}; 0 unexpected')]
+    assert runner.iter == 0  # the rest of the resume did not run
+
+    checkpoint['state_dict'] = state
+    torch.save(checkpoint, partial)
+    runner, records = _runner(tmp_path / 'complete', partial, resume=True)
+    runner.load_or_resume()
+    assert records.about(partial) == [('INFO', f'resume {partial}: all {total} backbone tensors '
+                                               f'loaded; 0 unexpected')]
     assert runner.iter == 1  # the rest of the resume went on
 
     checkpoint['state_dict'] = {'encoder.weight': torch.zeros(2)}
