@@ -445,7 +445,32 @@ def write_text_atomic(path: str, text: str) -> None:
     write_atomic(path, lambda f: f.write(text), mode='t')
 
 
-def check_destination(dst: str, src: Optional[str] = None, error: type = CheckpointError,
+def _sources(src) -> list:
+    """``(what, path)`` for each input that :func:`check_destination` protects: ``src`` is a
+    path (the source checkpoint), a mapping of what each input is to its path (``{'config':
+    ..., 'checkpoint': ...}``) or any iterable of paths (each an input); None entries are
+    left out."""
+    if src is None:
+        return []
+    if isinstance(src, (str, bytes, os.PathLike)):
+        return [('source checkpoint', src)]
+    items = src.items() if hasattr(src, 'items') else (('input', s) for s in src)
+    return [(what, s) for what, s in items if s is not None]
+
+
+def _same_file(a: str, b: str) -> bool:
+    """Whether paths ``a`` and ``b`` name one file: the same real path (links followed), or,
+    when both exist, the same file by :func:`os.path.samefile` (hard links)."""
+    a, b = osp.expanduser(os.fsdecode(a)), osp.expanduser(os.fsdecode(b))
+    if osp.realpath(a) == osp.realpath(b):
+        return True
+    try:
+        return osp.exists(a) and osp.exists(b) and osp.samefile(a, b)
+    except OSError:
+        return False
+
+
+def check_destination(dst: str, src=None, error: type = CheckpointError,
                       log: Callable[[str], None] = print,
                       example: str = 'model_mmfish.pth') -> str:
     """Make sure ``dst`` can be written before any work starts; return its absolute path
@@ -453,17 +478,21 @@ def check_destination(dst: str, src: Optional[str] = None, error: type = Checkpo
 
     ``dst`` must name a regular file (or a link to one) or nothing yet: an empty path, a path
     ending in a separator, a directory, a device, a FIFO or a socket is refused
-    (:func:`file_to_write`; ``example`` is the file name suggested for a folder), and so is the
-    file ``src`` (compared by real path: a symlink or hard link to the source counts as the
-    source). Its folder is created when missing, and must let the temporary file of the write
-    be created (it is removed at once). Temporary files left there by killed writes are
-    removed. Every refusal raises ``error``.
+    (:func:`file_to_write`; ``example`` is the file name suggested for a folder), and so is
+    any of the inputs ``src``: one path (the source checkpoint), an iterable of paths, or a
+    mapping of what each input is to its path (``{'config': ..., 'checkpoint': ...}``; None
+    entries are skipped). An input counts as the output when their real paths are equal or
+    :func:`os.path.samefile` says so (a symlink or hard link to an input counts as the input).
+    Its folder is created when missing, and must let the temporary file of the write be
+    created (it is removed at once). Temporary files left there by killed writes are removed.
+    Every refusal raises ``error``.
     """
     dst = file_to_write(dst, error, example)
-    if src is not None and (osp.realpath(src) == osp.realpath(dst) or (
-            osp.exists(dst) and osp.exists(src) and osp.samefile(src, dst))):
-        raise error(f'the output {dst} is the source checkpoint {src}{_through_link(dst)}: '
-                    f'writing it would destroy the source; choose another output')
+    for what, source in _sources(src):
+        if _same_file(source, dst):
+            raise error(f'the output {dst} is the {what} {os.fsdecode(source)}'
+                        f'{_through_link(dst)}: writing it would destroy the {what}; choose '
+                        f'another output')
     directory = osp.dirname(dst)
     if not osp.isdir(directory):
         if osp.exists(directory):

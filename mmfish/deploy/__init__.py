@@ -1,7 +1,7 @@
 """Deployment: ONNX export checked against PyTorch, of a backbone (:mod:`.export`) and of a
 whole model built from a config (:mod:`.whole`, the command line :mod:`.cli`)."""
-from .export import ONNX_TOLERANCE, export_onnx, onnx_max_rel_error
-from .whole import TASKS, UnsupportedConfig, export_whole, load_model
+from .export import ONNX_TOLERANCE, NonFiniteOutput, export_onnx, onnx_max_rel_error
+from .whole import TASKS, UnsupportedConfig, build_model, export_whole, load_model
 
-__all__ = ['ONNX_TOLERANCE', 'TASKS', 'UnsupportedConfig', 'export_onnx', 'export_whole',
-           'load_model', 'onnx_max_rel_error']
+__all__ = ['ONNX_TOLERANCE', 'NonFiniteOutput', 'TASKS', 'UnsupportedConfig', 'build_model',
+           'export_onnx', 'export_whole', 'load_model', 'onnx_max_rel_error']

@@ -3,47 +3,72 @@ ONNX and check it in onnxruntime against PyTorch (:func:`.whole.export_whole`)."
 import argparse
 import sys
 
-from ..checkpoint.io import CheckpointError
-from .whole import export_whole, summary
+from .export import MAX_BATCH, check_input_size, valid_input_range
 
 __all__ = ['main']
 
-DESCRIPTION = """Export the model of an mmfish config to ONNX and check it in onnxruntime
-against PyTorch (largest relative output error 1e-4; at two input sizes when dynamic). A
-classifier gives logits and their softmax, a segmenter per-pixel logits (dynamic height and
-width), a top-down pose model heatmaps, a Mask or Faster R-CNN its backbone, neck and RPN head
-(the RoI heads are not exported: docs/deployment.md). The input is float32 N x 3 x H x W pixel
-values 0-255 in the config's loading order (BGR); the graph normalises them as the config
-does."""
+DESCRIPTION = f"""Export the model of an mmfish config to ONNX and check it in onnxruntime
+against PyTorch (largest relative output error 1e-4, and no NaN or infinite output; at two
+input sizes when dynamic). A classifier gives logits and their softmax, a segmenter per-pixel
+logits (dynamic height and width), a top-down pose model heatmaps, a Mask or Faster R-CNN its
+backbone, neck and RPN head (the RoI heads are not exported: docs/deployment.md). The model is
+built as MMEngine's Runner builds it (the config's top-level data_preprocessor merged). The
+input is float32 N x 3 x H x W pixel values 0-255 in the config's loading order (BGR); the
+graph flips and normalises them as the config does. Valid input: {valid_input_range()}. Exit
+status 0: exported and checked; 1: refused or failed, nothing written; 2: bad arguments."""
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='tools/export.py', description=DESCRIPTION)
     p.add_argument('config', help='an mmfish config (configs/...)')
-    p.add_argument('checkpoint', nargs='?', help='weights to load (default: none, the '
-                                                 "config's initial weights)")
-    p.add_argument('--out', required=True, help='the .onnx file to write (atomically)')
+    p.add_argument('checkpoint', nargs='?',
+                   help='weights to load: a checkpoint file or a name such as '
+                        'mmfish://resnest50 or mmfish://<toolbox>/<model> (default: none, the '
+                        "config's initial weights)")
+    p.add_argument('--out', required=True,
+                   help='the .onnx file to write (atomically; never the config or checkpoint)')
     p.add_argument('--size', nargs=2, type=int, metavar=('H', 'W'),
-                   help='input height and width (default: the pose codec\'s input size, the '
-                        'segmenter\'s preprocessor size, else 224 224)')
+                   help='input height and width, each 32 to 4096 (default: the pose codec\'s '
+                        'input size, the segmenter\'s preprocessor size, else 224 224)')
     p.add_argument('--dynamic', action='store_true',
                    help='dynamic height and width (always for a segmenter) and batch (with '
                         '--batch 2 or more)')
-    p.add_argument('--batch', type=int, default=1, help='batch of the exported input')
+    p.add_argument('--batch', type=int, default=1,
+                   help=f'batch of the exported input, 1 to {MAX_BATCH}, with batch x H x W '
+                        f'at most 4096 x 4096 pixels (default: 1)')
     return p
 
 
+def _fail(message: str) -> int:
+    print(f'error: {message}\nnothing was written.', file=sys.stderr)
+    return 1
+
+
 def main(argv=None) -> int:
-    """Export as the command line ``argv`` says; the exit status (1: refused or failed)."""
+    """Export as the command line ``argv`` says; the exit status (1: refused or failed, 2: bad
+    arguments). Every failure is one ``error:`` message, never a traceback."""
     args = parser().parse_args(argv)
-    if args.size is not None and min(args.size) < 1 or args.batch < 1:
-        print('error: --size H W and --batch must be positive integers', file=sys.stderr)
+    try:
+        check_input_size(args.size or (224, 224), args.batch,
+                         name='--size' if args.size else 'size')
+    except ValueError as exc:
+        print(f'error: {str(exc).replace("batch ", "--batch ", 1)}\nnothing was written.',
+              file=sys.stderr)
         return 2
+    from ..checkpoint.io import first_line
+    from .whole import export_whole, summary
     try:
         result = export_whole(args.config, args.out, args.checkpoint, size=args.size,
                               dynamic=True if args.dynamic else None, batch=args.batch)
-    except (ValueError, CheckpointError, RuntimeError, FileNotFoundError) as exc:
-        print(f'error: {exc}\nnothing was written.', file=sys.stderr)
-        return 1
+    except (ValueError, RuntimeError, OSError) as exc:  # CheckpointError is a ValueError
+        text = str(exc)
+        if 'allocate' in text or 'out of memory' in text:
+            text = (f'{first_line(exc)}: the model does not fit in memory at this input; give '
+                    f'a smaller --size or --batch')
+        return _fail(text)
+    except MemoryError:
+        return _fail('out of memory: give a smaller --size or --batch')
+    except Exception as exc:  # a toolbox's own error while building or tracing the model
+        return _fail(first_line(exc))
     print(summary(result))
     return 0

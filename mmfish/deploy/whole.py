@@ -4,7 +4,9 @@ check them in onnxruntime against PyTorch.
 What each task's ONNX graph computes, from ``images`` (float32, ``N x 3 x H x W``, pixel
 values 0-255 in the channel order the config's pipeline loads: BGR for mmcv's
 ``LoadImageFromFile``); the graph starts with the config's data preprocessor (channel flip,
-mean and standard deviation):
+mean and standard deviation), the model being built as MMEngine's Runner builds it
+(:func:`build_model`: the config's top-level ``data_preprocessor`` merged, as mmpretrain's
+configs need):
 
 - ``classifier`` (mmpretrain ``ImageClassifier``): ``logits`` and ``scores``, both
   ``N x classes``: the head's logits and their softmax (what mmpretrain's ``predict`` calls
@@ -21,8 +23,11 @@ mean and standard deviation):
 The export uses ``torch.onnx.export(dynamo=True)``, torch's default exporter since 2.9 and
 the one :func:`.export.export_onnx` uses (``dynamo=False`` picks the TorchScript exporter,
 deprecated in torch 2.13). The file is written atomically and checked in onnxruntime on the
-given inputs (or random images) at each input size.
+given inputs (or random images) at each input size; no NaN or infinity passes the check. The
+input size and batch are bounded (:func:`.export.valid_input_range`); the output may not be
+the config or the checkpoint.
 """
+import copy
 import os
 import os.path as osp
 import tempfile
@@ -33,12 +38,26 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..checkpoint.diff import diff_state
-from ..checkpoint.io import CheckpointError, atomic_path, check_destination, load_state_dict
-from .export import ONNX_TOLERANCE, onnx_max_rel_error
+from ..checkpoint.diff import check_fits
+from ..checkpoint.io import (
+    CheckpointError,
+    atomic_path,
+    check_destination,
+    load_state_dict,
+    unwrap_state_dict,
+)
+from ..testing import non_finite
+from .export import (
+    MIN_SIDE,
+    ONNX_TOLERANCE,
+    check_finite,
+    check_input_size,
+    check_tolerance,
+    onnx_max_rel_error,
+)
 
-__all__ = ['TASKS', 'UnsupportedConfig', 'WHOLE_DETECTOR_FAILS', 'export_whole', 'load_model',
-           'model_task', 'read_images', 'wrap']
+__all__ = ['TASKS', 'UnsupportedConfig', 'WHOLE_DETECTOR_FAILS', 'build_model', 'export_whole',
+           'load_model', 'model_config', 'model_task', 'read_images', 'wrap']
 
 #: the model types exported, by toolbox scope and type name, and their task
 TASKS = {
@@ -84,34 +103,89 @@ def model_task(cfg) -> Tuple[str, str]:
     return scope, task
 
 
-def _build(scope: str, model_cfg: dict) -> nn.Module:
-    """Build ``model_cfg`` with toolbox ``scope`` as the default scope, as the toolboxes'
-    runners do: MMEngine's registry finds the toolbox's MODELS and imports its models."""
+def model_config(cfg) -> dict:
+    """The model config that MMEngine's Runner builds from ``cfg``: ``cfg.model`` (a copy)
+    with the config's top-level ``data_preprocessor`` merged in where the model has none of
+    its own, as ``Runner.from_cfg`` and ``Runner.__init__`` do
+    (``model.setdefault('data_preprocessor', cfg.get('data_preprocessor'))``; mmpretrain's
+    ``init_model`` does the same). mmpretrain's configs keep the preprocessor (channel flip,
+    mean and standard deviation) at the top level; mmdet's, mmseg's and mmpose's inside the
+    model, where the merge leaves it as it is."""
+    model = copy.deepcopy(cfg.model)
+    preprocessor = cfg.get('data_preprocessor')
+    if isinstance(model, dict) and preprocessor is not None:
+        model.setdefault('data_preprocessor', copy.deepcopy(preprocessor))
+    return model
+
+
+def build_model(cfg) -> nn.Module:
+    """The model of config ``cfg`` built as MMEngine's Runner builds it for a test run on
+    one process: :func:`model_config` built in the registry of the model's toolbox (its
+    type's scope, else the config's ``default_scope``), SyncBN turned into BN (the Runner's
+    ``wrap_model`` without a distributed launcher), in eval mode. Models that are not
+    exportable raise :class:`UnsupportedConfig` before anything is built."""
+    from mmengine.model import revert_sync_batchnorm
     from mmengine.registry import MODELS, DefaultScope
+    scope, _ = model_task(cfg)
     with DefaultScope.overwrite_default_scope(scope):
-        return MODELS.build(model_cfg)
+        model = MODELS.build(model_config(cfg))
+    return revert_sync_batchnorm(model).eval()
 
 
-def _load_weights(model: nn.Module, checkpoint: str) -> None:
-    state, _ = load_state_dict(checkpoint, CheckpointError)
-    diff = diff_state(state, model.state_dict())
-    if diff.missing or diff.unexpected:
-        raise CheckpointError(
-            f'{checkpoint} does not fit the config\'s model: {len(diff.missing)} missing keys '
-            f'(e.g. {sorted(diff.missing)[:3]}), {len(diff.unexpected)} unexpected (e.g. '
-            f'{sorted(diff.unexpected)[:3]}); give the checkpoint trained with this config')
+def read_weights(checkpoint) -> Dict[str, torch.Tensor]:
+    """The state dict of ``checkpoint``: a checkpoint file (any format
+    :func:`mmfish.checkpoint.io.load_state_dict` reads), an ``mmfish://`` name (fetched and
+    converted on first use, :func:`mmfish.hub.resolve`), or another name MMEngine's loaders
+    read (``open-mmlab://``, ``http(s)://``, ...). A folder, a missing file or an unreadable
+    one raises :class:`CheckpointError` (a ValueError) naming it."""
+    from ..apis.inputs import resolve_checkpoint
+    try:
+        path = resolve_checkpoint(checkpoint)
+    except FileNotFoundError as exc:
+        raise CheckpointError(str(exc)) from None
+    if osp.isfile(path):
+        return load_state_dict(path, CheckpointError)[0]
+    from mmengine.runner.checkpoint import CheckpointLoader
+    try:
+        loaded = CheckpointLoader.load_checkpoint(path, map_location='cpu')
+    except Exception as exc:
+        from ..checkpoint.io import first_line
+        raise CheckpointError(f'checkpoint {path}: {first_line(exc)}') from None
+    return unwrap_state_dict(loaded, path, CheckpointError)[0]
+
+
+def _load_weights(model: nn.Module, checkpoint: str, config: str) -> None:
+    """Load ``checkpoint`` into ``model`` when its tensors are exactly the model's (names,
+    shapes, values that can be weights: :func:`mmfish.checkpoint.diff.check_fits`, as the
+    inferencers load)."""
+    state = read_weights(checkpoint)
+    check_fits(model, state, checkpoint, config)
     model.load_state_dict(state, strict=True)
+
+
+def read_config(config, cfg_options: Optional[dict] = None):
+    """``config`` (a path or an mmengine ``Config``, copied) as a ``Config`` with
+    ``cfg_options`` merged. A path that is not a config that loads raises ValueError
+    (FileNotFoundError when missing; :func:`mmfish.apis.inputs.load_config`)."""
+    from ..apis.inputs import load_config
+    cfg = load_config(config) if isinstance(config, (str, os.PathLike)) else copy_config(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
 
 
 def load_model(config, checkpoint: Optional[str] = None,
                cfg_options: Optional[dict] = None) -> Tuple[nn.Module, object, str]:
-    """Build the model of ``config`` in its toolbox, in eval mode with SyncBN turned into BN.
+    """Build the model of ``config`` as MMEngine's Runner builds it (:func:`build_model`:
+    the config's top-level ``data_preprocessor`` merged, SyncBN turned into BN), in eval
+    mode.
 
     Args:
         config (str | mmengine.Config): A config file or a loaded config.
-        checkpoint (str, optional): Weights to load strictly (any format
-            :func:`mmfish.checkpoint.io.load_state_dict` reads). Defaults to None (the
-            config's initial weights).
+        checkpoint (str, optional): Weights to load strictly: a file (any format
+            :func:`mmfish.checkpoint.io.load_state_dict` reads) or a name
+            (``mmfish://resnest50``, :func:`read_weights`). Defaults to None (the config's
+            initial weights).
         cfg_options (dict, optional): Keys to merge into the config first, as
             ``--cfg-options`` does (``{'model.backbone.base_channels': 16}``). Defaults to None.
 
@@ -119,16 +193,11 @@ def load_model(config, checkpoint: Optional[str] = None,
         tuple: ``(model, cfg, task)``. A model that is not exportable raises
         :class:`UnsupportedConfig` before anything is built.
     """
-    from mmengine.config import Config
-    from mmengine.model import revert_sync_batchnorm
-    cfg = Config.fromfile(config) if isinstance(config, (str, os.PathLike)) else \
-        copy_config(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    scope, task = model_task(cfg)
-    model = revert_sync_batchnorm(_build(scope, cfg.model))
+    cfg = read_config(config, cfg_options)
+    task = model_task(cfg)[1]
+    model = build_model(cfg)
     if checkpoint is not None:
-        _load_weights(model, checkpoint)
+        _load_weights(model, checkpoint, getattr(cfg, 'filename', None) or 'the config')
     return model.eval(), cfg, task
 
 
@@ -307,7 +376,7 @@ def wrap(model: nn.Module, task: str, part: str = 'default') -> nn.Module:
 def default_size(cfg, task: str) -> Tuple[int, int]:
     """The input ``(height, width)`` a config implies: a pose codec's input size, a
     segmenter's preprocessor ``size``, else 224 x 224."""
-    model = cfg.model
+    model = model_config(cfg)
     if task == 'pose':
         w, h = model.head.decoder.input_size
         return int(h), int(w)
@@ -368,11 +437,25 @@ def check_inputs(inputs: Optional[Sequence[torch.Tensor]], size: Sequence[int], 
     :func:`second_size` when ``dynamic``); a static export's inputs must all be of ``size``."""
     if inputs is None:
         sizes = [tuple(size)] + ([second_size(size)] if dynamic else [])
+        for s in sizes:
+            check_input_size(s, batch, name='checked size' if s != tuple(size) else 'size')
         return [random_images(s, batch, seed=i) for i, s in enumerate(sizes)]
     inputs = list(inputs)
+    if not inputs:
+        raise ValueError('inputs is empty: give one or more N x 3 x H x W images, or None')
     for x in inputs:
+        if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+            raise ValueError(f'inputs must be float tensors of N x 3 x H x W images (pixel '
+                             f'values 0-255), got {type(x).__name__} '
+                             f'{getattr(x, "dtype", "")}'.rstrip())
         if x.dim() != 4 or x.shape[1] != 3:
             raise ValueError(f'inputs must be N x 3 x H x W images, got {tuple(x.shape)}')
+        check_input_size(x.shape[2:], x.shape[0], name='input size')
+        bad = non_finite(x)
+        if bad:
+            raise ValueError(f'an input of shape {tuple(x.shape)} holds '
+                             f'{bad.replace(" in output 0", "")} values: give images of '
+                             f'finite pixel values 0-255')
         if not dynamic and tuple(x.shape) != tuple(inputs[0].shape):
             raise ValueError(f'a static export takes one input shape: {tuple(x.shape)} and '
                              f'{tuple(inputs[0].shape)}; export with dynamic=True')
@@ -391,10 +474,12 @@ def export_whole(config, path: Optional[str] = None, checkpoint: Optional[str] =
         config (str | mmengine.Config): An mmfish (OpenMMLab) config; its model must be one
             of :data:`TASKS`, else :class:`UnsupportedConfig` is raised before any work.
         path (str, optional): The ``.onnx`` file to write (atomically; checked first with
-            :func:`~mmfish.checkpoint.io.check_destination`). Defaults to None (a temporary
-            file).
-        checkpoint (str, optional): Weights to load. Defaults to None.
-        size (tuple[int, int], optional): ``(height, width)`` of the exported example input.
+            :func:`~mmfish.checkpoint.io.check_destination`, which refuses the config and the
+            checkpoint themselves). Defaults to None (a temporary file).
+        checkpoint (str, optional): Weights to load: a file or a name such as
+            ``mmfish://resnest50`` (:func:`read_weights`). Defaults to None.
+        size (tuple[int, int], optional): ``(height, width)`` of the exported example input,
+            two integers within :func:`~.export.valid_input_range` (else ValueError).
             Defaults to None (the first of ``inputs``, else :func:`default_size`).
         dynamic (bool, optional): Dynamic height and width, and batch when the exported
             example holds 2 or more images (torch.export fixes a dimension of size 1).
@@ -402,7 +487,8 @@ def export_whole(config, path: Optional[str] = None, checkpoint: Optional[str] =
         inputs (list[Tensor], optional): Images (``N x 3 x H x W``, pixel values 0-255) to
             check the export on; the first is the example that is exported. Defaults to None
             (random images at ``size``, and at :func:`second_size` when dynamic).
-        batch (int): Batch of the random inputs. Defaults to 1.
+        batch (int): Batch of the random inputs, within
+            :func:`~.export.valid_input_range`. Defaults to 1.
         model (nn.Module, optional): The model already built from ``config`` (e.g. by
             :func:`load_model`); ``checkpoint`` and ``cfg_options`` then do not apply.
             Defaults to None.
@@ -417,20 +503,38 @@ def export_whole(config, path: Optional[str] = None, checkpoint: Optional[str] =
         dict: ``path`` (absolute), ``task``, ``outputs`` (names), ``dynamic``, ``sizes``
         (the checked input shapes), ``errors`` (the check's error at each), ``max_rel_err``,
         ``export_s`` (seconds of the export) and ``bytes`` (the file's size). An error above
-        ``tolerance`` raises RuntimeError and leaves no file.
+        ``tolerance``, or a NaN or infinite output of PyTorch (checked before the export) or
+        of onnxruntime (:class:`~.export.NonFiniteOutput`), raises RuntimeError and leaves no
+        file; inputs holding NaN or infinities raise ValueError.
     """
+    tolerance = check_tolerance(tolerance)
+    if size is not None:
+        size = check_input_size(size, batch)[0]
+    else:
+        check_input_size((MIN_SIDE, MIN_SIDE), batch)  # the batch alone
     if path is not None:
-        path = check_destination(path, example='model.onnx')
+        sources = dict(config=config if isinstance(config, (str, os.PathLike)) else
+                       getattr(config, 'filename', None), checkpoint=checkpoint)
+        from ..hub import SCHEME, converted_path
+        if str(checkpoint).startswith(SCHEME):  # the file the name resolves to
+            sources['checkpoint'] = converted_path(str(checkpoint)[len(SCHEME):])
+        path = check_destination(path, sources, example='model.onnx')
     if model is None:
         model, cfg, task = load_model(config, checkpoint, cfg_options)
     else:
-        cfg = config if not isinstance(config, (str, os.PathLike)) else _read(config)
+        cfg = read_config(config)
         task = model_task(cfg)[1]
     dynamic = task in DYNAMIC_BY_DEFAULT if dynamic is None else bool(dynamic)
     size = tuple(inputs[0].shape[2:]) if inputs is not None and size is None else \
         tuple(size or default_size(cfg, task))
     xs = check_inputs(inputs, size, dynamic, batch)
     module = wrap(model.eval(), task, part)
+    if part == 'default':  # a model that gives NaN or infinities is refused before the export
+        with torch.no_grad():
+            for x in xs:
+                out = module(x)
+                check_finite(out if isinstance(out, (tuple, list)) else [out],
+                             list(module.outputs), 'PyTorch', x)
     if path is None:
         fd, path = tempfile.mkstemp(suffix='.onnx')
         os.close(fd)
@@ -446,11 +550,6 @@ def export_whole(config, path: Optional[str] = None, checkpoint: Optional[str] =
     return dict(path=path, task=task, outputs=list(module.outputs), dynamic=dynamic,
                 sizes=[tuple(x.shape) for x in xs], errors=errors, max_rel_err=max(errors),
                 export_s=seconds, bytes=osp.getsize(path))
-
-
-def _read(config):
-    from mmengine.config import Config
-    return Config.fromfile(config)
 
 
 def summary(result: Dict) -> str:
