@@ -33,6 +33,7 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 import numpy as np
 from mmengine.registry import DefaultScope
 
+from ..checkpoint.diff import check_fits
 from .images import check_image
 from .inputs import SCHEMES, check_device, check_out_dir, load_config, resolve_checkpoint
 
@@ -101,57 +102,6 @@ def build_inferencer(config, checkpoint: str, device: str = 'cpu',
 
 #: one build at a time patches MMEngine's loading (:func:`strict_loading`)
 _LOADING = threading.Lock()
-#: how many key names a mismatch shows per kind
-_SHOWN = 3
-
-
-def _few(keys: Sequence[str]) -> str:
-    return ', '.join(keys[:_SHOWN]) + (f', ... ({len(keys) - _SHOWN} more)'
-                                       if len(keys) > _SHOWN else '')
-
-
-def check_fits(model, state: Dict[str, Any], checkpoint: str, config: str = 'the config'
-               ) -> None:
-    """Refuse ``state`` (the checkpoint's state dict, as MMEngine loads it) unless its
-    tensors are exactly those of ``model`` by name and shape (BatchNorm's
-    ``num_batches_tracked`` counters may be absent), with a
-    :class:`~mmfish.checkpoint.io.CheckpointMismatchError` naming the missing, unexpected and
-    other-shaped keys (a few of each, and how many)."""
-    import torch
-    from mmengine.model import is_model_wrapper
-
-    from ..checkpoint.diff import diff_state, is_optional
-    from ..checkpoint.io import CheckpointMismatchError
-    model = model.module if is_model_wrapper(model) else model
-    expected = model.state_dict()
-    tensors = {k: v for k, v in state.items() if isinstance(v, torch.Tensor)}
-    diff = diff_state(tensors, expected, optional=is_optional)
-    unexpected = diff.unexpected + [k for k in state if k not in tensors and k not in expected]
-    if not (diff.missing or unexpected or diff.shapes):
-        return
-    parts = []
-    if diff.missing:
-        parts.append(f'{len(diff.missing)} of the model\'s {len(expected)} tensors missing '
-                     f'({_few(diff.missing)})')
-    if unexpected:
-        parts.append(f'{len(unexpected)} unexpected ({_few(unexpected)})')
-    if diff.shapes:
-        shown = [f'{k}: {list(a)} in the file, {list(b)} in the model'
-                 for k, a, b in diff.shapes[:_SHOWN]]
-        more = f', ... ({len(diff.shapes) - _SHOWN} more)' if len(diff.shapes) > _SHOWN else ''
-        parts.append(f'{len(diff.shapes)} of another shape ({"; ".join(shown)}{more})')
-    fitting = sum(1 for k in tensors if k in expected and not is_optional(k)) - len(diff.shapes)
-    if fitting <= 0:
-        cause = 'none of its tensors is a weight of this model: it is a checkpoint of another model'
-    elif diff.missing or diff.shapes:
-        cause = 'the model\'s tensors it lacks would keep their random initial values'
-    else:
-        cause = 'the unexpected tensors belong to another model'
-    raise CheckpointMismatchError(
-        f'checkpoint {checkpoint} does not fit the model of {config}: {"; ".join(parts)}; '
-        f'{cause}. Give the checkpoint trained with this config')
-
-
 @contextmanager
 def strict_loading(checkpoint: str, config: str = 'the config'):
     """Within it, every state dict that MMEngine's checkpoint loading puts into a model

@@ -4,7 +4,7 @@ One comparison (:func:`diff_state`) serves the converters and the backbones' str
 ``Pretrained`` loading; each words its own message from the result.
 """
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
@@ -107,3 +107,55 @@ def check_values(state: Dict[str, torch.Tensor], source: str, error: type,
                     'gives NaN; meta, sparse, quantized and complex tensors are not dense real '
                     'weights): the file is damaged, was saved from a diverged training run, or '
                     'holds something other than trained weights.')
+
+
+#: how many key names :func:`check_fits` shows per kind
+_SHOWN = 3
+
+
+def _few(keys: Sequence[str]) -> str:
+    return ', '.join(keys[:_SHOWN]) + (f', ... ({len(keys) - _SHOWN} more)'
+                                       if len(keys) > _SHOWN else '')
+
+
+def check_fits(model, state: Dict[str, Any], checkpoint: str, config: str = 'the config'
+               ) -> None:
+    """Refuse ``state`` (the checkpoint's state dict, as MMEngine loads it) unless its
+    tensors are exactly those of ``model`` by name and shape (BatchNorm's
+    ``num_batches_tracked`` counters may be absent), with a
+    :class:`~mmfish.checkpoint.io.CheckpointMismatchError` naming the missing, unexpected and
+    other-shaped keys (a few of each, and how many). Weights that cannot be weights (NaN,
+    infinite, integer where the model has floats, ...) are refused too (:func:`check_values`).
+    The inferencers (:mod:`mmfish.apis`) and the export (:mod:`mmfish.deploy`) load with it."""
+    from mmengine.model import is_model_wrapper
+
+    from .io import CheckpointMismatchError
+    model = model.module if is_model_wrapper(model) else model
+    expected = model.state_dict()
+    tensors = {k: v for k, v in state.items() if isinstance(v, torch.Tensor)}
+    diff = diff_state(tensors, expected, optional=is_optional)
+    unexpected = diff.unexpected + [k for k in state if k not in tensors and k not in expected]
+    if not (diff.missing or unexpected or diff.shapes):
+        check_values(tensors, f'checkpoint {checkpoint}', CheckpointMismatchError, expected)
+        return
+    parts = []
+    if diff.missing:
+        parts.append(f'{len(diff.missing)} of the model\'s {len(expected)} tensors missing '
+                     f'({_few(diff.missing)})')
+    if unexpected:
+        parts.append(f'{len(unexpected)} unexpected ({_few(unexpected)})')
+    if diff.shapes:
+        shown = [f'{k}: {list(a)} in the file, {list(b)} in the model'
+                 for k, a, b in diff.shapes[:_SHOWN]]
+        more = f', ... ({len(diff.shapes) - _SHOWN} more)' if len(diff.shapes) > _SHOWN else ''
+        parts.append(f'{len(diff.shapes)} of another shape ({"; ".join(shown)}{more})')
+    fitting = sum(1 for k in tensors if k in expected and not is_optional(k)) - len(diff.shapes)
+    if fitting <= 0:
+        cause = 'none of its tensors is a weight of this model: it is a checkpoint of another model'
+    elif diff.missing or diff.shapes:
+        cause = 'the model\'s tensors it lacks would keep their random initial values'
+    else:
+        cause = 'the unexpected tensors belong to another model'
+    raise CheckpointMismatchError(
+        f'checkpoint {checkpoint} does not fit the model of {config}: {"; ".join(parts)}; '
+        f'{cause}. Give the checkpoint trained with this config')
