@@ -87,3 +87,22 @@ def test_every_tiny_twin_inherits_its_full_config(twin):
     changed = {key for key, value in config.items()
                if not key.startswith('tiny_') and full.get(key) != value}
     assert changed and changed <= set(config.tiny_overrides), changed - set(config.tiny_overrides)
+
+
+@pytest.mark.parametrize('twin', FULL_CONFIG_TWINS, ids=[t.name for t in FULL_CONFIG_TWINS])
+def test_every_tiny_twin_preprocesses_as_its_full_config(twin):
+    """The model the Runner builds from a twin normalises and orders channels as its full
+    config's does (a data_preprocessor inside a twin's ``model`` would replace the inherited
+    top-level one, not merge with it)."""
+    from mmengine.config import Config
+
+    from mmfish.deploy.whole import model_config
+
+    config = Config.fromfile(str(REPO / twin.config))
+    bases = Path(REPO / twin.config).read_text().split("'../../", 1)[1].split("'", 1)[0]
+    full = Config.fromfile(str(REPO / 'configs' / bases))
+    ours = dict(model_config(config).get('data_preprocessor') or {})
+    theirs = dict(model_config(full).get('data_preprocessor') or {})
+    for key in ('num_classes', 'size', 'pad_size_divisor', 'batch_augments'):
+        ours.pop(key, None), theirs.pop(key, None)
+    assert ours == theirs

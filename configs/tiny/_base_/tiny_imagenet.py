@@ -23,6 +23,9 @@ tiny_val_dataloader = dict(
 tiny_evaluator = dict(type='Accuracy', topk=(1, ))
 tiny_overrides = dict(
     model=dict(head=dict(num_classes=3, topk=(1, ))),
+    # the class count of batch augments (Mixup, CutMix), merged into the full config's
+    # top-level preprocessor (mean, std, BGR-to-RGB), which the Runner gives the model
+    data_preprocessor=dict(num_classes=3),
     train_dataloader=dict(
         batch_size=16, num_workers=0, persistent_workers=False,
         dataset=dict(data_root=tiny_data_root, split='train',

@@ -7,8 +7,7 @@ _base_ = [
     '../_base_/tiny_imagenet.py',
 ]
 globals().update(_base_.tiny_overrides)
-# in place of tiny_imagenet.py's model: the class count also for the recipe's Mixup and
-# label-smoothing loss
-model = dict(
-    data_preprocessor=dict(num_classes=3),
-    head=dict(num_classes=3, topk=(1, ), loss=dict(num_classes=3)))
+# in place of tiny_imagenet.py's model: the class count also for the recipe's
+# label-smoothing loss (a data_preprocessor inside `model` would replace the inherited
+# top-level one, mean, std and BGR-to-RGB included, instead of merging with it)
+model = dict(head=dict(num_classes=3, topk=(1, ), loss=dict(num_classes=3)))
