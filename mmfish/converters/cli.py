@@ -5,9 +5,9 @@ import sys
 from typing import Optional
 
 from ..checkpoint.io import ConversionError
-from ..models.layers.dcn import DCN_TYPES
+from ..core.family import FAMILIES
+from ..core.layers.dcn import DCN_TYPES
 from .conversion import convert_checkpoint
-from .family import FAMILIES
 
 __all__ = ['main']
 

@@ -28,10 +28,10 @@ import os.path as osp
 from typing import Callable, Dict, List, Optional, Tuple
 
 from ..checkpoint.io import ConversionError
-from ..models.layers.dcn import DCN_TYPES
+from ..core.family import FAMILIES, Family, init_defaults, minimal
+from ..core.layers.dcn import DCN_TYPES
+from ..core.resnet_keymap import AmbiguousDcnError
 from ..variants import VARIANTS, Variant
-from .family import FAMILIES, Family, init_defaults, minimal
-from .resnet_like import AmbiguousDcnError
 
 __all__ = ['find_variant', 'candidates', 'decide', 'released_variant', 'flag', 'decide_dcn',
            'dcn_from_config', 'hidden_from_mmfish_meta', 'flags', 'config_scope']

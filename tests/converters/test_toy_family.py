@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from mmfish.checkpoint import CheckpointMismatchError, pretrained_state
+from mmfish.checkpoint import CheckpointMismatchError
 from mmfish.converters import (
     FAMILIES,
     Family,
@@ -15,7 +15,8 @@ from mmfish.converters import (
     register_family,
     unregister_family,
 )
-from mmfish.converters.common import count_blocks, fail_unplaced, rename
+from mmfish.core.keymap import count_blocks, fail_unplaced, rename
+from mmfish.core.pretrained import pretrained_state
 from mmfish.registry import MODELS
 from mmfish.variants import VARIANTS, Variant
 

@@ -4,8 +4,8 @@ import torch
 from mmengine.registry import MODELS
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from mmfish.core.base import ResidualBlock
 from mmfish.models import FishNet, FishNeXt, Res2Net, ResNeSt
-from mmfish.models.backbones.base import ResidualBlock
 
 # small but real configurations of each family (and each Res2Net/ResNeSt option)
 CONFIGS = {
@@ -132,7 +132,7 @@ def test_registered_in_mmfish_scope(type_name):
 
 @pytest.mark.parametrize('cls,kwargs,match', [
     (Res2Net, dict(depth=34), r'depth=34 .* valid values: 50, 101, 152'),
-    (ResNeSt, dict(depth=18), r'depth=18 .* valid values: 14, 26, 50, 101, 200, 269'),
+    (ResNeSt, dict(depth=18), r'depth=18 .* valid values: 14, 26, 50, 101, 152, 200, 269'),
     (FishNet, dict(depth=100), r'depth=100 .* valid values: 99, 150, 201'),
     (Res2Net, dict(depth=50, out_indices=(4, )), r'out_indices=\(4,\)'),
     (FishNet, dict(depth=99, frozen_stages=11), r'frozen_stages=11 .* -1 .* 10'),

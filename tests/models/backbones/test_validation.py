@@ -18,7 +18,7 @@ FISHNET = dict(depth=99, base_channels=8)
     # depth: the valid ones are listed
     (Res2Net, dict(depth=34), r'^depth=34 is not supported; valid values: 50, 101, 152, 200$'),
     (ResNeSt, dict(depth=18),
-     r'^depth=18 is not supported; valid values: 14, 26, 50, 101, 200, 269$'),
+     r'^depth=18 is not supported; valid values: 14, 26, 50, 101, 152, 200, 269$'),
     (FishNeXt, dict(depth=100), r'^depth=100 is not supported; valid values: 99, 150, 201$'),
     # pyramid levels and frozen stages
     (Res2Net, dict(depth=50, out_indices=(4, )),

@@ -15,11 +15,11 @@ from collections import OrderedDict
 
 import torch
 
-from ..checkpoint.io import ConversionError
-from ..checkpoint.keys import TASK_PREFIXES
-from ..models.backbones.res2net_dla import Res2NetDLA
-from .common import fail_unplaced, rename
-from .family import Family, register_family
+from ...checkpoint.io import ConversionError
+from ...checkpoint.keys import TASK_PREFIXES
+from ...core.family import Family, register_family
+from ...core.keymap import fail_unplaced, rename
+from .model import Res2NetDLA
 
 LAYOUTS = ('official / timm (base_layer, level0..5, fc as a 1x1 conv)',
            'OpenMMLab mmdet / mmseg / mmpretrain (backbone.*, head.fc.*)')

@@ -13,10 +13,13 @@ import torch
 import torch.nn as nn
 from mmcv.cnn import build_conv_layer, build_norm_layer
 
+from ...core.base import bottleneck_width
+from ...core.layers.dcn import build_dcn_conv, dcn_for_stride
+from ...core.skeleton import Bottleneck, ResNetSkeleton
 from ...registry import MODELS
-from ..layers.dcn import build_dcn_conv, dcn_for_stride
-from .base import bottleneck_width
-from .resnet_skeleton import Bottleneck, ResNetSkeleton
+
+#: how the 3x3 convolutions split a block's input (:class:`Bottle2neck`)
+SPLIT_STYLES = ('official', 'mmdet', 'paddle')
 
 
 class Bottle2neck(Bottleneck):
@@ -113,6 +116,7 @@ class Res2Net(ResNetSkeleton):
     arch_settings = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3),
                      200: (3, 12, 48, 3)}
     block_arguments = ('scales', 'base_width', 'groups', 'split_style')
+    argument_kinds = dict(scales=1, split_style=SPLIT_STYLES)
 
     def __init__(self, depth, scales=4, base_width=26, groups=1, split_style='official',
                  **kwargs):

@@ -65,7 +65,7 @@ class SplitAttentionConv2d(nn.Module):
     def explain_one_value_norm(self, name):
         """Why the child ``name`` may see one value per channel (a BatchNorm) or per group (a
         GroupNorm), and the remedies (see
-        :meth:`mmfish.models.backbones.base.BackboneBase.explain_norm_error`)."""
+        :meth:`mmfish.core.base.BackboneBase.explain_norm_error`)."""
         if name != self.norm1_name:
             return None
         channels = self.inter_channels

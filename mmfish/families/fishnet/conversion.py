@@ -28,12 +28,12 @@ from typing import Tuple
 import torch
 from torch import nn
 
-from ..checkpoint.io import ConversionError
-from ..checkpoint.keys import TASK_PREFIXES
-from ..models.backbones.fishnet import FishNet
-from ..models.necks import FishScore
-from .common import count_blocks, fail_unplaced, rename
-from .family import Family, register_family
+from ...checkpoint.io import ConversionError
+from ...checkpoint.keys import TASK_PREFIXES
+from ...core.family import Family, register_family
+from ...core.keymap import count_blocks, fail_unplaced, rename
+from .model import FishNet
+from .neck import FishScore
 
 LAYOUTS = ('official (conv1..3, fish.fish.<stage>.<part>), as released or "welltrained" '
            '(fishnet150_ckpt_welltrained.tar, fishnet201_ckpt_welltrain.tar)',

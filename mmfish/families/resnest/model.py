@@ -8,12 +8,12 @@ import math
 
 import torch.nn as nn
 
+from ...core.base import bottleneck_width
+from ...core.checks import check_optional_norm_cfg, divisors, is_group_norm
+from ...core.layers.dcn import dcn_for_stride
+from ...core.layers.split_attention import SplitAttentionConv2d, attention_channels
+from ...core.skeleton import Bottleneck, ResNetSkeleton
 from ...registry import MODELS
-from ..layers.dcn import dcn_for_stride
-from ..layers.split_attention import SplitAttentionConv2d, attention_channels
-from .args import is_group_norm
-from .base import bottleneck_width
-from .resnet_skeleton import Bottleneck, ResNetSkeleton
 
 
 class ResNeStBottleneck(Bottleneck):
@@ -100,6 +100,8 @@ class ResNeSt(ResNetSkeleton):
                      152: (3, 8, 36, 3), 200: (3, 24, 36, 3), 269: (3, 30, 48, 8)}
     block_arguments = ('radix', 'groups', 'base_width', 'reduction_factor', 'avd', 'avd_first',
                        'attention_norm_cfg')
+    argument_kinds = dict(radix=1, reduction_factor=1, avd=bool, avd_first=bool,
+                          attention_norm_cfg=check_optional_norm_cfg)
 
     def __init__(self, depth, radix=2, groups=1, base_width=64, reduction_factor=4,
                  avd=True, avd_first=False, stem_channels=64, deep_stem=True, avg_down=True,
@@ -137,7 +139,7 @@ class ResNeSt(ResNetSkeleton):
         if attention is not None and is_group_norm(attention) \
                 and any(h % attention['num_groups'] for h in hiddens):
             gcd = math.gcd(*hiddens)
-            valid = [d for d in range(1, gcd + 1) if gcd % d == 0]
+            valid = divisors(gcd)
             raise ValueError(f'attention_norm_cfg={attention!r}: num_groups='
                              f"{attention['num_groups']} does not divide the channels of the "
                              f'attention norms (conv2.bn1: {", ".join(map(str, hiddens))} in '

@@ -1,11 +1,11 @@
-"""A checkpoint family: what the converters and the strict ``Pretrained`` loading ask about one
-backbone family, declared once in the family's converter module and registered there::
+"""A backbone family: what the generic code (the converters, the strict ``Pretrained``
+loading, the toolbox translation, the memory-format policy, the tables) asks about one family,
+declared once in the family's package and registered there::
 
     RESNEST = register_family(Family(name='ResNeSt', model=ResNeSt, layouts=..., ...))
 
-:data:`FAMILIES` holds the registered families by converter name (``--family``). The models
-never import the converters: :mod:`mmfish.checkpoint.pretrained` looks this module up by name
-when a checkpoint does not fit, to name the likely cause.
+:data:`FAMILIES` holds the registered families by converter name (``--family``); each package
+under :mod:`mmfish.families` registers its family when ``mmfish`` is imported.
 """
 import inspect
 from collections import OrderedDict

@@ -11,9 +11,9 @@ from typing import Optional, Sequence
 import torch.nn as nn
 from mmcv.cnn import build_conv_layer, build_norm_layer
 
-from ..layers.plugins import stage_plugins
-from .args import NUM_LEVELS, check_arguments, check_choice
 from .base import BackboneBase, ResidualBlock, conv_norm_relu
+from .checks import NUM_LEVELS, check_arguments, check_choice
+from .layers.plugins import stage_plugins
 
 
 class Bottleneck(ResidualBlock):
@@ -21,10 +21,10 @@ class Bottleneck(ResidualBlock):
     (``conv1``, ``bn1``), the family's 3x3 stage (:meth:`transform`), a 1x1 conv to
     ``planes * expansion`` (``conv3``, ``bn3``), the shortcut and the final ReLU.
 
-    ``plugins`` (one stage's, see :mod:`mmfish.models.layers.plugins`) go after ``conv1``'s
+    ``plugins`` (one stage's, see :mod:`mmfish.core.layers.plugins`) go after ``conv1``'s
     norm and ReLU, after the 3x3 stage and after ``conv3``'s norm (before the shortcut is
     added), named as in mmdet (``context_block``, ...). The family's 3x3 stage takes ``dcn``
-    (see :mod:`mmfish.models.layers.dcn`). ``identity``, when given, replaces the shortcut
+    (see :mod:`mmfish.core.layers.dcn`). ``identity``, when given, replaces the shortcut
     (Res2Net-DLA's trees give it)."""
     expansion = 4
 
@@ -92,7 +92,7 @@ class ResNetSkeleton(BackboneBase):
             ``GeneralizedAttention``, ``NonLocal2d``, ...): ``dict(cfg=dict(type=...),
             position='after_conv1' | 'after_conv2' | 'after_conv3', stages=(4 bools))``, in
             every block of the stages marked, named as in mmdet (``layer2.0.context_block``);
-            see :mod:`mmfish.models.layers.plugins`. Defaults to None.
+            see :mod:`mmfish.core.layers.plugins`. Defaults to None.
         style (str): mmdet's stride placement: only ``'pytorch'`` (the stride in the 3x3
             stage, as every released model); ``'caffe'`` is refused. Defaults to 'pytorch'.
         num_stages (int): mmdet's number of stages: only 4 (choose levels with
@@ -132,7 +132,7 @@ class ResNetSkeleton(BackboneBase):
                                     style=style, num_stages=num_stages, pretrained=pretrained),
                          **kwargs)
         check_choice('depth', depth, self.arch_settings)
-        check_arguments(dict(stem_channels=2 if deep_stem is True else 1),
+        check_arguments(dict(stem_channels=2 if deep_stem is True else 1), self.argument_kinds,
                         contract_dilation=contract_dilation, deep_stem=deep_stem,
                         avg_down=avg_down, in_channels=in_channels, stem_channels=stem_channels,
                         base_channels=base_channels, strides=strides, dilations=dilations,
