@@ -23,7 +23,7 @@ CHECKPOINT_IO, CORE, FAMILIES, CONVERSION = ('mmfish.checkpoint', 'mmfish.core',
 MODELS = (CORE, FAMILIES, 'mmfish.models', CONVERSION)
 FORBIDDEN = {
     CHECKPOINT_IO: MODELS,                       # checkpoint I/O imports no model
-    CORE: (FAMILIES, 'mmfish.models', CONVERSION),  # the core imports no family
+    CORE: (FAMILIES, 'mmfish.models', CONVERSION, 'mmfish.variants'),  # nor a family
     FAMILIES: (CONVERSION,),                     # the families never import conversion
 }
 

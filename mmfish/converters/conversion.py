@@ -9,7 +9,14 @@ import torch
 from ..checkpoint.diff import check_values
 from ..checkpoint.integrity import check_name_hash
 from ..checkpoint.io import ConversionError, check_destination, load_state_dict, save_atomic
-from ..core.family import FAMILIES, Family, converter_hint, family_named, guess_family, minimal
+from ..core.family import (
+    FAMILIES,
+    Family,
+    converter_hint,
+    family_named,
+    guess_family,
+    minimal,
+)
 from ..core.keymap import check_family, check_keys, fill_counters
 from ..variants import TRAINED, VARIANTS, TrainedModel
 from . import decide as _decide

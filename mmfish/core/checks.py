@@ -189,16 +189,23 @@ def check_arguments(minimum: Optional[dict] = None, kinds: Optional[dict] = None
             kind(name, value)
 
 
-def init_arguments(classes) -> list:
-    """The arguments of the ``__init__`` of ``classes``, in order, each once."""
-    names = []
+def init_parameters(classes) -> dict:
+    """The named arguments of the ``__init__`` of ``classes`` (without ``self``, ``*args``
+    and ``**kwargs``), in order, each once: ``{name: inspect.Parameter}`` of the first class
+    that declares it."""
+    found = {}
     for klass in classes:
         init = klass.__dict__.get('__init__')
         for p in inspect.signature(init).parameters.values() if init else ():
-            if p.name != 'self' and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL) \
-                    and p.name not in names:
-                names.append(p.name)
-    return names
+            if p.name != 'self' and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
+                found.setdefault(p.name, p)
+    return found
+
+
+def init_arguments(classes) -> list:
+    """The arguments of the ``__init__`` of ``classes``, in order, each once."""
+    return list(init_parameters(classes))
+
 
 def divisors(n: int) -> list:
     """The divisors of ``n``, in increasing order (the ``num_groups`` or ``radix`` values that

@@ -6,16 +6,16 @@ from typing import List, Sequence, Tuple
 
 from ...checkpoint.io import ConversionError
 from ...core import resnet_keymap
-from ...core.family import Family, minimal, register_family
+from ...core.family import minimal
 from ...core.keymap import fail_unplaced, rename
 from ...core.resnet_keymap import detect_skeleton
-from .model import SPLIT_STYLES, Res2Net
+from .model import Res2Net
 
 PADDLE_LAYOUT = ('PaddleClas Res2Net_vd .pdparams (conv1_1._conv.*, bb_<stage>_<block>.*, '
                  'out.*; or the parameter names conv1_1_weights, bn2a_branch2a_scale, ..., '
                  'fc_weights)')
 LAYOUTS = resnet_keymap.LAYOUTS + (PADDLE_LAYOUT, )
-__all__ = ['RES2NET', 'to_mmfish_keys', 'detect', 'check_custom', 'stem_problems',
+__all__ = ['to_mmfish_keys', 'detect', 'check_custom', 'stem_problems',
            'from_config', 'from_layout']
 
 
@@ -92,7 +92,7 @@ def paddle_to_mmfish_keys(state, source):
     """Rename a PaddleClas Res2Net_vd state dict; ``paddle.nn.Linear`` keeps its weight as
     (in, out), so the classifier's is transposed."""
     out, unplaced, dropped = rename(state, PADDLE_RULES)
-    fail_unplaced(unplaced, source, RES2NET.name, '; '.join(LAYOUTS))
+    fail_unplaced(unplaced, source, Res2Net.__name__, '; '.join(LAYOUTS))
     if 'head.fc.weight' in out:
         out['head.fc.weight'] = out['head.fc.weight'].t().contiguous()
     return OrderedDict(out), 'paddle', dropped
@@ -116,7 +116,7 @@ SHARED_LAYOUT = (
 def to_mmfish_keys(state, source):
     if is_paddle_layout(state):
         return paddle_to_mmfish_keys(state, source)
-    out, layout, dropped = resnet_keymap.to_mmfish_keys(state, source, RES2NET.name)
+    out, layout, dropped = resnet_keymap.to_mmfish_keys(state, source, Res2Net.__name__)
     if layout in (resnet_keymap.OPENMMLAB, resnet_keymap.OPENMMLAB_BARE) and \
             any(_MMPRETRAIN_STEM.match(k) for k in state):
         layout = MMPRETRAIN
@@ -164,7 +164,7 @@ def from_config(type_name: str, args: dict) -> dict:
 
 
 def detect(state, source, layout=None, dcn_type=None):
-    cfg = detect_skeleton(state, Res2Net.arch_settings, source, RES2NET.name)
+    cfg = detect_skeleton(state, Res2Net.arch_settings, source, Res2Net.__name__)
     split_conv = state['backbone.layer1.0.convs.0.weight']
     width = split_conv.shape[0]
     groups = width // split_conv.shape[1]
@@ -254,12 +254,3 @@ def check_custom(cfg: dict, source: str, released: Sequence) -> None:
         + '. A Res2Net has one of these stems: ' + '; '.join(STEM_STYLES.values())
         + f', with stem_channels == base_channels. The released Res2Net variants with {what}: '
         + ', '.join(f'{v.name} ({styles[bool(v.backbone.get("deep_stem"))]})' for v in near))
-
-
-RES2NET = register_family(Family(
-    name='Res2Net', model=Res2Net, layouts=LAYOUTS,
-    # PaddleClas' Res2Net_vd: res2a_branch2b_1._conv.weight, res2a_branch2b_1_weights, ...
-    markers=('.convs.0.', '.bns.0.', '_branch2b_1.', '_branch2b_1_'),
-    to_mmfish_keys=to_mmfish_keys, detect=detect, dcn=True, hidden=HIDDEN,
-    hidden_choices=dict(split_style=SPLIT_STYLES), from_config=from_config,
-    detect_defaults=resnet_keymap.DETECT_DEFAULTS, check_custom=check_custom))

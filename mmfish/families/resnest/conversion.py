@@ -3,22 +3,21 @@ from typing import Optional
 
 from ...checkpoint.io import ConversionError
 from ...core import resnet_keymap
-from ...core.family import Family, register_family
 from ...core.resnet_keymap import detect_skeleton
 from .model import ResNeSt
 
 #: arguments the weights cannot show (pools have no weights): decided by
 #: :func:`mmfish.converters.decide.decide`
 HIDDEN = ('avd', 'avd_first')
-__all__ = ['RESNEST', 'to_mmfish_keys', 'detect', 'from_config', 'from_layout']
+__all__ = ['to_mmfish_keys', 'detect', 'from_config', 'from_layout']
 
 
 def to_mmfish_keys(state, source):
-    return resnet_keymap.to_mmfish_keys(state, source, RESNEST.name)
+    return resnet_keymap.to_mmfish_keys(state, source, ResNeSt.__name__)
 
 
 def detect(state, source, layout=None, dcn_type=None):
-    cfg = detect_skeleton(state, ResNeSt.arch_settings, source, RESNEST.name)
+    cfg = detect_skeleton(state, ResNeSt.arch_settings, source, ResNeSt.__name__)
     width = state['backbone.layer1.0.conv1.weight'].shape[0]
     split_conv = state['backbone.layer1.0.conv2.conv.weight']
     radix = split_conv.shape[0] // width
@@ -90,10 +89,3 @@ def from_config(type_name: str, args: dict) -> dict:
         (True, f"{meta} builds the toolbox's {type_name}, whose avg_down_stride defaults to True")
     return dict(avd=avd, avd_first=(False, f"{meta} builds the toolbox's {type_name}, which "
                                            f"always pools after the split-attention conv"))
-
-
-RESNEST = register_family(Family(
-    name='ResNeSt', model=ResNeSt, layouts=resnet_keymap.LAYOUTS,
-    markers=('.conv2.fc1.', '.conv2.conv.'), hidden=HIDDEN,
-    to_mmfish_keys=to_mmfish_keys, detect=detect, dcn=True,
-    detect_defaults=resnet_keymap.DETECT_DEFAULTS, from_config=from_config))

@@ -8,13 +8,12 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmfish.core import contract
 from mmfish.core.base import BackboneBase
-from mmfish.models import FishNet, Res2Net, Res2NetDLA, ResNeSt
+from mmfish.core.family import FAMILIES
+from mmfish.models import Res2Net, Res2NetDLA, ResNeSt
 from mmfish.models.backbones import BACKBONES
 
-SMALL = {ResNeSt: dict(depth=50, base_channels=16, stem_channels=16),
-         Res2Net: dict(depth=50, base_channels=16, base_width=32),
-         FishNet: dict(depth=99, base_channels=16),
-         Res2NetDLA: dict(depth=60, channels=(8, 16, 32, 64, 128, 256), base_width=32)}
+#: a small configuration of each registered family's backbone (its ``Family.small``)
+SMALL = {f.model: dict(f.small) for f in FAMILIES.values() if f.small}
 
 
 def test_the_mmdet_contract_is_a_class_attribute():
