@@ -89,7 +89,8 @@ OPENMMLAB = {'mmdet': 'https://download.openmmlab.com/mmdetection/v2.0/',
              'mmpretrain': 'https://download.openmmlab.com/mmclassification/v0/'}
 
 
-def trained(family: str, toolbox, model, config, path, dataset, scores) -> TrainedModel:
+def trained(family: str, toolbox: str, model: str, config: str, path: str, dataset: str,
+            scores: dict) -> TrainedModel:
     """A trained model of ``family``: ``path`` is the weights' URL under the toolbox's
     downloads."""
     return TrainedModel(toolbox, model, config, OPENMMLAB[toolbox] + path, dataset, scores,

@@ -1,6 +1,9 @@
 """Res2Net's published variants (the official code's models and README figures, PaddleClas'
 SSLD-distilled Res2Net200_vd), their released files, and the models the toolboxes trained with
 a Res2Net backbone."""
+import json
+from pathlib import Path
+
 from ...core.release import Variant, trained, with_urls
 
 #: where each publisher serves its released files, under their released names: the official
@@ -47,40 +50,8 @@ VARIANTS = with_urls([
     _res2net(152, 26, 4, 61.29, None, v1b=True),
 ], _download)
 
-#: the toolboxes' trained models with a Res2Net backbone (their installed metafiles)
-TRAINED = (
-    trained('Res2Net', 'mmdet', 'faster-rcnn_res2net-101_fpn_2x_coco',
-             'res2net/faster-rcnn_res2net-101_fpn_2x_coco.py',
-             'res2net/faster_rcnn_r2_101_fpn_2x_coco/faster_rcnn_r2_101_fpn_2x_coco-175f1da6.pth',
-             'COCO', {'box AP': 43.0}),
-    trained('Res2Net', 'mmdet', 'mask-rcnn_res2net-101_fpn_2x_coco',
-             'res2net/mask-rcnn_res2net-101_fpn_2x_coco.py',
-             'res2net/mask_rcnn_r2_101_fpn_2x_coco/mask_rcnn_r2_101_fpn_2x_coco-17f061e8.pth',
-             'COCO', {'box AP': 43.6, 'mask AP': 38.7}),
-    trained('Res2Net', 'mmdet', 'cascade-rcnn_res2net-101_fpn_20e_coco',
-             'res2net/cascade-rcnn_res2net-101_fpn_20e_coco.py',
-             'res2net/cascade_rcnn_r2_101_fpn_20e_coco/'
-             'cascade_rcnn_r2_101_fpn_20e_coco-f4b7b7db.pth',
-             'COCO', {'box AP': 45.7}),
-    trained('Res2Net', 'mmdet', 'cascade-mask-rcnn_res2net-101_fpn_20e_coco',
-             'res2net/cascade-mask-rcnn_res2net-101_fpn_20e_coco.py',
-             'res2net/cascade_mask_rcnn_r2_101_fpn_20e_coco/'
-             'cascade_mask_rcnn_r2_101_fpn_20e_coco-8a7b41e1.pth',
-             'COCO', {'box AP': 46.4, 'mask AP': 40.0}),
-    trained('Res2Net', 'mmdet', 'htc_res2net-101_fpn_20e_coco',
-             'res2net/htc_res2net-101_fpn_20e_coco.py',
-             'res2net/htc_r2_101_fpn_20e_coco/htc_r2_101_fpn_20e_coco-3a8d2112.pth',
-             'COCO', {'box AP': 47.5, 'mask AP': 41.6}),
-    trained('Res2Net', 'mmpretrain', 'res2net50-w14-s8_3rdparty_8xb32_in1k',
-             'res2net/res2net50-w14-s8_8xb32_in1k.py',
-             'res2net/res2net50-w14-s8_3rdparty_8xb32_in1k_20210927-bc967bf1.pth',
-             'ImageNet-1k', {'Top 1 Accuracy': 78.14}),
-    trained('Res2Net', 'mmpretrain', 'res2net50-w26-s8_3rdparty_8xb32_in1k',
-             'res2net/res2net50-w26-s8_8xb32_in1k.py',
-             'res2net/res2net50-w26-s8_3rdparty_8xb32_in1k_20210927-f547a94b.pth',
-             'ImageNet-1k', {'Top 1 Accuracy': 79.2}),
-    trained('Res2Net', 'mmpretrain', 'res2net101-w26-s4_3rdparty_8xb32_in1k',
-             'res2net/res2net101-w26-s4_8xb32_in1k.py',
-             'res2net/res2net101-w26-s4_3rdparty_8xb32_in1k_20210927-870b6c36.pth',
-             'ImageNet-1k', {'Top 1 Accuracy': 79.19}),
-)
+#: the toolboxes' trained models with a Res2Net backbone, as their installed metafiles list
+#: them: ``trained.json`` beside this module, one object per model (toolbox, model, config, the
+#: weights' path under the toolbox's downloads, dataset, the published scores)
+TRAINED = tuple(trained('Res2Net', **row) for row in json.loads(
+    (Path(__file__).parent / 'trained.json').read_text()))
