@@ -6,7 +6,7 @@ torch >= 2.6 (see :mod:`mmfish.checkpoint.compat`), makes ``load_from`` / ``--re
 what they loaded (see :mod:`mmfish.engine.load_report`) and lets configs name released weights
 as ``mmfish://<variant>`` (see :mod:`mmfish.hub`).
 """
-from . import hub, models  # noqa: F401
+from . import families, hub, models  # noqa: F401
 from .checkpoint import compat  # noqa: F401
 from .engine import load_report  # noqa: F401
 from .registry import MODELS

@@ -8,11 +8,11 @@ imports ``mmfish.registry`` and, through ``locations``, ``mmfish.models`` and ``
 which register them. A misspelled ``mmfish.`` type is a KeyError that lists mmfish's types and
 the closest one.
 """
-import difflib
-
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import Registry
+
+from .suggest import closest
 
 
 class MMFishRegistry(Registry):
@@ -32,9 +32,9 @@ class MMFishRegistry(Registry):
         except Exception:
             pass
         names = sorted(self.module_dict)
-        close = difflib.get_close_matches(name, names, n=1)
+        close = closest(name, names)
         raise KeyError(f"'{self.scope}.{name}' is not in mmfish's {self.name} registry"
-                       + (f"; did you mean '{self.scope}.{close[0]}'?" if close else '')
+                       + (f"; did you mean '{self.scope}.{close}'?" if close else '')
                        + f' Registered: {", ".join(f"{self.scope}.{n}" for n in names)}')
 
 

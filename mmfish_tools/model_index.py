@@ -9,24 +9,19 @@ from typing import Dict
 
 import yaml
 
+from mmfish.core.family import FAMILIES
 from mmfish.variants import TRAINED, VARIANTS
 
 INDEX = 'model-index.yml'
-#: the papers of the families, as OpenMMLab's metafiles cite them
-COLLECTIONS = {
-    'fishnet': dict(Name='FishNet', Paper=dict(
-        Title='FishNet: A Versatile Backbone for Image, Region, and Pixel Level Prediction',
-        URL='https://arxiv.org/abs/1901.03495'), Architecture=['UR-block', 'DR-block']),
-    'res2net': dict(Name='Res2Net', Paper=dict(
-        Title='Res2Net: A New Multi-scale Backbone Architecture',
-        URL='https://arxiv.org/abs/1904.01169'), Architecture=['Res2Net block']),
-    'res2netdla': dict(Name='Res2Net-DLA', Paper=dict(
-        Title='Res2Net: A New Multi-scale Backbone Architecture',
-        URL='https://arxiv.org/abs/1904.01169'), Architecture=['Res2Net block', 'DLA']),
-    'resnest': dict(Name='ResNeSt', Paper=dict(
-        Title='ResNeSt: Split-Attention Networks', URL='https://arxiv.org/abs/2004.08955'),
-        Architecture=['Split-Attention']),
-}
+
+
+def family_collections() -> Dict[str, dict]:
+    """The papers of the registered families (:attr:`~mmfish.core.family.Family.collection`),
+    as OpenMMLab's metafiles cite them, by converter name."""
+    return {key: FAMILIES[key].collection for key in sorted(FAMILIES)
+            if FAMILIES[key].collection}
+
+
 _HEADER = ('# Generated from mmfish/variants.py by python tools/model_index.py; do not edit.\n')
 
 
@@ -37,11 +32,12 @@ def _dump(data) -> str:
 def metafiles() -> Dict[str, str]:
     """``{path relative to the checkout: text}`` of the model index and the metafiles."""
     families: Dict[str, list] = OrderedDict()
+    papers = family_collections()
     for v in VARIANTS.values():
         families.setdefault(v.family, []).append(v)
     files = OrderedDict()
     for family, variants in families.items():
-        info = COLLECTIONS[family]
+        info = papers[family]
         collection = dict(Name=info['Name'], Metadata=dict(
             **{'Training Data': 'ImageNet-1k'}, Architecture=info['Architecture']),
             Paper=info['Paper'])
@@ -73,14 +69,15 @@ _TRAINING_DATA = {'COCO': 'COCO', 'ADE20K': 'ADE20K', 'Cityscapes': 'Cityscapes'
 def _trained() -> Dict[str, str]:
     """The metafiles of the toolboxes' trained models, one per toolbox."""
     toolboxes: Dict[str, list] = OrderedDict()
+    papers = family_collections()
     for t in TRAINED.values():
         toolboxes.setdefault(t.toolbox, []).append(t)
     files = OrderedDict()
     for toolbox, rows in toolboxes.items():
         names = list(dict.fromkeys(t.family for t in rows))
         collections = [dict(Name=f'{toolbox} {name}', Metadata=dict(
-            Architecture=COLLECTIONS[name.lower()]['Architecture']),
-            Paper=COLLECTIONS[name.lower()]['Paper']) for name in names]
+            Architecture=papers[name.lower()]['Architecture']),
+            Paper=papers[name.lower()]['Paper']) for name in names]
         models = []
         for t in rows:
             results = OrderedDict()

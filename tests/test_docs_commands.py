@@ -176,7 +176,7 @@ def test_attention_group_norm_one_value_per_group_is_explained():
         with pytest.raises(ValueError, match='BatchNorm2d') as info:
             ResNeSt(depth=50).train()(torch.empty(1, 3, 64, 64))
     assert suggestion in str(info.value)
-    assert f"``{suggestion.partition('=')[2]}``" in _text('mmfish/models/backbones/resnest.py')
+    assert f"``{suggestion.partition('=')[2]}``" in _text('mmfish/families/resnest/model.py')
 
 
 def test_group_norm_one_value_per_group_elsewhere_is_explained():
@@ -199,7 +199,7 @@ def test_group_norm_one_value_per_group_elsewhere_is_explained():
 
 def test_models_doc_mmdet_arguments_are_taken():
     """ResNeSt, Res2Net and FishNet take mmdet's ResNet arguments; Res2NetDLA refuses them."""
-    from mmfish.models.backbones.args import MMDET_CONTRACT_BACKBONES, UNSUPPORTED_MMDET_ARGS
+    from mmfish.core.contract import MMDET_CONTRACT_BACKBONES, UNSUPPORTED_MMDET_ARGS
     text = ' '.join(_text('docs/models.md').split())
     assert 'does not take yet' not in text
     assert set(MMDET_CONTRACT_BACKBONES) == {'ResNeSt', 'Res2Net', 'FishNet'}

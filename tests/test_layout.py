@@ -1,6 +1,10 @@
-"""The package's dependencies point one way: the static import graph of ``mmfish`` (every
-``import`` statement, at module level or inside functions) has no cycle; the models do not
-import the converters; the library does not import the tooling of the checkout
+"""The package's dependencies point one way, lowest first: checkpoint I/O
+(:mod:`mmfish.checkpoint`, which imports no model) <- the core (:mod:`mmfish.core`: the
+skeleton, the layers, the argument checks, the registry of families) <- the families
+(:mod:`mmfish.families`) <- conversion and the rest. The import graph counts every ``import``
+statement (at module level or inside functions) and every import by name
+(``importlib.import_module``, ``__import__``, a string naming an mmfish module): it has no
+cycle, and no edge points up. The library does not import the tooling of the checkout
 (``mmfish_tools``), which the wheel leaves out."""
 import ast
 import subprocess
@@ -13,6 +17,20 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / 'mmfish'
 TOOLING = 'mmfish_tools'
 
+#: the layers, lowest first, and what none of a layer's modules may reach (directly or not)
+CHECKPOINT_IO, CORE, FAMILIES, CONVERSION = ('mmfish.checkpoint', 'mmfish.core',
+                                             'mmfish.families', 'mmfish.converters')
+MODELS = (CORE, FAMILIES, 'mmfish.models', CONVERSION)
+FORBIDDEN = {
+    CHECKPOINT_IO: MODELS,                       # checkpoint I/O imports no model
+    CORE: (FAMILIES, 'mmfish.models', CONVERSION, 'mmfish.variants'),  # nor a family
+    FAMILIES: (CONVERSION,),                     # the families never import conversion
+}
+
+#: strings that MMEngine imports: a registry's ``locations``, the package faces it imports to
+#: register the scope when a config names ``mmfish.X`` before anything imported mmfish
+REGISTRY_LOCATIONS = {('mmfish.registry', 'mmfish.models'), ('mmfish.registry', 'mmfish.engine')}
+
 
 def _module_name(path: Path) -> str:
     parts = path.relative_to(PACKAGE.parent).with_suffix('').parts
@@ -23,31 +41,83 @@ def _modules() -> dict:
     return {_module_name(p): p for p in PACKAGE.rglob('*.py')}
 
 
+def _absolute(name: str, is_package: bool, module: str, level: int) -> str:
+    """``module`` imported with ``level`` leading dots from the module ``name``."""
+    if not level:
+        return module
+    parent = name.split('.')
+    parent = parent[:len(parent) - level + (1 if is_package else 0)]
+    return '.'.join(parent + ([module] if module else []))
+
+
+def _string(node) -> str:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def _by_name(name: str, is_package: bool, node: ast.Call):
+    """What a call imports by name: ``importlib.import_module(NAME[, package])`` (relative
+    names resolved against the calling module's package) or ``__import__(NAME)``; None for
+    other calls. A name that is not a constant string is returned as ``'?'``."""
+    func = node.func
+    called = func.attr if isinstance(func, ast.Attribute) else getattr(func, 'id', None)
+    if called not in ('import_module', '__import__') or not node.args:
+        return None
+    target = _string(node.args[0])
+    if target is None:
+        return '?'
+    if called == 'import_module' and target.startswith('.'):
+        level = len(target) - len(target.lstrip('.'))
+        # the package argument is the calling module's package (``__package__``)
+        return _absolute(name, is_package, target[level:], level)
+    return target
+
+
+def dynamic_imports(name: str, path: Path, modules: dict) -> set:
+    """``(kind, target)`` for every import by name in ``path``: ``'call'`` for
+    ``importlib.import_module`` / ``__import__``, ``'string'`` for a string constant that
+    names an mmfish module (``'mmfish.models'``, handed to something that imports it)."""
+    is_package = path.name == '__init__.py'
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Call):
+            target = _by_name(name, is_package, node)
+            if target is not None:
+                found.add(('call', target))
+        elif (text := _string(node)) and '.' in text and text.strip() in modules:
+            found.add(('string', text.strip()))  # 'mmfish' alone is the registries' scope
+    return found
+
+
 def _imports(name: str, path: Path, modules: dict) -> set:
-    """The mmfish modules that ``path`` imports anywhere in its code."""
+    """The mmfish modules that ``path`` imports anywhere in its code, by statement or by
+    name."""
     is_package = path.name == '__init__.py'
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             targets = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom):
-            base = node.module or ''
-            if node.level:
-                parent = name.split('.')
-                parent = parent[:len(parent) - node.level + (1 if is_package else 0)]
-                base = '.'.join(parent + ([base] if base else []))
+            base = _absolute(name, is_package, node.module or '', node.level)
             # 'from pkg import mod' imports pkg.mod when that is a module
             targets = [f'{base}.{a.name}' if f'{base}.{a.name}' in modules else base
                        for a in node.names]
         else:
             continue
-        for target in targets:
-            # importing a.b.c runs a/__init__ and a/b/__init__ too
-            parts = target.split('.')
-            for i in range(1, len(parts) + 1):
-                candidate = '.'.join(parts[:i])
-                if candidate in modules and candidate != name:
-                    found.add(candidate)
+        found |= _with_parents(name, targets, modules)
+    dynamic = [t for kind, t in dynamic_imports(name, path, modules)
+               if (name, t) not in REGISTRY_LOCATIONS]
+    return found | _with_parents(name, dynamic, modules)
+
+
+def _with_parents(name: str, targets, modules: dict) -> set:
+    found = set()
+    for target in targets:
+        # importing a.b.c runs a/__init__ and a/b/__init__ too
+        parts = target.split('.')
+        for i in range(1, len(parts) + 1):
+            candidate = '.'.join(parts[:i])
+            if candidate in modules and candidate != name:
+                found.add(candidate)
     return found
 
 
@@ -101,32 +171,52 @@ def test_the_cycle_finder_finds_cycles():
     assert find_cycle({'a': {'b'}, 'b': set()}) is None
 
 
-@pytest.mark.parametrize('library', ['mmfish.models', 'mmfish.checkpoint'])
-def test_the_models_and_checkpoints_do_not_depend_on_the_converters(library):
-    graph = _without_package_inits(import_graph())
-    reached, todo = set(), [m for m in graph if m == library or m.startswith(library + '.')]
+def _inside(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + '.')
+
+
+def reached(graph: dict, package: str) -> set:
+    """Every module that the modules of ``package`` import, directly or not."""
+    found, todo = set(), [m for m in graph if _inside(m, package)]
     while todo:
         module = todo.pop()
-        if module not in reached:
-            reached.add(module)
+        if module not in found:
+            found.add(module)
             todo.extend(graph[module])
-    assert not [m for m in reached if m.startswith('mmfish.converters')]
+    return found
 
 
-#: the library's imports by name at run time (``importlib.import_module``), which the static
-#: graph above does not see: strict Pretrained loading reaches the converters only to name the
-#: likely cause of a checkpoint that does not fit, so that importing the models never imports them
-LAZY_IMPORTS = {('mmfish.checkpoint.pretrained', '..converters.family')}
+@pytest.mark.parametrize('layer', sorted(FORBIDDEN))
+def test_no_layer_imports_a_layer_above_it(layer):
+    graph = _without_package_inits(import_graph())
+    assert any(_inside(m, layer) for m in graph)  # the layer exists
+    upward = sorted(m for m in reached(graph, layer)
+                    if any(_inside(m, above) for above in FORBIDDEN[layer]))
+    assert not upward, f'{layer} reaches {upward}'
 
 
-def test_the_only_imports_by_name_are_the_declared_ones():
-    found = set()
-    for name, path in _modules().items():
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Call) and getattr(node.func, 'attr', None) == 'import_module':
-                found.add((name, node.args[0].value if node.args and isinstance(
-                    node.args[0], ast.Constant) else ast.dump(node)))
-    assert found == LAZY_IMPORTS
+def test_the_imports_by_name_are_read(tmp_path):
+    modules = {'mmfish.converters': None, 'mmfish.converters.family': None}
+    source = ("import importlib\n"
+              "importlib.import_module('..converters.family', __package__)\n"
+              "__import__('mmfish.converters')\n"
+              "x = 'mmfish.converters.family'\n"
+              "importlib.import_module(name)\n")
+    path = tmp_path / 'pretrained.py'
+    path.write_text(source)
+    found = dynamic_imports('mmfish.checkpoint.pretrained', path, modules)
+    assert found == {('call', 'mmfish.converters.family'), ('call', 'mmfish.converters'),
+                     ('string', 'mmfish.converters'), ('string', 'mmfish.converters.family'),
+                     ('call', '?')}
+
+
+def test_the_only_imports_by_name_are_the_registry_locations():
+    """mmfish imports nothing by name to get around the direction: the strings MMEngine's
+    registry imports are the only ones, and they lead into the package faces."""
+    modules = _modules()
+    found = {(name, target) for name, path in modules.items()
+             for _, target in dynamic_imports(name, path, modules)}
+    assert found == REGISTRY_LOCATIONS
 
 
 def tooling_references(source: str) -> list:

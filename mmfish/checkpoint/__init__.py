@@ -1,9 +1,10 @@
 """Checkpoint handling that knows no model family: reading any checkpoint without running its
 code and writing files atomically (:mod:`.io`), what key names tell about a checkpoint's family
-(:mod:`.keys`), comparing state dicts and checking weights (:mod:`.diff`), the backbones'
-strict ``Pretrained`` loading (:mod:`.pretrained`), and what lets MMEngine resume from its own
-checkpoints under weights-only loading (:mod:`.compat`, applied by ``import mmfish``). The
-family key maps and the conversion of released checkpoints are :mod:`mmfish.converters`'."""
+(:mod:`.keys`), comparing state dicts and checking weights (:mod:`.diff`), and what lets
+MMEngine resume from its own checkpoints under weights-only loading (:mod:`.compat`, applied by
+``import mmfish``). It imports no model: the backbones' strict ``Pretrained`` loading is
+:mod:`mmfish.core.pretrained`, the families' key maps are theirs (:mod:`mmfish.families`) and
+the conversion of released checkpoints is :mod:`mmfish.converters`'."""
 from .diff import StateDiff, bad_values, check_values, diff_state
 from .io import (
     CheckpointError,
@@ -18,10 +19,8 @@ from .io import (
     write_atomic,
     write_text_atomic,
 )
-from .pretrained import check_state_dict, pretrained_state, read_checkpoint
 
 __all__ = ['CheckpointError', 'CheckpointMismatchError', 'ConversionError', 'StateDiff',
-           'atomic_path', 'bad_values', 'check_destination', 'check_state_dict', 'check_values',
-           'diff_state', 'load_checkpoint', 'load_state_dict', 'pretrained_state',
-           'read_checkpoint', 'save_atomic', 'unwrap_state_dict', 'write_atomic',
-           'write_text_atomic']
+           'atomic_path', 'bad_values', 'check_destination', 'check_values', 'diff_state',
+           'load_checkpoint', 'load_state_dict', 'save_atomic', 'unwrap_state_dict',
+           'write_atomic', 'write_text_atomic']

@@ -1,7 +1,7 @@
 """What a checkpoint's key names tell without building any model or knowing any family: which
 keys can belong to a backbone, whether they are a plain ResNet's, and the command that converts
 released checkpoints. Each family's own key markers are its converter's
-(:class:`mmfish.converters.family.Family`)."""
+(:class:`mmfish.core.family.Family`)."""
 import re
 from typing import Iterable, List
 

@@ -7,14 +7,14 @@ variant from the weights' shapes, checks every key against the model it describe
 keys as an mmpretrain ``ImageClassifier`` of the variant's in1k config expects. Nothing is
 written when anything does not fit.
 
-Each family is a :class:`~.family.Family` declared and registered (:func:`register_family`)
-in its module here; importing the package registers them all.
+Each family is a :class:`~mmfish.core.family.Family` declared and registered
+(:func:`register_family`) in its package under :mod:`mmfish.families`, which ``import mmfish``
+imports.
 """
 from ..checkpoint.io import ConversionError
-from . import fishnet, res2net, res2net_dla, resnest  # noqa: F401  (each registers its family)
+from ..core.family import FAMILIES, Family, register_family, unregister_family
 from .cli import main
 from .conversion import convert_checkpoint, detect_family, find_variant
-from .family import FAMILIES, Family, register_family, unregister_family
 
 __all__ = ['ConversionError', 'convert_checkpoint', 'detect_family', 'FAMILIES', 'Family',
            'find_variant', 'main', 'register_family', 'unregister_family']

@@ -5,9 +5,10 @@ import sys
 from typing import Optional
 
 from ..checkpoint.io import ConversionError
-from ..models.layers.dcn import DCN_TYPES
+from ..core.family import FAMILIES
+from ..core.layers.dcn import DCN_TYPES
 from .conversion import convert_checkpoint
-from .family import FAMILIES
+from .decide import variants_of
 
 __all__ = ['main']
 
@@ -34,7 +35,7 @@ def main(family: Optional[str] = None, argv=None) -> int:
         parser.add_argument('--family', choices=sorted(FAMILIES),
                             help='the family of SRC (default: detected from its keys)')
     families = [FAMILIES[family]] if family else list(FAMILIES.values())
-    names = sorted({v.name for f in families for v in f.variants()})
+    names = sorted({v.name for f in families for v in variants_of(f)})
     parser.add_argument('--variant', choices=names, metavar='NAME',
                         help='the released variant, when the weights fit several (the '
                              'converter says so and lists them): ' + ', '.join(names))

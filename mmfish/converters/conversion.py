@@ -9,11 +9,18 @@ import torch
 from ..checkpoint.diff import check_values
 from ..checkpoint.integrity import check_name_hash
 from ..checkpoint.io import ConversionError, check_destination, load_state_dict, save_atomic
+from ..core.family import (
+    FAMILIES,
+    Family,
+    converter_hint,
+    family_named,
+    guess_family,
+    minimal,
+)
+from ..core.keymap import check_family, check_keys, fill_counters
 from ..variants import TRAINED, VARIANTS, TrainedModel
 from . import decide as _decide
-from .common import check_family, check_keys, fill_counters
 from .decide import decide, decide_dcn, released_variant
-from .family import FAMILIES, Family, converter_hint, family_named, guess_family, minimal
 
 __all__ = ['convert_checkpoint', 'detect_family', 'find_variant', 'trained_model']
 

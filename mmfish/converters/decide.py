@@ -28,10 +28,10 @@ import os.path as osp
 from typing import Callable, Dict, List, Optional, Tuple
 
 from ..checkpoint.io import ConversionError
-from ..models.layers.dcn import DCN_TYPES
+from ..core.family import FAMILIES, Family, init_defaults, minimal
+from ..core.layers.dcn import DCN_TYPES
+from ..core.resnet_keymap import AmbiguousDcnError
 from ..variants import VARIANTS, Variant
-from .family import FAMILIES, Family, init_defaults, minimal
-from .resnet_like import AmbiguousDcnError
 
 __all__ = ['find_variant', 'candidates', 'decide', 'released_variant', 'flag', 'decide_dcn',
            'dcn_from_config', 'hidden_from_mmfish_meta', 'flags', 'config_scope']
@@ -40,7 +40,7 @@ __all__ = ['find_variant', 'candidates', 'decide', 'released_variant', 'flag', '
 def find_variant(backbone: dict, fam: Family) -> Optional[str]:
     """The name of the published variant with exactly this backbone config, if any."""
     target = minimal(backbone, fam.model)
-    return next((v.name for v in fam.variants() if minimal(v.backbone, fam.model) == target),
+    return next((v.name for v in variants_of(fam) if minimal(v.backbone, fam.model) == target),
                 None)
 
 
@@ -56,7 +56,12 @@ def candidates(detected: dict, fam: Family) -> List[Variant]:
         return {k: v for k, v in minimal(cfg, fam.model).items() if k not in fam.hidden}
 
     target = visible(detected)
-    return [v for v in fam.variants() if visible(v.backbone) == target]
+    return [v for v in variants_of(fam) if visible(v.backbone) == target]
+
+
+def variants_of(fam: Family) -> List[Variant]:
+    """The family's published variants in the table of released models."""
+    return [v for v in VARIANTS.values() if v.backbone['type'] == fam.name]
 
 
 def released_variant(path: str) -> Optional[Variant]:
@@ -283,7 +288,7 @@ def decide(fam: Family, detected: dict, source: str, rest: dict, variant: Option
     decisions = {}
     chosen, by = None, ''
     if variant is not None:
-        family_names = [v.name for v in fam.variants()]
+        family_names = [v.name for v in variants_of(fam)]
         if variant not in family_names:
             raise ConversionError(f'{source}: --variant {variant} is not a released '
                                   f'{fam.name} variant; valid: {", ".join(family_names)}')
@@ -331,7 +336,7 @@ def decide(fam: Family, detected: dict, source: str, rest: dict, variant: Option
             continue
         # the released variants with these shapes (and the values set so far) decide what
         # they all agree on; without any, a value shared by every released variant does
-        pool = consistent or [v for v in fam.variants()
+        pool = consistent or [v for v in variants_of(fam)
                               if all(hidden_values(v.backbone, fam)[n] == d['value']
                                      for n, d in values.items())]
         options = {hidden_values(v.backbone, fam)[k] for v in pool}
@@ -353,7 +358,7 @@ def decide(fam: Family, detected: dict, source: str, rest: dict, variant: Option
     cfg = dict(detected, **{k: d['value'] for k, d in values.items()})
     name = find_variant(cfg, fam)
     if name is None:  # a config no released variant has
-        fam.check_custom(cfg, source, fam.variants())
+        fam.check_custom(cfg, source, variants_of(fam))
     return cfg, name, values
 
 

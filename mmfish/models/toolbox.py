@@ -1,4 +1,5 @@
-"""Switching a toolbox config's ResNeSt or Res2Net backbone to mmfish's.
+"""Switching a toolbox config's backbone to mmfish's: ResNeSt's or Res2Net's, any registered
+family that names the toolboxes that have it (:attr:`~mmfish.core.family.Family.toolboxes`).
 
 The toolboxes' own classes take most of mmfish's arguments under the same names, but some of
 their defaults differ from mmfish's, some arguments have other names, and mmdet's Res2Net fixes
@@ -11,14 +12,9 @@ the toolbox builds from it:
   levels in mmdet and mmseg, the last one in mmpretrain and mmpose), ``norm_eval`` (True in
   mmdet), ``stem_channels`` (mmdet: ``base_channels``) and ``contract_dilation`` (False: only
   mmseg contracts, and only when asked);
-- ResNeSt: ``avg_down_stride`` is mmfish's ``avd``; the bottleneck width (``base_width`` in
-  mmdet and mmseg, ``width_per_group`` in mmpretrain and mmpose) applies only with
-  ``groups > 1`` there, and becomes mmfish's ``base_width``;
-- Res2Net: mmdet's always has the deep (v1b) stem and avg-down shortcuts
-  (``deep_stem=True, avg_down=True``, ``style='pytorch'``, whatever the config says), and
-  leaves out the average pool of the last split in the first block of ``layer1``
-  (``split_style='mmdet'``; mmfish, mmpretrain and the official code apply it); mmpretrain's
-  has the deep stem and avg-down shortcuts by default.
+- the family's own part (:attr:`~mmfish.core.family.Family.toolbox_args`): ResNeSt's
+  (:mod:`mmfish.families.resnest.toolbox`: ``avg_down_stride``, the bottleneck width) and
+  Res2Net's (:mod:`mmfish.families.res2net.toolbox`: mmdet's fixed v1b stem and split style).
 
 Everything else (``depth``, ``radix``, ``scales``, ``strides``, ``dilations``, ``norm_cfg``,
 ``frozen_stages``, ``dcn``, ``stage_with_dcn``, ``plugins``, ``init_cfg``, ...) is kept as
@@ -28,18 +24,14 @@ it is. Arguments mmfish has no counterpart for (mmseg's ``multi_grid``, mmpretra
 import copy
 from typing import Optional
 
+from ..core.family import FAMILIES
+from ..core.toolbox import TOOLBOXES
+
 __all__ = ['TOOLBOXES', 'from_toolbox']
 
-#: the toolboxes whose ResNeSt and Res2Net configs :func:`from_toolbox` reads
-TOOLBOXES = ('mmdet', 'mmseg', 'mmpretrain', 'mmpose')
-#: the toolboxes that have each family
-_FAMILIES = {'ResNeSt': TOOLBOXES, 'Res2Net': ('mmdet', 'mmpretrain')}
 #: the toolbox's default ``out_indices`` (mmfish's: all four levels)
 _OUT_INDICES = {'mmdet': (0, 1, 2, 3), 'mmseg': (0, 1, 2, 3), 'mmpretrain': (3, ),
                 'mmpose': (3, )}
-#: the name of ResNeSt's bottleneck width argument in each toolbox
-_RESNEST_WIDTH = {'mmdet': 'base_width', 'mmseg': 'base_width', 'mmpretrain': 'width_per_group',
-                  'mmpose': 'width_per_group'}
 #: arguments of a toolbox without an mmfish counterpart, and the values that change nothing
 _NO_OP = {'mmseg': dict(multi_grid=(None, )),
           'mmpretrain': dict(drop_path_rate=(0, ), expansion=(None, 4)),
@@ -60,23 +52,19 @@ def _split_type(backbone: dict, toolbox: Optional[str]):
     return toolbox, name
 
 
-def _width(value: int, base_channels: int, what: str) -> int:
-    """mmfish's ``base_width`` (channels per group of a 64-plane stage) for a toolbox width
-    given per group of a ``base_channels``-plane stage."""
-    if value * 64 % base_channels:
-        raise ValueError(f'{what}={value} with base_channels={base_channels}: mmfish gives '
-                         f'base_width * base_channels / 64 channels per group in layer1, and no '
-                         f'integer base_width gives {value}')
-    return value * 64 // base_channels
+def _families() -> dict:
+    """The registered families that some toolbox has, by backbone type."""
+    return {f.name: f for f in FAMILIES.values() if f.toolboxes}
 
 
 def from_toolbox(backbone: dict, toolbox: Optional[str] = None) -> dict:
     """The mmfish backbone config that builds what ``backbone`` builds in ``toolbox``.
 
     Args:
-        backbone (dict): A ResNeSt or Res2Net backbone config of the toolbox (``type``
-            ``'ResNeSt'``, ``'Res2Net'``, or scoped: ``'mmdet.Res2Net'``). An mmfish config
-            (``'mmfish.ResNeSt'``) is returned unchanged.
+        backbone (dict): A ResNeSt or Res2Net backbone config of the toolbox, or another
+            registered family's (``type`` ``'ResNeSt'``, ``'Res2Net'``, or scoped:
+            ``'mmdet.Res2Net'``). An mmfish config (``'mmfish.ResNeSt'``) is returned
+            unchanged.
         toolbox (str, optional): ``'mmdet'``, ``'mmseg'``, ``'mmpretrain'`` or ``'mmpose'``:
             the toolbox whose class the config builds. Defaults to None (the scope of a scoped
             ``type``).
@@ -99,11 +87,12 @@ def from_toolbox(backbone: dict, toolbox: Optional[str] = None) -> dict:
     toolbox, family = _split_type(cfg, toolbox)
     if toolbox not in TOOLBOXES:
         raise ValueError(f'unknown toolbox {toolbox!r}; valid: {", ".join(TOOLBOXES)}')
-    if family not in _FAMILIES:
-        raise ValueError(f'{cfg["type"]!r} is not a ResNeSt or Res2Net backbone')
-    if toolbox not in _FAMILIES[family]:
+    families = _families()
+    if family not in families:
+        raise ValueError(f'{cfg["type"]!r} is not a {" or ".join(families)} backbone')
+    if toolbox not in families[family].toolboxes:
         raise ValueError(f'{toolbox} has no {family}; '
-                         f'{", ".join(_FAMILIES[family])} have')
+                         f'{", ".join(families[family].toolboxes)} have')
     for name, no_op in _NO_OP.get(toolbox, {}).items():
         if cfg.pop(name, no_op[0]) not in no_op:
             raise ValueError(f'{name}={backbone[name]!r}: mmfish\'s {family} has no '
@@ -118,22 +107,7 @@ def from_toolbox(backbone: dict, toolbox: Optional[str] = None) -> dict:
             cfg['stem_channels'] = base_channels
             if base_channels == 64:
                 del cfg['stem_channels']
-    if family == 'ResNeSt':
-        width_name = _RESNEST_WIDTH[toolbox]
-        width = cfg.pop(width_name, 4)
-        if cfg.get('groups', 1) != 1:  # with one group the width is the stage's planes
-            cfg['base_width'] = _width(width, base_channels, width_name)
-        if 'avg_down_stride' in cfg:
-            cfg['avd'] = cfg.pop('avg_down_stride')
-    else:
-        if 'base_width' in cfg:
-            cfg['base_width'] = _width(cfg['base_width'], base_channels, 'base_width')
-        if toolbox == 'mmdet':  # mmdet's Res2Net fixes these, whatever the config says
-            cfg.update(deep_stem=True, avg_down=True, split_style='mmdet')
-            cfg.pop('style', None)
-        else:
-            cfg.setdefault('deep_stem', True)
-            cfg.setdefault('avg_down', True)
+    families[family].toolbox_args(cfg, toolbox, base_channels)
     if toolbox != 'mmseg':  # no contraction of the first dilation outside mmseg
         cfg['contract_dilation'] = False
     else:

@@ -161,6 +161,6 @@ def test_custom_widths_with_a_res2net_stem_still_convert(tmp_path):
 
 
 def test_every_released_res2net_has_a_res2net_stem():
-    from mmfish.converters.res2net import stem_problems
+    from mmfish.families.res2net.conversion import stem_problems
     released = [v for v in VARIANTS.values() if v.backbone['type'] == 'Res2Net']
     assert released and all(stem_problems(v.backbone) == [] for v in released)

@@ -8,8 +8,8 @@ import torch
 from mmengine.model import BaseModule
 
 from mmfish.checkpoint import CheckpointError, CheckpointMismatchError
+from mmfish.core import base as base_module
 from mmfish.models import FishNet, FishNeXt, Res2Net, ResNeSt
-from mmfish.models.backbones import base as base_module
 from mmfish.testing import randomize_norms
 
 from ..conftest import DATA

@@ -394,4 +394,4 @@ def test_a_switched_config_dumps_and_builds(tmp_path):
     assert dumped.model.backbone.type == 'mmfish.Res2Net'
     assert dumped.model.backbone.deep_stem is False and dumped.model.backbone.scales == 8
     model = build_in_scope('mmpretrain', dumped.model)
-    assert type(model.backbone).__module__ == 'mmfish.models.backbones.res2net'
+    assert type(model.backbone).__module__ == 'mmfish.families.res2net.model'

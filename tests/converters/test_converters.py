@@ -9,7 +9,7 @@ from mmengine.config import Config
 
 from mmfish.checkpoint import load_state_dict
 from mmfish.converters import FAMILIES, ConversionError, convert_checkpoint
-from mmfish.converters.family import minimal
+from mmfish.core.family import minimal
 from mmfish.testing import max_rel_error, randomize_norms
 from mmfish.variants import VARIANTS
 

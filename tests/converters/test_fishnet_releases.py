@@ -9,7 +9,7 @@ from mmengine.config import Config
 
 from mmfish.checkpoint.io import load_checkpoint
 from mmfish.converters import ConversionError, convert_checkpoint
-from mmfish.converters.fishnet import IDENTITY_VAR
+from mmfish.families.fishnet.conversion import IDENTITY_VAR
 from mmfish.testing import max_rel_error
 
 from ..conftest import DATA, REPO, build_in_scope, unpacked_fixture

@@ -1,11 +1,9 @@
-"""Backbones: FishNet and FishNeXt, Res2Net, Res2Net-DLA, ResNeSt; the contract they share is in
-:mod:`.base`, their checks in :mod:`.args`."""
-from .fishnet import FishNet, FishNeXt
-from .res2net import Res2Net
-from .res2net_dla import Res2NetDLA
-from .resnest import ResNeSt
+"""The backbones of the registered families (:data:`mmfish.core.family.FAMILIES`); the
+contract they share is :mod:`mmfish.core.base`."""
+from ...core.family import FAMILIES
+from ...families import FishNet, FishNeXt, Res2Net, Res2NetDLA, ResNeSt
 
-#: one backbone of each family (FishNeXt is a FishNet)
-BACKBONES = (Res2Net, ResNeSt, FishNet, Res2NetDLA)
+#: one backbone of each registered family (FishNeXt is a FishNet)
+BACKBONES = tuple(f.model for f in FAMILIES.values())
 
 __all__ = ['BACKBONES', 'FishNet', 'FishNeXt', 'Res2Net', 'Res2NetDLA', 'ResNeSt']

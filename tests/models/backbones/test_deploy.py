@@ -2,8 +2,8 @@
 import pytest
 import torch
 
+from mmfish.core.layers import is_channels_last
 from mmfish.deploy import ONNX_TOLERANCE, export_onnx
-from mmfish.models.layers import is_channels_last
 from mmfish.testing import max_rel_error, randomize_norms
 
 from .test_families import CONFIGS, build

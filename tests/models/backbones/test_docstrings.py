@@ -5,8 +5,8 @@ import inspect
 
 import pytest
 
+from mmfish.core.skeleton import ResNetSkeleton
 from mmfish.models import FishNet, FishNeXt, Res2Net, ResNeSt
-from mmfish.models.backbones.resnet_skeleton import ResNetSkeleton
 
 PUBLIC = [FishNet, FishNeXt, Res2Net, ResNeSt]
 

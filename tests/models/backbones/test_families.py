@@ -4,8 +4,8 @@ import torch
 from mmengine.registry import MODELS
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from mmfish.core.base import ResidualBlock
 from mmfish.models import FishNet, FishNeXt, Res2Net, ResNeSt
-from mmfish.models.backbones.base import ResidualBlock
 
 # small but real configurations of each family (and each Res2Net/ResNeSt option)
 CONFIGS = {

@@ -2,8 +2,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from mmfish.families.fishnet import model as fishnet_module
 from mmfish.models import FishNet
-from mmfish.models.backbones import fishnet as fishnet_module
 
 
 def _expected_sizes(h):

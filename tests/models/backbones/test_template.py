@@ -6,18 +6,18 @@ import pytest
 import torch
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from mmfish.models import FishNet, Res2Net, Res2NetDLA, ResNeSt
-from mmfish.models.backbones import BACKBONES, args
-from mmfish.models.backbones.base import BackboneBase
+from mmfish.core import contract
+from mmfish.core.base import BackboneBase
+from mmfish.core.family import FAMILIES
+from mmfish.models import Res2Net, Res2NetDLA, ResNeSt
+from mmfish.models.backbones import BACKBONES
 
-SMALL = {ResNeSt: dict(depth=50, base_channels=16, stem_channels=16),
-         Res2Net: dict(depth=50, base_channels=16, base_width=32),
-         FishNet: dict(depth=99, base_channels=16),
-         Res2NetDLA: dict(depth=60, channels=(8, 16, 32, 64, 128, 256), base_width=32)}
+#: a small configuration of each registered family's backbone (its ``Family.small``)
+SMALL = {f.model: dict(f.small) for f in FAMILIES.values() if f.small}
 
 
 def test_the_mmdet_contract_is_a_class_attribute():
-    assert args.MMDET_CONTRACT_BACKBONES == tuple(
+    assert contract.MMDET_CONTRACT_BACKBONES == tuple(
         cls.__name__ for cls in BACKBONES if cls.mmdet_contract) == ('Res2Net', 'ResNeSt',
                                                                    'FishNet')
     assert not Res2NetDLA.mmdet_contract and not BackboneBase.mmdet_contract
@@ -31,7 +31,7 @@ def test_each_level_leaves_the_memory_format_before_the_next_stage_runs(cls, nex
     """In channels-last training, level 0 is taken out of the layout (``ToContiguous``)
     before the next stage runs: the autograd graph, and so the order in which gradients are
     summed, that the tiny twins' recorded training figures come from."""
-    from mmfish.models.layers import memory_format
+    from mmfish.core.layers import memory_format
     calls = []
     apply = memory_format.ToContiguous.apply
     monkeypatch.setattr(memory_format.ToContiguous, 'apply',

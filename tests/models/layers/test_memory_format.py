@@ -3,9 +3,9 @@
 import pytest
 import torch
 
+from mmfish.core.layers import is_channels_last, memory_format
+from mmfish.core.layers.memory_format import NCHW_FASTER, preferred_memory_format
 from mmfish.models import FishNet, Res2Net, ResNeSt
-from mmfish.models.layers import is_channels_last, memory_format
-from mmfish.models.layers.memory_format import NCHW_FASTER, preferred_memory_format
 from mmfish.testing import max_rel_error, randomize_norms
 
 CL, NCHW = torch.channels_last, torch.contiguous_format

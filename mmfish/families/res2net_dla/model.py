@@ -20,10 +20,10 @@ import torch.nn as nn
 from mmcv.cnn import build_conv_layer, build_norm_layer
 from mmengine.model import BaseModule
 
+from ...core.base import BackboneBase, bottleneck_width, conv_norm_relu
+from ...core.checks import NUM_LEVELS, check_arguments, check_choice, is_int
 from ...registry import MODELS
-from .args import NUM_LEVELS, check_arguments, check_choice, is_int
-from .base import BackboneBase, bottleneck_width, conv_norm_relu
-from .res2net import Bottle2neck
+from ..res2net.model import Bottle2neck
 
 
 class DLABottle2neck(Bottle2neck):
@@ -165,6 +165,7 @@ class Res2NetDLA(BackboneBase):
     """
     #: depth -> levels of base_layer/level0 convs, level1 convs, and the trees of level2..5
     arch_settings = {60: (1, 1, 1, 2, 3, 1)}
+    argument_kinds = dict(scales=1)
     default_channels = (16, 32, 128, 256, 512, 1024)
     min_size = 1
 
@@ -173,8 +174,8 @@ class Res2NetDLA(BackboneBase):
                  base_width: int = 28, groups: int = 1, **kwargs):
         super().__init__(**kwargs)
         check_choice('depth', depth, self.arch_settings)
-        check_arguments(in_channels=in_channels, scales=scales, base_width=base_width,
-                        groups=groups)
+        check_arguments(kinds=self.argument_kinds, in_channels=in_channels, scales=scales,
+                        base_width=base_width, groups=groups)
         self.depth = depth
         self.in_channels = in_channels
         self.channels = self._check_channels(channels, base_width)

@@ -7,16 +7,21 @@ v1b adds the deep stem and avg-down shortcuts (``deep_stem=True, avg_down=True``
 PaddleClas' Res2Net-vd is v1b with ``split_style='paddle'``, and mmdet's trained Res2Net
 detectors have ``split_style='mmdet'`` (see :class:`Bottle2neck`).
 """
+import functools
 import math
 
 import torch
 import torch.nn as nn
 from mmcv.cnn import build_conv_layer, build_norm_layer
 
+from ...core.base import bottleneck_width
+from ...core.checks import check_arguments
+from ...core.layers.dcn import build_dcn_conv, dcn_for_stride
+from ...core.skeleton import Bottleneck, ResNetSkeleton
 from ...registry import MODELS
-from ..layers.dcn import build_dcn_conv, dcn_for_stride
-from .base import bottleneck_width
-from .resnet_skeleton import Bottleneck, ResNetSkeleton
+
+#: how the 3x3 convolutions split a block's input (:class:`Bottle2neck`)
+SPLIT_STYLES = ('official', 'mmdet', 'paddle')
 
 
 class Bottle2neck(Bottleneck):
@@ -55,8 +60,10 @@ class Bottle2neck(Bottleneck):
             self.pool = nn.AvgPool2d(kernel_size=3, stride=stride, padding=1,
                                      count_include_pad=not paddle)
 
-    def transform(self, x):
-        splits = torch.split(x, self.width, 1)
+    def _forward(self, x, identity=None):
+        """``identity``, when given, replaces the shortcut (Res2Net-DLA's trees give it)."""
+        out = self.run_plugins('after_conv1', self.relu(self.norm1(self.conv1(x))))
+        splits = torch.split(out, self.width, 1)
         outs = []
         sp = None
         for i in range(self.nums):
@@ -65,7 +72,12 @@ class Bottle2neck(Bottleneck):
             outs.append(sp)
         if self.scales > 1:
             outs.append(self.pool(splits[self.nums]) if self.pools_last else splits[self.nums])
-        return torch.cat(outs, 1)
+        out = self.run_plugins('after_conv3', self.norm3(self.conv3(
+            self.run_plugins('after_conv2', torch.cat(outs, 1)))))
+        if identity is None:
+            identity = x if self.downsample is None else self.downsample(x)
+        out += identity  # in place: the norm's backward does not need its output
+        return self.relu(out)
 
 
 @MODELS.register_module()
@@ -113,16 +125,19 @@ class Res2Net(ResNetSkeleton):
     arch_settings = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3),
                      200: (3, 12, 48, 3)}
     block_arguments = ('scales', 'base_width', 'groups', 'split_style')
+    argument_kinds = dict(scales=1, split_style=SPLIT_STYLES)
 
     def __init__(self, depth, scales=4, base_width=26, groups=1, split_style='official',
                  **kwargs):
-        super().__init__(depth, scales=scales, base_width=base_width, groups=groups,
-                         split_style=split_style, **kwargs)
-
-    def check_block_widths(self) -> None:
-        base_width, planes = self.block_kwargs['base_width'], self.stage_planes[0]  # layer1's
+        super().__init__(depth, **kwargs)
+        #: the block arguments, checked here and given to every block
+        self.block_kwargs = dict(scales=scales, base_width=base_width, groups=groups,
+                                 split_style=split_style)
+        check_arguments(kinds=self.argument_kinds, **self.block_kwargs)
+        planes = self.stage_planes[0]  # layer1's
         if bottleneck_width(planes, base_width) < 1:
             raise ValueError(
                 f'base_width={base_width} with base_channels={planes} gives splits of '
                 f'floor({planes} * {base_width} / 64) = 0 channels in layer1: use base_width >= '
                 f'{math.ceil(64 / planes)} or base_channels >= {math.ceil(64 / base_width)}')
+        self.build_layers(functools.partial(Bottle2neck, **self.block_kwargs))

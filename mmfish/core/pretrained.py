@@ -7,20 +7,25 @@ on silently. mmfish backbones (:meth:`BackboneBase.init_weights`) read the file 
 (weights only, on the CPU), compare it with the model before changing anything, and raise
 :class:`CheckpointMismatchError` with a readable summary and the likely cause.
 
-The likely cause comes from the converters' families (:mod:`mmfish.converters.family`: a
-family's key markers and layouts, the arguments its weights show), which are looked up by
-name only when a checkpoint does not fit: the models never import the converters.
+The likely cause comes from the registered families (:mod:`.family`: a family's key markers
+and layouts, the arguments its weights show); each family registers itself when ``mmfish`` is
+imported.
 """
-import importlib
 import os
 from collections import Counter, OrderedDict
 from typing import Dict, List, Optional
 
 import torch
 
-from .diff import check_values, diff_state, is_optional
-from .io import CheckpointError, CheckpointMismatchError, load_state_dict, unwrap_state_dict
-from .keys import CONVERT_COMMAND
+from ..checkpoint.diff import check_values, diff_state, is_optional
+from ..checkpoint.io import (
+    CheckpointError,
+    CheckpointMismatchError,
+    load_state_dict,
+    unwrap_state_dict,
+)
+from ..checkpoint.keys import CONVERT_COMMAND
+from . import family as _family_registry
 
 __all__ = ['CheckpointError', 'CheckpointMismatchError', 'read_checkpoint', 'check_state_dict',
            'pretrained_state']
@@ -58,9 +63,9 @@ def _groups(keys: List[str], limit: int = 6) -> str:
 
 
 def _families():
-    """:mod:`mmfish.converters.family`, imported by name when a checkpoint does not fit
-    (importing the converters registers the families)."""
-    return importlib.import_module('..converters.family', __package__)
+    """The registry of families (:mod:`mmfish.core.family`: ``family_of``, ``guess_family``,
+    ...), which :mod:`mmfish.engine.load_report` asks too."""
+    return _family_registry
 
 
 def _actual(module, cfg: dict) -> dict:

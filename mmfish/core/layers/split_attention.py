@@ -4,6 +4,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import build_conv_layer, build_norm_layer
 
+from ..checks import fewer_groups
 from .dcn import build_dcn_conv
 from .memory_format import is_channels_last
 
@@ -65,13 +66,13 @@ class SplitAttentionConv2d(nn.Module):
     def explain_one_value_norm(self, name):
         """Why the child ``name`` may see one value per channel (a BatchNorm) or per group (a
         GroupNorm), and the remedies (see
-        :meth:`mmfish.models.backbones.base.BackboneBase.explain_norm_error`)."""
+        :meth:`mmfish.core.base.BackboneBase.explain_norm_error`)."""
         if name != self.norm1_name:
             return None
         channels = self.inter_channels
         # the most groups that leave two or more channels each: 16 for the 32 channels of
         # layer1's attention at the default widths (32, 64, 128, 256 in layer1..4)
-        fewer = max((d for d in range(1, channels // 2 + 1) if channels % d == 0), default=1)
+        fewer = fewer_groups(channels) or 1
         group_norm = ("for the attention (attention_norm_cfg=dict(type='GN', "
                       f'num_groups={fewer}): num_groups dividing the channels of every '
                       f'attention norm, {channels} here, and leaving two or more channels per '

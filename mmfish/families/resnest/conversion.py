@@ -1,24 +1,23 @@
 """ResNeSt checkpoints: official, timm (``resnest*d``), mmdet, mmseg, mmpretrain and mmpose."""
 from typing import Optional
 
-from ..checkpoint.io import ConversionError
-from ..models.backbones.resnest import ResNeSt
-from . import resnet_like
-from .family import Family, register_family
-from .resnet_like import detect_skeleton
+from ...checkpoint.io import ConversionError
+from ...core import resnet_keymap
+from ...core.resnet_keymap import detect_skeleton
+from .model import ResNeSt
 
 #: arguments the weights cannot show (pools have no weights): decided by
 #: :func:`mmfish.converters.decide.decide`
 HIDDEN = ('avd', 'avd_first')
-__all__ = ['RESNEST', 'to_mmfish_keys', 'detect', 'from_config', 'from_layout']
+__all__ = ['to_mmfish_keys', 'detect', 'from_config', 'from_layout']
 
 
 def to_mmfish_keys(state, source):
-    return resnet_like.to_mmfish_keys(state, source, RESNEST.name)
+    return resnet_keymap.to_mmfish_keys(state, source, ResNeSt.__name__)
 
 
 def detect(state, source, layout=None, dcn_type=None):
-    cfg = detect_skeleton(state, ResNeSt.arch_settings, source, RESNEST.name)
+    cfg = detect_skeleton(state, ResNeSt.arch_settings, source, ResNeSt.__name__)
     width = state['backbone.layer1.0.conv1.weight'].shape[0]
     split_conv = state['backbone.layer1.0.conv2.conv.weight']
     radix = split_conv.shape[0] // width
@@ -27,9 +26,9 @@ def detect(state, source, layout=None, dcn_type=None):
     cfg.update(radix=radix, groups=groups, base_width=(width // groups) * 64 // base,
                reduction_factor=_reduction_factor(state, radix, source))
     # mmdet's deformable split-attention convs and plugin layers (their keys show them)
-    cfg.update(resnet_like.detect_dcn(state, r'conv2\.conv', source, dcn_type))
-    cfg.update(resnet_like.detect_plugins(state, source))
-    return resnet_like.Detected(cfg, hidden=from_layout(layout))
+    cfg.update(resnet_keymap.detect_dcn(state, r'conv2\.conv', source, dcn_type))
+    cfg.update(resnet_keymap.detect_plugins(state, source))
+    return resnet_keymap.Detected(cfg, hidden=from_layout(layout))
 
 
 #: the ResNeSt classes whose checkpoints have the OpenMMLab key layout
@@ -42,7 +41,7 @@ def from_layout(layout: Optional[str]) -> dict:
     checkpoint in their layout has ``avd_first=False``. Whether they pool at all
     (``avg_down_stride``) is their config's, and the official and timm layouts show neither:
     their files may put the pool first (the official ``resnest50_fast_*``)."""
-    if layout not in (resnet_like.OPENMMLAB, resnet_like.OPENMMLAB_BARE):
+    if layout not in (resnet_keymap.OPENMMLAB, resnet_keymap.OPENMMLAB_BARE):
         return {}
     return dict(avd_first=(False, (
         f'the toolbox layout {layout}, that of {TOOLBOXES}, which always pool after the '
@@ -90,10 +89,3 @@ def from_config(type_name: str, args: dict) -> dict:
         (True, f"{meta} builds the toolbox's {type_name}, whose avg_down_stride defaults to True")
     return dict(avd=avd, avd_first=(False, f"{meta} builds the toolbox's {type_name}, which "
                                            f"always pools after the split-attention conv"))
-
-
-RESNEST = register_family(Family(
-    name='ResNeSt', model=ResNeSt, layouts=resnet_like.LAYOUTS,
-    markers=('.conv2.fc1.', '.conv2.conv.'), hidden=HIDDEN,
-    to_mmfish_keys=to_mmfish_keys, detect=detect, dcn=True,
-    detect_defaults=resnet_like.DETECT_DEFAULTS, from_config=from_config))

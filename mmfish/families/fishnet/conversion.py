@@ -28,12 +28,11 @@ from typing import Tuple
 import torch
 from torch import nn
 
-from ..checkpoint.io import ConversionError
-from ..checkpoint.keys import TASK_PREFIXES
-from ..models.backbones.fishnet import FishNet
-from ..models.necks import FishScore
-from .common import count_blocks, fail_unplaced, rename
-from .family import Family, register_family
+from ...checkpoint.io import ConversionError
+from ...checkpoint.keys import TASK_PREFIXES
+from ...core.keymap import count_blocks, fail_unplaced, rename
+from .model import FishNet
+from .neck import FishScore
 
 LAYOUTS = ('official (conv1..3, fish.fish.<stage>.<part>), as released or "welltrained" '
            '(fishnet150_ckpt_welltrained.tar, fishnet201_ckpt_welltrain.tar)',
@@ -191,7 +190,7 @@ def to_mmfish_keys(state, source):
     else:
         layout = _official_layout(state, source)
         out, unplaced, dropped = rename(state, OFFICIAL_RULES[layout])
-    fail_unplaced(unplaced, source, FISHNET.name, '; '.join(LAYOUTS))
+    fail_unplaced(unplaced, source, FishNet.__name__, '; '.join(LAYOUTS))
     if layout != 'openmmlab' and _bare_first_shortcut(state, source):
         bn, c = f'{_FIRST_SHORTCUT}.bn', state[_BARE_SHORTCUT].shape[1]
         out[f'{bn}.weight'] = torch.ones(c)  # float32, the dtype IDENTITY_VAR is exact in
@@ -231,11 +230,3 @@ def classifier_neck(channels: int) -> Tuple[nn.Module, int]:
     """The official classifier's neck: the last level's score layers, pooled (``FishScore``),
     which give the fc half the level's channels."""
     return FishScore(channels, pool=True), channels // 2
-
-
-FISHNET = register_family(Family(
-    name='FishNet', model=FishNet, layouts=LAYOUTS,
-    markers=('fish.fish.', '.transfer.', 'bridge.'),
-    to_mmfish_keys=to_mmfish_keys, detect=detect,
-    detect_defaults=dict(groups=1, base_width=64),
-    classifier_neck=classifier_neck, filled_layers=filled_layers))

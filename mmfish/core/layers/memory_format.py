@@ -1,20 +1,31 @@
 """Channels-last helpers: the backbones keep NHWC activations inside and hand NCHW tensors
 to necks, heads and checkpoints; :func:`preferred_memory_format` is the layout that
 ``channels_last='auto'`` (the default) runs in."""
-from typing import Optional
+from typing import Dict, Optional, Tuple
 
 import torch
 
-#: Where the NCHW layout trains or infers faster than channels-last, as measured side by side
-#: by ``tools/benchmark.py`` (docs/benchmarks.md): ``(device type, CPU vector ISA, training)``
-#: to the backbones (class names, subclasses included) that run NCHW there. Everywhere else,
-#: channels-last: faster in every other measurement (and cuDNN's mixed-precision kernels
-#: prefer it), and the layout on ISAs and devices not measured.
-NCHW_FASTER = {
-    # AVX2 train step, NCHW over channels-last: ResNeSt-50 1.04x, ResNeSt-101 1.01x,
-    # Res2Net-50 v1b 1.02x, Res2Net-50 1.00x; FishNet 0.95-0.97x (stays channels-last)
-    ('cpu', 'AVX2', True): ('ResNeSt', 'Res2Net'),
-}
+from ..family import FAMILIES
+
+
+def nchw_faster() -> Dict[Tuple[str, Optional[str], bool], Tuple[str, ...]]:
+    """Where the NCHW layout trains or infers faster than channels-last, as measured side by
+    side by ``tools/benchmark.py`` (docs/benchmarks.md) and declared by each registered family
+    (:attr:`~mmfish.core.family.Family.nchw_faster`): ``(device type, CPU vector ISA,
+    training)`` to the backbones (class names, subclasses included) that run NCHW there.
+    Everywhere else, channels-last: faster in every other measurement (and cuDNN's
+    mixed-precision kernels prefer it), and the layout on ISAs and devices not measured."""
+    table = {}
+    for family in FAMILIES.values():
+        for where in family.nchw_faster:
+            table[where] = table.get(where, ()) + (family.name, )
+    return table
+
+
+def __getattr__(name):  # PEP 562: NCHW_FASTER, the table of the families registered now
+    if name == 'NCHW_FASTER':
+        return nchw_faster()
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
 
 
 def cpu_isa() -> str:
@@ -26,9 +37,9 @@ def cpu_isa() -> str:
 def preferred_memory_format(backbone: type, device: Optional[torch.device],
                             training: bool) -> torch.memory_format:
     """The faster layout of ``backbone`` (a class) on ``device`` in train or eval mode, by
-    :data:`NCHW_FASTER`: ``torch.contiguous_format`` (NCHW) or ``torch.channels_last``."""
+    :func:`nchw_faster`: ``torch.contiguous_format`` (NCHW) or ``torch.channels_last``."""
     kind = device.type if device is not None else 'cpu'
-    names = NCHW_FASTER.get((kind, cpu_isa() if kind == 'cpu' else None, bool(training)), ())
+    names = nchw_faster().get((kind, cpu_isa() if kind == 'cpu' else None, bool(training)), ())
     if any(cls.__name__ in names for cls in backbone.__mro__):
         return torch.contiguous_format
     return torch.channels_last

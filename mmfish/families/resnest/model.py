@@ -4,21 +4,22 @@ The 3x3 convolution of a bottleneck produces ``radix`` groups of feature maps (w
 ``groups`` cardinal groups); a softmax over the radix, computed from their pooled sum, weights
 and sums them. ResNeSt also down-samples in the bottleneck with an average pool (``avd``).
 """
+import functools
 import math
 
 import torch.nn as nn
 
+from ...core.base import bottleneck_width
+from ...core.checks import check_arguments, check_optional_norm_cfg, divisors, is_group_norm
+from ...core.layers.dcn import dcn_for_stride
+from ...core.layers.split_attention import SplitAttentionConv2d, attention_channels
+from ...core.skeleton import Bottleneck, ResNetSkeleton
 from ...registry import MODELS
-from ..layers.dcn import dcn_for_stride
-from ..layers.split_attention import SplitAttentionConv2d, attention_channels
-from .args import is_group_norm
-from .base import bottleneck_width
-from .resnet_skeleton import Bottleneck, ResNetSkeleton
 
 
 class ResNeStBottleneck(Bottleneck):
-    """Bottleneck with a split-attention 3x3 conv; with ``avd`` the stride moves to an average
-    pool before (``avd_first``) or after the split-attention conv."""
+    """Bottleneck with a split-attention 3x3 conv (``conv2``); with ``avd`` the stride moves to
+    an average pool before (``avd_first``) or after the split-attention conv."""
 
     def __init__(self, in_channels, planes, stride=1, dilation=1, downsample=None, first=False,
                  radix=2, groups=1, base_width=64, reduction_factor=4, avd=True,
@@ -38,13 +39,18 @@ class ResNeStBottleneck(Bottleneck):
         if self.avd:
             self.avd_layer = nn.AvgPool2d(3, stride, padding=1)
 
-    def transform(self, x):
+    def _forward(self, x):
+        out = self.run_plugins('after_conv1', self.relu(self.norm1(self.conv1(x))))
         if self.avd and self.avd_first:
-            x = self.avd_layer(x)
-        x = self.conv2(x)
+            out = self.avd_layer(out)
+        out = self.conv2(out)
         if self.avd and not self.avd_first:
-            x = self.avd_layer(x)
-        return x
+            out = self.avd_layer(out)
+        out = self.run_plugins('after_conv3', self.norm3(self.conv3(
+            self.run_plugins('after_conv2', out))))
+        # in place: the norm's backward does not need its output
+        out += x if self.downsample is None else self.downsample(x)
+        return self.relu(out)
 
 
 @MODELS.register_module()
@@ -100,18 +106,26 @@ class ResNeSt(ResNetSkeleton):
                      152: (3, 8, 36, 3), 200: (3, 24, 36, 3), 269: (3, 30, 48, 8)}
     block_arguments = ('radix', 'groups', 'base_width', 'reduction_factor', 'avd', 'avd_first',
                        'attention_norm_cfg')
+    argument_kinds = dict(radix=1, reduction_factor=1, avd=bool, avd_first=bool,
+                          attention_norm_cfg=check_optional_norm_cfg)
 
     def __init__(self, depth, radix=2, groups=1, base_width=64, reduction_factor=4,
                  avd=True, avd_first=False, stem_channels=64, deep_stem=True, avg_down=True,
                  attention_norm_cfg=None, **kwargs):
         super().__init__(depth, stem_channels=stem_channels, deep_stem=deep_stem,
-                         avg_down=avg_down, radix=radix, groups=groups, base_width=base_width,
-                         reduction_factor=reduction_factor, avd=avd, avd_first=avd_first,
-                         attention_norm_cfg=attention_norm_cfg, **kwargs)
+                         avg_down=avg_down, **kwargs)
+        #: the block arguments, checked here and given to every block
+        self.block_kwargs = dict(radix=radix, groups=groups, base_width=base_width,
+                                 reduction_factor=reduction_factor, avd=avd,
+                                 avd_first=avd_first, attention_norm_cfg=attention_norm_cfg)
+        check_arguments(kinds=self.argument_kinds, **self.block_kwargs)
+        self._check_widths(radix, groups, base_width, reduction_factor, attention_norm_cfg)
+        self.build_layers(functools.partial(ResNeStBottleneck, **self.block_kwargs))
 
-    def check_block_widths(self) -> None:
-        kw = self.block_kwargs
-        radix, groups, base_width = kw['radix'], kw['groups'], kw['base_width']
+    def _check_widths(self, radix, groups, base_width, reduction_factor,
+                      attention) -> None:
+        """Raise a ValueError naming the arguments when a stage's split-attention conv would
+        have no channels or channels its radix, groups or attention norm cannot split."""
         hiddens = []
         for i, planes in enumerate(self.stage_planes):
             per_group = bottleneck_width(planes, base_width)
@@ -125,19 +139,18 @@ class ResNeSt(ResNetSkeleton):
                                  f'group of {where}: the split-attention conv splits them into '
                                  f'radix parts; use a radix that divides {per_group}, or '
                                  f'change base_width or base_channels')
-            hidden = attention_channels(per_group * groups, radix, kw['reduction_factor'])
+            hidden = attention_channels(per_group * groups, radix, reduction_factor)
             if hidden % groups:
                 raise ValueError(f'groups={groups} does not divide the {hidden} channels of '
                                  f'the attention layer (fc1) of layer{i + 1}: '
                                  f'max(width * radix // reduction_factor, 32) with width '
                                  f'{per_group * groups}, radix={radix}, reduction_factor='
-                                 f"{kw['reduction_factor']}; use groups dividing {hidden}")
+                                 f'{reduction_factor}; use groups dividing {hidden}')
             hiddens.append(hidden)
-        attention = kw['attention_norm_cfg']
         if attention is not None and is_group_norm(attention) \
                 and any(h % attention['num_groups'] for h in hiddens):
             gcd = math.gcd(*hiddens)
-            valid = [d for d in range(1, gcd + 1) if gcd % d == 0]
+            valid = divisors(gcd)
             raise ValueError(f'attention_norm_cfg={attention!r}: num_groups='
                              f"{attention['num_groups']} does not divide the channels of the "
                              f'attention norms (conv2.bn1: {", ".join(map(str, hiddens))} in '

@@ -35,13 +35,13 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule, build_norm_layer
 
+from ...core.base import BackboneBase, ResidualBlock, bottleneck_width
+from ...core.checks import check_arguments, check_choice
+from ...core.layers.dcn import dcn_for_stride, nchw_safe
+from ...core.layers.memory_format import sum_channel_groups
+from ...core.layers.plugins import stage_plugins
 from ...registry import MODELS
-from ..layers.dcn import dcn_for_stride, nchw_safe
-from ..layers.memory_format import sum_channel_groups
-from ..layers.plugins import stage_plugins
-from ..necks.fish_score import PRE_ACT, FishScore
-from .args import check_arguments, check_choice
-from .base import BackboneBase, ResidualBlock, bottleneck_width
+from .neck import PRE_ACT, FishScore
 
 
 class FishBlock(ResidualBlock):
@@ -55,7 +55,7 @@ class FishBlock(ResidualBlock):
             bottleneck has ``out_channels // 4`` channels, as in FishNet.
         dcn: an mmcv ``DCN`` / ``DCNv2`` config for the 3x3 convolution (``conv2.conv``).
         plugins: mmcv plugin layers at ``after_conv1`` / ``after_conv2`` / ``after_conv3``
-            (the last before the shortcut is added), see :mod:`mmfish.models.layers.plugins`.
+            (the last before the shortcut is added), see :mod:`mmfish.core.layers.plugins`.
     """
 
     def __init__(self, in_channels, out_channels, stride=1, dilation=1, squeeze=0, groups=1,

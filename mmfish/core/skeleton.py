@@ -2,30 +2,32 @@
 
 A stem (the 7x7 convolution of ResNet v1, or the deep stem of three 3x3 convolutions of
 ResNet-C/D), a max-pool, and four stages of bottleneck blocks with the stage's stride and
-dilation. A family is only a block class plus its arguments (see ``res2net.py`` and
-``resnest.py``). Module names follow torchvision and the official models: ``conv1``/``bn1`` or
-``stem``, ``layer1`` .. ``layer4``, ``downsample``.
+dilation. A family is a block class (its whole forward in its own module) and its arguments,
+which its ``__init__`` checks before it calls :meth:`ResNetSkeleton.build_layers` with the
+block's constructor (see ``mmfish/families/res2net/model.py`` and
+``mmfish/families/resnest/model.py``). Module names follow torchvision and the official models:
+``conv1``/``bn1`` or ``stem``, ``layer1`` .. ``layer4``, ``downsample``.
 """
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import torch.nn as nn
 from mmcv.cnn import build_conv_layer, build_norm_layer
 
-from ..layers.plugins import stage_plugins
-from .args import NUM_LEVELS, check_arguments, check_choice
 from .base import BackboneBase, ResidualBlock, conv_norm_relu
+from .checks import NUM_LEVELS, check_arguments, check_choice
+from .layers.plugins import stage_plugins
 
 
 class Bottleneck(ResidualBlock):
-    """What Res2Net's and ResNeSt's bottlenecks share: a 1x1 conv to ``mid_channels``
-    (``conv1``, ``bn1``), the family's 3x3 stage (:meth:`transform`), a 1x1 conv to
-    ``planes * expansion`` (``conv3``, ``bn3``), the shortcut and the final ReLU.
+    """The layers Res2Net's and ResNeSt's bottlenecks share: a 1x1 conv to ``mid_channels``
+    (``conv1``, ``bn1``), a 1x1 conv to ``planes * expansion`` (``conv3``, ``bn3``), the
+    shortcut (``downsample``) and the ReLU. Each family's block adds its 3x3 stage and writes
+    its whole ``_forward``.
 
-    ``plugins`` (one stage's, see :mod:`mmfish.models.layers.plugins`) go after ``conv1``'s
+    ``plugins`` (one stage's, see :mod:`mmfish.core.layers.plugins`) go after ``conv1``'s
     norm and ReLU, after the 3x3 stage and after ``conv3``'s norm (before the shortcut is
     added), named as in mmdet (``context_block``, ...). The family's 3x3 stage takes ``dcn``
-    (see :mod:`mmfish.models.layers.dcn`). ``identity``, when given, replaces the shortcut
-    (Res2Net-DLA's trees give it)."""
+    (see :mod:`mmfish.core.layers.dcn`)."""
     expansion = 4
 
     def __init__(self, in_channels, mid_channels, planes, downsample=None, conv_cfg=None,
@@ -43,21 +45,16 @@ class Bottleneck(ResidualBlock):
         self.add_plugins(plugins, dict(after_conv1=mid_channels, after_conv2=mid_channels,
                                        after_conv3=out_channels))
 
-    def transform(self, x):
-        """The family's 3x3 stage, between ``conv1`` and ``conv3``."""
-        raise NotImplementedError
+    @property
+    def norm1(self) -> nn.Module:
+        return getattr(self, self.norm1_name)
+
+    @property
+    def norm3(self) -> nn.Module:
+        return getattr(self, self.norm3_name)
 
     def zero_init_last(self):
-        nn.init.zeros_(getattr(self, self.norm3_name).weight)
-
-    def _forward(self, x, identity=None):
-        out = self.relu(getattr(self, self.norm1_name)(self.conv1(x)))
-        out = self.run_plugins('after_conv2', self.transform(self.run_plugins('after_conv1', out)))
-        out = self.run_plugins('after_conv3', getattr(self, self.norm3_name)(self.conv3(out)))
-        if identity is None:
-            identity = x if self.downsample is None else self.downsample(x)
-        out += identity  # in place: the norm's backward does not need its output
-        return self.relu(out)
+        nn.init.zeros_(self.norm3.weight)
 
 
 class ResNetSkeleton(BackboneBase):
@@ -92,15 +89,15 @@ class ResNetSkeleton(BackboneBase):
             ``GeneralizedAttention``, ``NonLocal2d``, ...): ``dict(cfg=dict(type=...),
             position='after_conv1' | 'after_conv2' | 'after_conv3', stages=(4 bools))``, in
             every block of the stages marked, named as in mmdet (``layer2.0.context_block``);
-            see :mod:`mmfish.models.layers.plugins`. Defaults to None.
+            see :mod:`mmfish.core.layers.plugins`. Defaults to None.
         style (str): mmdet's stride placement: only ``'pytorch'`` (the stride in the 3x3
             stage, as every released model); ``'caffe'`` is refused. Defaults to 'pytorch'.
         num_stages (int): mmdet's number of stages: only 4 (choose levels with
             ``out_indices``). Defaults to 4.
         pretrained (str, optional): Deprecated, as in mmdet (see :class:`BackboneBase`).
             Defaults to None.
-        **kwargs: The family's block arguments (``block_arguments``) and the arguments of
-            :class:`BackboneBase`, each with its type and default there: ``out_indices``,
+        **kwargs: The arguments of :class:`BackboneBase`, each with its type and default
+            there: ``out_indices``,
             ``frozen_stages`` (-1 freezes nothing, 0 the stem, k the stem and stages 1..k),
             ``conv_cfg``, ``norm_cfg``, ``norm_eval``, ``with_cp``, ``zero_init_residual``
             (zero the last norm of each block), ``channels_last`` and ``init_cfg``; any other
@@ -127,7 +124,6 @@ class ResNetSkeleton(BackboneBase):
                  stage_with_dcn: Sequence[bool] = (False, False, False, False),
                  plugins: Optional[list] = None, style: str = 'pytorch', num_stages: int = 4,
                  pretrained: Optional[str] = None, **kwargs):
-        block_kwargs = {k: kwargs.pop(k) for k in self.block_arguments if k in kwargs}
         super().__init__(mmdet=dict(dcn=dcn, stage_with_dcn=stage_with_dcn, plugins=plugins,
                                     style=style, num_stages=num_stages, pretrained=pretrained),
                          **kwargs)
@@ -135,8 +131,7 @@ class ResNetSkeleton(BackboneBase):
         check_arguments(dict(stem_channels=2 if deep_stem is True else 1),
                         contract_dilation=contract_dilation, deep_stem=deep_stem,
                         avg_down=avg_down, in_channels=in_channels, stem_channels=stem_channels,
-                        base_channels=base_channels, strides=strides, dilations=dilations,
-                        **block_kwargs)
+                        base_channels=base_channels, strides=strides, dilations=dilations)
         self.depth = depth
         self.in_channels = in_channels
         self.stem_channels = stem_channels
@@ -146,18 +141,22 @@ class ResNetSkeleton(BackboneBase):
         self.contract_dilation = contract_dilation
         self.deep_stem = deep_stem
         self.avg_down = avg_down
-        self.block_kwargs = block_kwargs
         #: the bottleneck planes of each stage (its output has ``expansion`` times as many)
         self.stage_planes = tuple(base_channels * 2**i for i in range(NUM_LEVELS))
-        self.check_block_widths()
+        # the family checks its own arguments and calls build_layers with its block
 
-        self._make_stem(in_channels, stem_channels)
+    def build_layers(self, make_block: Callable[..., nn.Module]) -> None:
+        """The stem and the four stages of blocks, ``make_block(in_channels, planes,
+        stride=, dilation=, downsample=, first=, conv_cfg=, norm_cfg=, with_cp=, dcn=,
+        plugins=)`` (the family's block with its own arguments bound), then the end of
+        ``__init__``."""
+        self._make_stem(self.in_channels, self.stem_channels)
         self.res_layers = []
         self.feature_info = []
-        channels, reduction = stem_channels, 4
+        channels, reduction = self.stem_channels, 4
         for i, planes in enumerate(self.stage_planes):
             name = f'layer{i + 1}'
-            self.add_module(name, self._make_stage(channels, planes, i))
+            self.add_module(name, self._make_stage(make_block, channels, planes, i))
             self.res_layers.append(name)
             channels = planes * self.block.expansion
             reduction *= self.strides[i]
@@ -165,10 +164,6 @@ class ResNetSkeleton(BackboneBase):
         self._finish_init()
 
     # -- construction -----------------------------------------------------------------------
-    def check_block_widths(self) -> None:
-        """Raise a ValueError naming the arguments when a stage's bottleneck would have no
-        channels or channels its grouped convolutions cannot split (family-specific)."""
-
     def _make_stem(self, in_channels: int, stem_channels: int) -> None:
         if self.deep_stem:
             mid = stem_channels // 2
@@ -201,21 +196,22 @@ class ResNetSkeleton(BackboneBase):
         ]
         return nn.Sequential(*layers)
 
-    def _make_stage(self, in_channels: int, planes: int, index: int) -> nn.Sequential:
+    def _make_stage(self, make_block, in_channels: int, planes: int,
+                    index: int) -> nn.Sequential:
         num_blocks = self.arch_settings[self.depth][index]
         stride, dilation = self.strides[index], self.dilations[index]
         out_channels = planes * self.block.expansion
         first_dilation = dilation // 2 if self.contract_dilation and dilation > 1 else dilation
         common = dict(conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg, with_cp=self.with_cp,
                       dcn=self.dcn if self.stage_with_dcn[index] else None,
-                      plugins=stage_plugins(self.plugins, index), **self.block_kwargs)
+                      plugins=stage_plugins(self.plugins, index))
         blocks = [
-            self.block(in_channels, planes, stride=stride, dilation=first_dilation,
+            make_block(in_channels, planes, stride=stride, dilation=first_dilation,
                        downsample=self._make_downsample(in_channels, out_channels, stride),
                        first=True, **common)
         ]
         blocks += [
-            self.block(out_channels, planes, stride=1, dilation=dilation, **common)
+            make_block(out_channels, planes, stride=1, dilation=dilation, **common)
             for _ in range(1, num_blocks)
         ]
         return nn.Sequential(*blocks)

@@ -8,7 +8,7 @@ import torch
 
 from ..checkpoint.io import ConversionError
 from ..checkpoint.keys import TASK_PREFIXES
-from .common import count_blocks, fail_unplaced, rename
+from .keymap import count_blocks, fail_unplaced, rename
 
 LAYOUTS = ('official / timm (conv1, bn1, layer1..4, fc)',
            'OpenMMLab mmdet / mmseg / mmpretrain / mmpose (backbone.*, head.fc.*; a backbone '

@@ -4,18 +4,18 @@ import re
 from collections import OrderedDict
 from typing import List, Sequence, Tuple
 
-from ..checkpoint.io import ConversionError
-from ..models.backbones.res2net import Res2Net
-from . import resnet_like
-from .common import fail_unplaced, rename
-from .family import Family, minimal, register_family
-from .resnet_like import detect_skeleton
+from ...checkpoint.io import ConversionError
+from ...core import resnet_keymap
+from ...core.family import minimal
+from ...core.keymap import fail_unplaced, rename
+from ...core.resnet_keymap import detect_skeleton
+from .model import Res2Net
 
 PADDLE_LAYOUT = ('PaddleClas Res2Net_vd .pdparams (conv1_1._conv.*, bb_<stage>_<block>.*, '
                  'out.*; or the parameter names conv1_1_weights, bn2a_branch2a_scale, ..., '
                  'fc_weights)')
-LAYOUTS = resnet_like.LAYOUTS + (PADDLE_LAYOUT, )
-__all__ = ['RES2NET', 'to_mmfish_keys', 'detect', 'check_custom', 'stem_problems',
+LAYOUTS = resnet_keymap.LAYOUTS + (PADDLE_LAYOUT, )
+__all__ = ['to_mmfish_keys', 'detect', 'check_custom', 'stem_problems',
            'from_config', 'from_layout']
 
 
@@ -92,16 +92,15 @@ def paddle_to_mmfish_keys(state, source):
     """Rename a PaddleClas Res2Net_vd state dict; ``paddle.nn.Linear`` keeps its weight as
     (in, out), so the classifier's is transposed."""
     out, unplaced, dropped = rename(state, PADDLE_RULES)
-    fail_unplaced(unplaced, source, RES2NET.name, '; '.join(LAYOUTS))
+    fail_unplaced(unplaced, source, Res2Net.__name__, '; '.join(LAYOUTS))
     if 'head.fc.weight' in out:
         out['head.fc.weight'] = out['head.fc.weight'].t().contiguous()
     return OrderedDict(out), 'paddle', dropped
 
 
 # -- split_style: the weights cannot show it (pools have none), the layout mostly does -------
-#: the hidden argument and its values (:class:`~mmfish.models.backbones.res2net.Bottle2neck`)
+#: the hidden argument and its values (:class:`~mmfish.families.res2net.model.Bottle2neck`)
 HIDDEN = ('split_style', )
-SPLIT_STYLES = ('official', 'mmdet', 'paddle')
 #: mmpretrain's Res2Net: its deep stem is three ConvModules (``stem.<i>.conv``), and its 7x7
 #: stem (deep_stem=False) is one mmdet's Res2Net never has
 MMPRETRAIN = 'openmmlab (mmpretrain: stem.<i>.conv / conv1, which mmdet\'s Res2Net never has)'
@@ -117,8 +116,8 @@ SHARED_LAYOUT = (
 def to_mmfish_keys(state, source):
     if is_paddle_layout(state):
         return paddle_to_mmfish_keys(state, source)
-    out, layout, dropped = resnet_like.to_mmfish_keys(state, source, RES2NET.name)
-    if layout in (resnet_like.OPENMMLAB, resnet_like.OPENMMLAB_BARE) and \
+    out, layout, dropped = resnet_keymap.to_mmfish_keys(state, source, Res2Net.__name__)
+    if layout in (resnet_keymap.OPENMMLAB, resnet_keymap.OPENMMLAB_BARE) and \
             any(_MMPRETRAIN_STEM.match(k) for k in state):
         layout = MMPRETRAIN
     return out, layout, dropped
@@ -138,7 +137,7 @@ def from_layout(layout):
         return dict(split_style=('official', "mmpretrain's layout, whose Res2Net pools the "
                                              "last split of every stage's first block, as "
                                              "the official code does"))
-    if layout in (resnet_like.OPENMMLAB, resnet_like.OPENMMLAB_BARE):
+    if layout in (resnet_keymap.OPENMMLAB, resnet_keymap.OPENMMLAB_BARE):
         return dict(split_style=(None, SHARED_LAYOUT))
     return {}
 
@@ -165,7 +164,7 @@ def from_config(type_name: str, args: dict) -> dict:
 
 
 def detect(state, source, layout=None, dcn_type=None):
-    cfg = detect_skeleton(state, Res2Net.arch_settings, source, RES2NET.name)
+    cfg = detect_skeleton(state, Res2Net.arch_settings, source, Res2Net.__name__)
     split_conv = state['backbone.layer1.0.convs.0.weight']
     width = split_conv.shape[0]
     groups = width // split_conv.shape[1]
@@ -173,9 +172,9 @@ def detect(state, source, layout=None, dcn_type=None):
     base = cfg.get('base_channels', 64)
     cfg.update(scales=scales, base_width=(width // groups) * 64 // base, groups=groups)
     # mmdet's deformable split convs and plugin layers (their keys show them)
-    cfg.update(resnet_like.detect_dcn(state, r'convs\.\d+', source, dcn_type))
-    cfg.update(resnet_like.detect_plugins(state, source))
-    return resnet_like.Detected(cfg, hidden=from_layout(layout))
+    cfg.update(resnet_keymap.detect_dcn(state, r'convs\.\d+', source, dcn_type))
+    cfg.update(resnet_keymap.detect_plugins(state, source))
+    return resnet_keymap.Detected(cfg, hidden=from_layout(layout))
 
 
 # -- the stems a Res2Net has ------------------------------------------------------------------
@@ -255,12 +254,3 @@ def check_custom(cfg: dict, source: str, released: Sequence) -> None:
         + '. A Res2Net has one of these stems: ' + '; '.join(STEM_STYLES.values())
         + f', with stem_channels == base_channels. The released Res2Net variants with {what}: '
         + ', '.join(f'{v.name} ({styles[bool(v.backbone.get("deep_stem"))]})' for v in near))
-
-
-RES2NET = register_family(Family(
-    name='Res2Net', model=Res2Net, layouts=LAYOUTS,
-    # PaddleClas' Res2Net_vd: res2a_branch2b_1._conv.weight, res2a_branch2b_1_weights, ...
-    markers=('.convs.0.', '.bns.0.', '_branch2b_1.', '_branch2b_1_'),
-    to_mmfish_keys=to_mmfish_keys, detect=detect, dcn=True, hidden=HIDDEN,
-    hidden_choices=dict(split_style=SPLIT_STYLES), from_config=from_config,
-    detect_defaults=resnet_like.DETECT_DEFAULTS, check_custom=check_custom))

@@ -1,11 +1,11 @@
-"""A checkpoint family: what the converters and the strict ``Pretrained`` loading ask about one
-backbone family, declared once in the family's converter module and registered there::
+"""A backbone family: what the generic code (the converters, the strict ``Pretrained``
+loading, the toolbox translation, the memory-format policy, the tables) asks about one family,
+declared once in the family's package and registered there::
 
     RESNEST = register_family(Family(name='ResNeSt', model=ResNeSt, layouts=..., ...))
 
-:data:`FAMILIES` holds the registered families by converter name (``--family``). The models
-never import the converters: :mod:`mmfish.checkpoint.pretrained` looks this module up by name
-when a checkpoint does not fit, to name the likely cause.
+:data:`FAMILIES` holds the registered families by converter name (``--family``); each package
+under :mod:`mmfish.families` registers its family when ``mmfish`` is imported.
 """
 import inspect
 from collections import OrderedDict
@@ -17,11 +17,13 @@ from torch import nn
 
 from ..checkpoint.io import ConversionError
 from ..checkpoint.keys import CONVERT_COMMAND, backbone_keys, plain_resnet_keys
-from ..variants import VARIANTS, Variant
+from .checks import init_parameters
+from .release import TrainedModel, Variant
 
 __all__ = ['Family', 'FAMILIES', 'register_family', 'unregister_family', 'family_of',
            'family_named', 'guess_family', 'family_examples', 'converter_hint', 'init_defaults',
-           'minimal']
+           'minimal', 'family_variants', 'family_trained_models', 'converted_families',
+           'watch_registrations']
 
 State = Dict[str, torch.Tensor]
 #: ``to_mmfish_keys``'s result: the state with mmfish keys, its layout, the keys left out
@@ -37,6 +39,10 @@ def _nothing(type_name: str, args: dict) -> Dict[str, Tuple[Any, str]]:
 
 
 def _any_config(cfg: dict, source: str, released: Sequence[Variant]) -> None:
+    return None
+
+
+def _as_given(cfg: dict, toolbox: str, base_channels: int) -> None:
     return None
 
 
@@ -86,14 +92,35 @@ class Family:
     #: Res2Net blocks): where both are shown, this family is the one
     contains: Tuple[str, ...] = ()
 
+    # -- the rows of the tables: released files, trained models, papers ---------------------
+    #: the published variants and their released files (:class:`~.release.Variant`)
+    released: Tuple[Variant, ...] = ()
+    #: the models the toolboxes trained with this backbone (:class:`~.release.TrainedModel`)
+    trained: Tuple[TrainedModel, ...] = ()
+    #: registered backbones without released weights, shown beside the published variants
+    extra_backbones: Dict[str, dict] = field(default_factory=dict)
+    #: the family's paper as OpenMMLab's metafiles cite it: ``dict(Name=..., Paper=dict(
+    #: Title=..., URL=...), Architecture=[...])`` (the model index's collection)
+    collection: Optional[dict] = None
+
+    # -- what the generic code asks of the model -------------------------------------------
+    #: where NCHW was measured faster than channels-last (docs/benchmarks.md):
+    #: ``(device type, CPU vector ISA or None, training)``; channels-last everywhere else
+    nchw_faster: Tuple[Tuple[str, Optional[str], bool], ...] = ()
+    #: the toolboxes that have a backbone of this name, whose configs
+    #: :func:`mmfish.models.toolbox.from_toolbox` translates
+    toolboxes: Tuple[str, ...] = ()
+    #: ``(cfg, toolbox, base_channels)``: the family's part of that translation, in place
+    #: (after the shared defaults are written out)
+    toolbox_args: Callable[[dict, str, int], None] = _as_given
+    #: a small configuration of the backbone (arguments without ``type``), for tests and
+    #: examples that build each family quickly
+    small: Dict[str, Any] = field(default_factory=dict)
+
     @property
     def key(self) -> str:
         """The converter's name: ``--family``, ``tools/model_converters/<key>2mmfish.py``."""
         return self.name.lower()
-
-    def variants(self) -> List[Variant]:
-        """The family's published variants."""
-        return [v for v in VARIANTS.values() if v.backbone['type'] == self.name]
 
     def hint(self) -> str:
         """The command that converts a checkpoint of this family."""
@@ -132,6 +159,15 @@ class Family:
 
 #: the registered families by converter name (:attr:`Family.key`)
 FAMILIES: Dict[str, Family] = {}
+#: told ``(family, True)`` when a family is registered, ``(family, False)`` when it is
+#: unregistered (:func:`watch_registrations`)
+_WATCHERS: List[Callable[[Family, bool], None]] = []
+
+
+def watch_registrations(watcher: Callable[[Family, bool], None]) -> None:
+    """Tell ``watcher(family, registered)`` of every registration from now on, so that a table
+    assembled from the families (:mod:`mmfish.variants`) stays current."""
+    _WATCHERS.append(watcher)
 
 
 def register_family(family: Family) -> Family:
@@ -139,6 +175,8 @@ def register_family(family: Family) -> Family:
     if family.key in FAMILIES:
         raise ValueError(f'a family named {family.key!r} is already registered')
     FAMILIES[family.key] = family
+    for watcher in _WATCHERS:
+        watcher(family, True)
     return family
 
 
@@ -146,6 +184,33 @@ def unregister_family(family: Family) -> None:
     """Remove ``family`` from :data:`FAMILIES`."""
     if FAMILIES.get(family.key) is family:
         del FAMILIES[family.key]
+        for watcher in _WATCHERS:
+            watcher(family, False)
+
+
+def _by_key() -> List[Family]:
+    """The registered families in the order of their converter names."""
+    return [FAMILIES[k] for k in sorted(FAMILIES)]
+
+
+def family_variants() -> Dict[str, Variant]:
+    """Every registered family's published variants by name, families in the order of
+    their converter names."""
+    return {v.name: v for f in _by_key() for v in f.released}
+
+
+def family_trained_models(toolboxes: Sequence[str]) -> Dict[str, TrainedModel]:
+    """Every registered family's trained models by ``<toolbox>/<model>``, ordered by
+    ``toolboxes``, then by family (converter name), then as the family lists them."""
+    rows = [t for f in _by_key() for t in f.trained]
+    return {t.name: t for t in sorted(rows, key=lambda t: toolboxes.index(t.toolbox))}
+
+
+def converted_families() -> str:
+    """The families whose checkpoints mmfish converts, in words (``'FishNet, Res2Net and
+    ResNeSt'``): one name per family that no other family contains."""
+    names = sorted(f.name for f in FAMILIES.values() if not f.contains)
+    return ', '.join(names[:-1]) + f' and {names[-1]}' if len(names) > 1 else ''.join(names)
 
 
 def family_of(module: nn.Module) -> Optional[Family]:
@@ -184,22 +249,16 @@ def converter_hint(name: str) -> str:
     """What to do with a checkpoint of the family ``name`` (a registered one, or 'ResNet')."""
     if name == 'ResNet':
         return ('it is a plain ResNet/ResNeXt checkpoint (its blocks have a single conv2, no '
-                'Res2Net splits or ResNeSt split attention): mmfish converts FishNet, Res2Net '
-                "and ResNeSt; load ResNet weights with the toolbox's own ResNet")
+                f'Res2Net splits or ResNeSt split attention): mmfish converts '
+                f"{converted_families()}; load ResNet weights with the toolbox's own ResNet")
     return family_named(name).hint()
 
 
 def init_defaults(cls) -> dict:
-    """The default of every ``__init__`` argument of ``cls`` and its bases."""
-    defaults = {}
-    for klass in reversed(cls.__mro__):
-        init = klass.__dict__.get('__init__')
-        if init is None:
-            continue
-        for name, p in inspect.signature(init).parameters.items():
-            if p.default is not inspect.Parameter.empty:
-                defaults[name] = p.default
-    return defaults
+    """The default of every ``__init__`` argument of ``cls`` and its bases (the class nearest
+    ``cls`` that declares an argument gives its default)."""
+    return {name: p.default for name, p in init_parameters(cls.__mro__).items()
+            if p.default is not inspect.Parameter.empty}
 
 
 def minimal(cfg: dict, cls) -> dict:

@@ -15,15 +15,14 @@ from collections import OrderedDict
 
 import torch
 
-from ..checkpoint.io import ConversionError
-from ..checkpoint.keys import TASK_PREFIXES
-from ..models.backbones.res2net_dla import Res2NetDLA
-from .common import fail_unplaced, rename
-from .family import Family, register_family
+from ...checkpoint.io import ConversionError
+from ...checkpoint.keys import TASK_PREFIXES
+from ...core.keymap import fail_unplaced, rename
+from .model import Res2NetDLA
 
 LAYOUTS = ('official / timm (base_layer, level0..5, fc as a 1x1 conv)',
            'OpenMMLab mmdet / mmseg / mmpretrain (backbone.*, head.fc.*)')
-__all__ = ['RES2NET_DLA', 'to_mmfish_keys', 'detect']
+__all__ = ['to_mmfish_keys', 'detect']
 
 OFFICIAL_RULES = [
     (r'^(base_layer|level[0-5])\.', r'backbone.\1.'),
@@ -44,7 +43,7 @@ def to_mmfish_keys(state, source):
     else:
         layout, rules = 'official', OFFICIAL_RULES
     out, unplaced, dropped = rename(state, rules)
-    fail_unplaced(unplaced, source, RES2NET_DLA.name, '; '.join(LAYOUTS))
+    fail_unplaced(unplaced, source, Res2NetDLA.__name__, '; '.join(LAYOUTS))
     if 'head.fc.weight' in out and out['head.fc.weight'].dim() == 4:  # 1x1 conv -> linear
         out['head.fc.weight'] = out['head.fc.weight'].flatten(1)
     filled = _fill_unused_projections(out)
@@ -149,9 +148,3 @@ def detect(state, source, layout=None, dcn_type=None):
     return OrderedDict(depth=depths[levels],
                        in_channels=state['backbone.base_layer.0.weight'].shape[1],
                        channels=channels, scales=scales, base_width=base_width, groups=groups)
-
-
-RES2NET_DLA = register_family(Family(
-    name='Res2NetDLA', model=Res2NetDLA, layouts=LAYOUTS,
-    markers=('.tree1.convs.0.', '.tree2.convs.0.'), contains=('Res2Net', ),
-    to_mmfish_keys=to_mmfish_keys, detect=detect))

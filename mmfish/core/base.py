@@ -1,7 +1,8 @@
 """What every mmfish backbone shares (:class:`BackboneBase`): the arguments of mmdet's ResNet,
 one ``forward`` over the pyramid levels, frozen stages, ``norm_eval``, the memory format and
 strict pretrained loading; and the residual block (:class:`ResidualBlock`) with its plugins
-and activation checkpointing. The checks themselves are in :mod:`.args`."""
+and activation checkpointing. The argument checks are :mod:`.checks` and :mod:`.contract`,
+the GroupNorm construction :mod:`.norms`, the run-time diagnoses :mod:`.diagnose`."""
 from typing import Iterator, Optional, Sequence, Union
 
 import torch
@@ -13,10 +14,12 @@ from mmengine.model import BaseModule
 from mmengine.model.weight_init import PretrainedInit, update_init_info
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from ...checkpoint.pretrained import pretrained_state
-from ..layers.memory_format import ToContiguous, preferred_memory_format
-from ..layers.plugins import POSITIONS, build_block_plugins
-from . import args
+from . import diagnose, norms
+from .checks import check_arguments, check_init_cfg, init_arguments
+from .contract import check_mmdet_arguments, reject_unknown
+from .layers.memory_format import ToContiguous, preferred_memory_format
+from .layers.plugins import POSITIONS, build_block_plugins
+from .pretrained import pretrained_state
 
 DEFAULT_INIT_CFG = [
     dict(type='Kaiming', layer=['Conv2d']),
@@ -47,7 +50,7 @@ class ResidualBlock(BaseModule):
 
     With ``with_cp=True`` the block's activations are recomputed in the backward pass instead
     of being stored, which trades compute for memory during training. :meth:`add_plugins`
-    builds one stage's ``plugins`` (see :mod:`mmfish.models.layers.plugins`) into the block,
+    builds one stage's ``plugins`` (see :mod:`mmfish.core.layers.plugins`) into the block,
     and ``_forward`` runs those of a position with :meth:`run_plugins`.
     """
 
@@ -101,7 +104,7 @@ class BackboneBase(BaseModule):
     cuDNN with mixed precision run faster; with ``False``, in the default NCHW format. With
     ``'auto'`` (the default) it runs in whichever of the two was measured faster for this
     backbone on its device, CPU vector ISA and mode (train or eval):
-    :func:`~mmfish.models.layers.memory_format.preferred_memory_format` and its table
+    :func:`~mmfish.core.layers.memory_format.preferred_memory_format` and its table
     ``NCHW_FASTER`` (on AVX2 CPUs ResNeSt and Res2Net train NCHW and infer channels-last;
     everywhere else channels-last). The weights change layout when the mode or the device
     changes (``train()``, ``eval()``, ``to()``), not during a forward pass, so a model that only
@@ -139,12 +142,15 @@ class BackboneBase(BaseModule):
             reason).
     """
 
-    #: whether the backbone takes mmdet's ResNet arguments (``args.UNSUPPORTED_MMDET_ARGS``)
+    #: whether the backbone takes mmdet's ResNet arguments
+    #: (:data:`.contract.UNSUPPORTED_MMDET_ARGS`)
     mmdet_contract: bool = False
     #: what one entry of ``stage_with_dcn`` (and of a plugin's ``stages``) stands for
     stage_kind: str = 'stage'
     #: the family's block arguments, which its blocks take
     block_arguments: tuple = ()
+    #: how the family's own arguments are checked (:func:`.checks.check_arguments`'s kinds)
+    argument_kinds: dict = {}
     #: smallest input side (H and W) that gives every pyramid level, see :meth:`check_input`
     min_size: int = 1
 
@@ -154,17 +160,17 @@ class BackboneBase(BaseModule):
                  with_cp: bool = False, zero_init_residual: bool = True,
                  channels_last: Union[bool, str] = 'auto', init_cfg=DEFAULT_INIT_CFG,
                  mmdet: Optional[dict] = None, **kwargs):
-        valid = args.init_arguments(type(self).__mro__[:type(self).__mro__.index(BaseModule)])
-        args.reject_unknown(type(self), kwargs,
-                            [n for n in valid if n != 'mmdet'] + list(self.block_arguments))
+        valid = init_arguments(type(self).__mro__[:type(self).__mro__.index(BaseModule)])
+        reject_unknown(type(self), kwargs,
+                       [n for n in valid if n != 'mmdet'] + list(self.block_arguments))
         if self.mmdet_contract:
-            mmdet = args.check_mmdet_arguments(type(self), init_cfg, DEFAULT_INIT_CFG, conv_cfg,
-                                               self.stage_kind, **mmdet)
+            mmdet = check_mmdet_arguments(type(self), init_cfg, DEFAULT_INIT_CFG, conv_cfg,
+                                          self.stage_kind, **mmdet)
             init_cfg = mmdet.pop('init_cfg')
-        args.check_arguments(init_cfg=init_cfg, norm_eval=norm_eval,
-                             zero_init_residual=zero_init_residual, channels_last=channels_last,
-                             with_cp=with_cp, norm_cfg=norm_cfg, out_indices=out_indices,
-                             frozen_stages=frozen_stages)
+        check_arguments(init_cfg=init_cfg, norm_eval=norm_eval,
+                        zero_init_residual=zero_init_residual, channels_last=channels_last,
+                        with_cp=with_cp, norm_cfg=norm_cfg, out_indices=out_indices,
+                        frozen_stages=frozen_stages)
         super().__init__(init_cfg)
         for name, value in (mmdet or {}).items():  # dcn, stage_with_dcn, plugins, style, ...
             setattr(self, name, value)
@@ -172,7 +178,7 @@ class BackboneBase(BaseModule):
         self.frozen_stages = frozen_stages
         self.conv_cfg = conv_cfg
         # GroupNorm layers are built with one group until every layer's channels are known
-        self.norm_cfg = args.slot_group_norms(norm_cfg)
+        self.norm_cfg = norms.slot_group_norms(norm_cfg)
         self._norm_cfg_given = norm_cfg
         self.norm_eval = norm_eval
         self.with_cp = with_cp
@@ -184,7 +190,7 @@ class BackboneBase(BaseModule):
     def _finish_init(self) -> None:
         """The end of ``__init__``, once the layers and ``feature_info`` are built: GroupNorm's
         ``num_groups``, the frozen stages, the memory format, ``out_channels``."""
-        args.set_group_norms(self, self._norm_cfg_given)
+        norms.set_group_norms(self, self._norm_cfg_given)
         self.norm_cfg = self._norm_cfg_given
         del self._norm_cfg_given
         num = len(self.stage_modules()) - 1
@@ -260,7 +266,7 @@ class BackboneBase(BaseModule):
         shape and dtype are looked at (no data), so the check is cheap and traces without
         graph breaks under ``torch.compile`` and ``torch.onnx.export``.
         """
-        args.check_input(self, x)
+        diagnose.check_input(self, x)
 
     def explain_norm_error(self, exc: ValueError, x=None) -> Optional[ValueError]:
         """PyTorch's ``Expected more than 1 value per channel when training`` as an error that
@@ -273,7 +279,7 @@ class BackboneBase(BaseModule):
         is the first that the input ``x`` reaches with the size PyTorch names (the forward
         pass runs again to find it, without gradients and with the statistics unchanged);
         without ``x``, the first layer of the model that cannot normalise that size."""
-        return args.explain_norm_error(self, exc, x)
+        return diagnose.explain_norm_error(self, exc, x)
 
     def _freeze_stages(self) -> None:
         for module in self.stage_modules()[:self.frozen_stages + 1]:
@@ -282,7 +288,7 @@ class BackboneBase(BaseModule):
                 param.requires_grad = False
 
     def _pretrained_cfg(self) -> Optional[dict]:
-        args.check_init_cfg('init_cfg', self.init_cfg)  # it may have been set after construction
+        check_init_cfg('init_cfg', self.init_cfg)  # it may have been set after construction
         cfgs = self.init_cfg if isinstance(self.init_cfg, (list, tuple)) else [self.init_cfg]
         found = [cfg for cfg in cfgs if isinstance(cfg, dict)
                  and cfg.get('type') in ('Pretrained', PretrainedInit)]

@@ -1,0 +1,21 @@
+"""FishNet's published variants (the official README: parameters, top-1) and their released
+files."""
+from ...core.release import Variant, with_urls
+
+#: the download URL of each released file: the official checkpoints are on Dropbox (the
+#: README's links, ``dl=1`` for the file itself) and publish no digest
+DOWNLOADS = {
+    'fishnet99_ckpt.tar': 'https://www.dropbox.com/s/hvojbdsad5ue7yb/fishnet99_ckpt.tar?dl=1',
+    'fishnet150_ckpt.tar': 'https://www.dropbox.com/s/hjadcef18ln3o2v/fishnet150_ckpt.tar?dl=1',
+}
+
+VARIANTS = with_urls([
+    Variant('fishnet99', 'fishnet99', dict(type='FishNet', depth=99), 16.62, 77.41,
+            files=('fishnet99_ckpt.tar', )),
+    Variant('fishnet150', 'fishnet150', dict(type='FishNet', depth=150), 24.96, 78.14,
+            files=('fishnet150_ckpt.tar', )),
+    Variant('fishnet201', 'fishnet201', dict(type='FishNet', depth=201), 44.58, 78.76),
+], DOWNLOADS.get)
+
+#: registered backbones without released weights, shown beside the published variants
+EXTRA_BACKBONES = {'fishnext150-32x4d': dict(type='FishNeXt', depth=150)}
