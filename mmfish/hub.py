@@ -22,7 +22,6 @@ again (with its ``.sha256``), so that the next run fetches it anew; a cached fil
 earlier run kept and that cannot be converted or read is named in the error, with how to clear
 it.
 """
-import difflib
 import os.path as osp
 import shlex
 from typing import Callable
@@ -40,6 +39,7 @@ from .checkpoint.download import (
 )
 from .checkpoint.integrity import name_hash_prefix
 from .checkpoint.io import CheckpointError, load_checkpoint
+from .suggest import closest
 
 SCHEME = 'mmfish://'
 
@@ -77,8 +77,8 @@ def resolve(uri: str, log: Callable[[str], None] = _log) -> str:
         if name in VARIANTS:
             problem = f'{name} has no released weights (its row in mmfish.variants lists none)'
         else:
-            close = difflib.get_close_matches(name, list(released) + list(trained), n=1)
-            problem = f'unknown model {name!r}' + (f" (did you mean '{SCHEME}{close[0]}'?)"
+            close = closest(name, list(released) + list(trained))
+            problem = f'unknown model {name!r}' + (f" (did you mean '{SCHEME}{close}'?)"
                                                    if close else '')
         raise CheckpointError(
             f'{SCHEME}{name}: {problem}; valid names: '

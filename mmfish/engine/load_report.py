@@ -36,9 +36,9 @@ import torch
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
-from ..checkpoint import pretrained
 from ..checkpoint.diff import diff_state, is_optional
 from ..checkpoint.io import CheckpointError
+from ..core import pretrained
 
 __all__ = ['PARTIAL_KEY', 'LoadReport', 'NoModelWeightsError', 'PartialLoadError', 'compare',
            'install']
