@@ -135,6 +135,3 @@ def register_scheme() -> None:
 
 __all__ = ['SCHEME', 'DownloadError', 'converted_path', 'load_from_mmfish', 'register_scheme',
            'released_variants', 'resolve', 'trained_models']
-
-
-register_scheme()

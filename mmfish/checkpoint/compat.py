@@ -139,7 +139,3 @@ def name_unreadable_checkpoints() -> None:
     checkpoint.CheckpointLoader.register_scheme(prefixes=('http://', 'https://'),
                                                 loader=load_from_url, force=True)
     checkpoint.load_from_http = load_from_url
-
-
-allow_mmengine_checkpoints()
-name_unreadable_checkpoints()

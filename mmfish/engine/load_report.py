@@ -336,6 +336,3 @@ def install() -> None:
         method = getattr(Runner, name)
         if not getattr(method, '_mmfish_load_report', False):
             setattr(Runner, name, wrap(method))
-
-
-install()

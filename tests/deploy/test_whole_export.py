@@ -173,10 +173,9 @@ def test_exported_module_computes_the_toolbox_prediction(task, family, workspace
     """The module that is exported (built by :func:`load_model`, the config's preprocessing in
     the graph) gives what the toolbox's own model (built by the toolbox's ``init_model`` from
     the same config, given the same weights) predicts in its test step: softmax scores, the
-    segmenter's logits at the input's size. The Res2Net classifier twin takes the config's
+    segmenter's logits at the input's size. The classifier twins take the config's
     top-level data preprocessor (BGR to RGB, mean and standard deviation), which a model
-    built from ``cfg.model`` alone leaves out; the ResNeSt twins set a preprocessor of their
-    own in the model."""
+    built from ``cfg.model`` alone leaves out."""
     cfg = tiny_config(task, family)
     toolbox = _toolbox_model(task, cfg)
     randomize_norms(toolbox, seed=0)
