@@ -139,3 +139,28 @@ def demo_runs(tmp_path_factory):
     ``results`` (by toolbox: checkpoint, losses, metrics, progress lines, ...)."""
     root = tmp_path_factory.mktemp('demo_runs')
     return dict(root=root, results=train_demo_twins(root))
+
+
+@pytest.fixture
+def zoo(tmp_path, monkeypatch):
+    """``$MMFISH_HOME`` and a mirror folder in ``tmp_path`` (``mmfish://resnest14d`` served
+    without network); the mirror holds a stand-in for
+    ResNeSt-14's released file in its official layout with random values, under a name that
+    carries the stand-in's own digest (the test's row of the variants table gives that name)."""
+    import dataclasses
+
+    from mmfish.checkpoint.integrity import file_sha256
+    from mmfish.variants import VARIANTS
+
+    from .converters.test_converters import _random_official_checkpoint
+    home, mirror = tmp_path / 'home', tmp_path / 'mirror'
+    mirror.mkdir()
+    monkeypatch.setenv('MMFISH_HOME', str(home))
+    monkeypatch.setenv('MMFISH_MIRROR', str(mirror))
+    variant = VARIANTS['resnest14d']
+    standin = mirror / 'standin.pth'
+    state = _random_official_checkpoint(variant, standin)
+    name = f'gluon_resnest14-{file_sha256(standin)[:8]}.pth'
+    standin.rename(mirror / name)
+    monkeypatch.setitem(VARIANTS, 'resnest14d', dataclasses.replace(variant, files=(name, )))
+    return home, mirror, name, state

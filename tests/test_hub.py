@@ -32,24 +32,6 @@ mmfish.hub.resolve('mmfish://resnest14d', log=print)
 """
 
 
-@pytest.fixture
-def zoo(tmp_path, monkeypatch):
-    """``$MMFISH_HOME`` and a mirror folder in ``tmp_path``; the mirror holds a stand-in for
-    ResNeSt-14's released file in its official layout with random values, under a name that
-    carries the stand-in's own digest (the test's row of the variants table gives that name)."""
-    home, mirror = tmp_path / 'home', tmp_path / 'mirror'
-    mirror.mkdir()
-    monkeypatch.setenv('MMFISH_HOME', str(home))
-    monkeypatch.setenv('MMFISH_MIRROR', str(mirror))
-    variant = VARIANTS['resnest14d']
-    standin = mirror / 'standin.pth'
-    state = _random_official_checkpoint(variant, standin)
-    name = f'gluon_resnest14-{file_sha256(standin)[:8]}.pth'
-    standin.rename(mirror / name)
-    monkeypatch.setitem(VARIANTS, 'resnest14d', dataclasses.replace(variant, files=(name, )))
-    return home, mirror, name, state
-
-
 def test_pretrained_fetches_converts_caches_and_then_reads_the_cache(zoo, tmp_path):
     home, mirror, name, official = zoo
     model = ResNeSt(depth=14, init_cfg=dict(type='Pretrained', checkpoint='mmfish://resnest14d',

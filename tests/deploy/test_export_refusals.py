@@ -267,38 +267,15 @@ def test_tool_refuses_configs_and_checkpoints_that_are_not(tmp_path, capsys):
     assert not out.exists()
 
 
-@pytest.fixture
-def mirror(tmp_path, monkeypatch):
-    """``mmfish://resnest14d`` served from a mirror folder (as tests/test_hub.py sets it up):
-    a stand-in of the released file in its official layout with random values."""
-    import dataclasses
-
-    from mmfish.checkpoint.integrity import file_sha256
-    from mmfish.variants import VARIANTS
-
-    from ..converters.test_converters import _random_official_checkpoint
-    home, folder = tmp_path / 'home', tmp_path / 'mirror'
-    folder.mkdir()
-    monkeypatch.setenv('MMFISH_HOME', str(home))
-    monkeypatch.setenv('MMFISH_MIRROR', str(folder))
-    variant = VARIANTS['resnest14d']
-    standin = folder / 'standin.pth'
-    _random_official_checkpoint(variant, standin)
-    name = f'gluon_resnest14-{file_sha256(standin)[:8]}.pth'
-    standin.rename(folder / name)
-    monkeypatch.setitem(VARIANTS, 'resnest14d', dataclasses.replace(variant, files=(name, )))
-    return home
-
-
 RESNEST14 = REPO / 'configs' / 'mmpretrain' / 'resnest' / 'resnest14d_64xb128_in1k.py'
 
 
-def test_a_checkpoint_name_is_resolved(mirror, tmp_path):
+def test_a_checkpoint_name_is_resolved(zoo, tmp_path):
     """``mmfish://resnest14d`` as the export's checkpoint: fetched from the mirror,
     converted and loaded strictly (not 'no such file'); an unknown name says which are
     valid."""
     model, _, task = load_model(str(RESNEST14), 'mmfish://resnest14d')
-    converted = mirror / 'checkpoints' / 'resnest14d_mmfish.pth'
+    converted = zoo[0] / 'checkpoints' / 'resnest14d_mmfish.pth'
     assert task == 'classifier' and converted.is_file()
     state = torch.load(converted, weights_only=True)['state_dict']
     assert torch.equal(model.state_dict()['head.fc.weight'], state['head.fc.weight'])
@@ -310,7 +287,7 @@ def test_a_checkpoint_name_is_resolved(mirror, tmp_path):
 
 
 @pytest.mark.slow
-def test_tool_exports_from_a_checkpoint_name(mirror, tmp_path, capsys):
+def test_tool_exports_from_a_checkpoint_name(zoo, tmp_path, capsys):
     out = tmp_path / 'resnest14d.onnx'
     assert main([str(RESNEST14), 'mmfish://resnest14d', '--out', str(out), '--size', '64',
                  '64']) == 0
