@@ -43,8 +43,6 @@ from ..checkpoint.io import (
     CheckpointError,
     atomic_path,
     check_destination,
-    load_state_dict,
-    unwrap_state_dict,
 )
 from ..testing import non_finite
 from .export import (
@@ -139,19 +137,18 @@ def read_weights(checkpoint) -> Dict[str, torch.Tensor]:
     read (``open-mmlab://``, ``http(s)://``, ...). A folder, a missing file or an unreadable
     one raises :class:`CheckpointError` (a ValueError) naming it."""
     from ..apis.inputs import resolve_checkpoint
+    from ..checkpoint.io import first_line
+    from ..core.pretrained import read_checkpoint
     try:
         path = resolve_checkpoint(checkpoint)
     except FileNotFoundError as exc:
         raise CheckpointError(str(exc)) from None
-    if osp.isfile(path):
-        return load_state_dict(path, CheckpointError)[0]
-    from mmengine.runner.checkpoint import CheckpointLoader
-    try:
-        loaded = CheckpointLoader.load_checkpoint(path, map_location='cpu')
-    except Exception as exc:
-        from ..checkpoint.io import first_line
+    try:  # a file, or a name MMEngine's loaders fetch, read as Pretrained loading reads it
+        return read_checkpoint(path)
+    except CheckpointError:
+        raise
+    except Exception as exc:  # a loader's own error, for a name it could not fetch
         raise CheckpointError(f'checkpoint {path}: {first_line(exc)}') from None
-    return unwrap_state_dict(loaded, path, CheckpointError)[0]
 
 
 def _load_weights(model: nn.Module, checkpoint: str, config: str) -> None:
