@@ -10,18 +10,17 @@ the reason for it, and :func:`apply` (run by ``import mmfish``, which a config's
    ``torchvision://``, ``mmcls://`` too) with mmfish's reader and downloader
    (:func:`mmfish.checkpoint.compat.name_unreadable_checkpoints`);
 3. ``mmfish://<name>`` becomes one of ``CheckpointLoader``'s schemes
-   (:func:`mmfish.hub.register_scheme`);
+   (:func:`mmfish.weights.hub.register_scheme`);
 4. ``Runner.load_checkpoint`` and ``Runner.resume`` end with a report of what was loaded and
-   stop on a partial backbone (:func:`mmfish.engine.load_report.install`).
+   stop on a partial backbone (:func:`mmfish.weights.load_report.install`).
 
 The models, necks, hooks and the CPU SyncBN are registered in mmfish's own child registries
 (:mod:`mmfish.registry`), which change nothing of MMEngine's.
 """
 from typing import Callable, Tuple
 
-from . import hub
 from .checkpoint import compat
-from .engine import load_report
+from .weights import hub, load_report
 
 #: ``(change, why)``: what :func:`apply` changes, in order
 CHANGES: Tuple[Tuple[Callable[[], None], str], ...] = (

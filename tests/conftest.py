@@ -152,7 +152,7 @@ def zoo(tmp_path, monkeypatch):
     from mmfish.checkpoint.integrity import file_sha256
     from mmfish.variants import VARIANTS
 
-    from .converters.test_converters import _random_official_checkpoint
+    from tests.weights.test_conversion import _random_official_checkpoint
     home, mirror = tmp_path / 'home', tmp_path / 'mirror'
     mirror.mkdir()
     monkeypatch.setenv('MMFISH_HOME', str(home))

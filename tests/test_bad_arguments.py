@@ -11,7 +11,7 @@ import torch
 from mmfish.checkpoint import CheckpointError, ConversionError
 from mmfish.models import FishNet, Res2Net, Res2NetDLA, ResNeSt
 
-from .test_bad_input import _convert, _official_resnest
+from tests.test_bad_input import _convert, _official_resnest
 
 #: small models of each family
 SMALL = {ResNeSt: dict(depth=50, base_channels=8, stem_channels=16),

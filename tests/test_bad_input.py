@@ -11,10 +11,10 @@ import pytest
 import torch
 
 from mmfish.checkpoint import CheckpointError, ConversionError
-from mmfish.converters import convert_checkpoint
+from mmfish.weights import convert_checkpoint
 from mmfish.models import FishNet, Res2Net, ResNeSt
 
-from .conftest import build_in_scope
+from tests.conftest import build_in_scope
 
 SMALL = dict(base_channels=8, stem_channels=16)
 
@@ -28,7 +28,7 @@ def _small(cls, **kwargs):
 def _official_resnest(path, **changes):
     """A ResNeSt-50 checkpoint in the official layout (mmfish's keys renamed back)."""
     from mmfish.variants import VARIANTS
-    from tests.converters.test_converters import _random_official_checkpoint
+    from tests.weights.test_conversion import _random_official_checkpoint
     state = _random_official_checkpoint(VARIANTS['resnest50'], path)
     for key, value in changes.items():
         if value is None:
@@ -113,7 +113,7 @@ def test_misspelled_argument_names_the_closest_valid_one(cls):
 @pytest.mark.parametrize('name', ['dcn', 'plugins', 'style', 'pretrained'])
 def test_mmdet_arguments_not_taken_are_named_as_such(name):
     """Res2Net-DLA does not take mmdet's ResNet arguments (ResNeSt, Res2Net and FishNet do:
-    tests/models/backbones/test_mmdet_contract.py)."""
+    tests/core/test_contract.py)."""
     from mmfish.models import Res2NetDLA
     with pytest.raises(ValueError, match=f"'{name}' \\(.*mmdet's ResNet.*not supported by "
                                          f'Res2NetDLA; Res2Net, ResNeSt, FishNet take it'):

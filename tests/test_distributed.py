@@ -24,7 +24,7 @@ import torch
 from mmfish_tools.mim_runs import last_checkpoint, run_distributed_train, run_mim, train_history
 from mmfish_tools.tiny_twins import twin_by_name
 
-from .conftest import REPO
+from tests.conftest import REPO
 
 COMMON = ['train_cfg.val_begin=1000', 'default_hooks.logger.interval=1',
           'train_dataloader.sampler.shuffle=False']

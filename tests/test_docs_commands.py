@@ -17,7 +17,7 @@ import torch
 
 from mmfish.variants import VARIANTS
 
-from .conftest import REPO
+from tests.conftest import REPO
 
 COMMAND = re.compile(r'python -m mmfish\.convert ([^\s`|]+) ([^\s`|]+)')
 DOCS = ['README.md', 'docs/converters.md', 'docs/downstream.md', 'docs/models.md']

@@ -9,7 +9,7 @@ import pytest
 
 from mmfish_tools.tiny_twins import DEMO_TWINS, TWINS, demo_twins, run_twin
 
-from .conftest import REPO
+from tests.conftest import REPO
 
 FEW_ITERS = ['train_cfg.max_iters=2', 'train_cfg.val_interval=2',
              'default_hooks.checkpoint.interval=2', 'default_hooks.logger.interval=1']

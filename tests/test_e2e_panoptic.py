@@ -10,7 +10,7 @@ import pytest
 from mmfish_tools.mim_runs import train_history
 from mmfish_tools.tiny_twins import run_twin, run_untrained, twin_by_name
 
-from .conftest import REPO
+from tests.conftest import REPO
 
 PANOPTIC = twin_by_name('panoptic-fpn_resnest50_fpn_1xb4-100i_tiny-coco-panoptic')
 FEW_ITERS = ['train_cfg.max_iters=2', 'train_cfg.val_interval=2',

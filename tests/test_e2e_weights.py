@@ -9,8 +9,8 @@ from mmfish.checkpoint.integrity import file_sha256
 from mmfish.variants import VARIANTS
 from mmfish_tools.mim_runs import MimError, run_mim
 
-from .conftest import REPO
-from .converters.test_converters import _random_official_checkpoint
+from tests.conftest import REPO
+from tests.weights.test_conversion import _random_official_checkpoint
 
 ONE_STEP = ['train_cfg.max_iters=1', 'default_hooks.checkpoint.interval=1',
             'default_hooks.logger.interval=1']

@@ -19,7 +19,7 @@ TOOLING = 'mmfish_tools'
 
 #: the layers, lowest first, and what none of a layer's modules may reach (directly or not)
 CHECKPOINT_IO, CORE, FAMILIES, CONVERSION = ('mmfish.checkpoint', 'mmfish.core',
-                                             'mmfish.families', 'mmfish.converters')
+                                             'mmfish.families', 'mmfish.weights')
 MODELS = (CORE, FAMILIES, 'mmfish.models', CONVERSION)
 FORBIDDEN = {
     CHECKPOINT_IO: MODELS,                       # checkpoint I/O imports no model
@@ -162,7 +162,7 @@ def _without_package_inits(graph: dict) -> dict:
 
 def test_the_static_import_graph_has_no_cycle():
     graph = _without_package_inits(import_graph())
-    assert len(graph) > 20 and graph['mmfish.converters.conversion']  # the graph is read
+    assert len(graph) > 20 and graph['mmfish.weights.conversion']  # the graph is read
     assert find_cycle(graph) is None, ' -> '.join(find_cycle(graph))
 
 
@@ -196,17 +196,17 @@ def test_no_layer_imports_a_layer_above_it(layer):
 
 
 def test_the_imports_by_name_are_read(tmp_path):
-    modules = {'mmfish.converters': None, 'mmfish.converters.family': None}
+    modules = {'mmfish.weights': None, 'mmfish.weights.family': None}
     source = ("import importlib\n"
-              "importlib.import_module('..converters.family', __package__)\n"
-              "__import__('mmfish.converters')\n"
-              "x = 'mmfish.converters.family'\n"
+              "importlib.import_module('..weights.family', __package__)\n"
+              "__import__('mmfish.weights')\n"
+              "x = 'mmfish.weights.family'\n"
               "importlib.import_module(name)\n")
     path = tmp_path / 'pretrained.py'
     path.write_text(source)
     found = dynamic_imports('mmfish.checkpoint.pretrained', path, modules)
-    assert found == {('call', 'mmfish.converters.family'), ('call', 'mmfish.converters'),
-                     ('string', 'mmfish.converters'), ('string', 'mmfish.converters.family'),
+    assert found == {('call', 'mmfish.weights.family'), ('call', 'mmfish.weights'),
+                     ('string', 'mmfish.weights'), ('string', 'mmfish.weights.family'),
                      ('call', '?')}
 
 
@@ -267,9 +267,16 @@ def test_the_wheel_packages_the_library_only():
     assert TOOLING in find_namespace_packages(str(ROOT), include=['mmfish*'])  # the trap
 
 
-def test_importing_the_models_does_not_import_the_converters():
+def test_importing_the_models_loads_no_layer_above_the_plugin_and_no_toolbox():
+    """``import mmfish.models`` runs ``import mmfish``, whose plugin (:mod:`mmfish.plugin`)
+    needs the ``mmfish://`` scheme and the load report of :mod:`mmfish.weights`; nothing of
+    the layers above (inference, export, the training runtime), no toolbox and no tooling is
+    loaded with the models."""
     code = ('import sys, mmfish.models\n'
-            'print(sorted(m for m in sys.modules if m.startswith("mmfish.converters")))')
+            'print(sorted(m for m in sys.modules if m.startswith(('
+            '"mmfish.apis", "mmfish.deploy", "mmfish.engine", "mmfish_tools", "mmdet", "mmseg", '
+            '"mmpretrain", "mmpose", "onnx", "timm"))))\n'
+            'print("mmfish.weights.hub" in sys.modules)')
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
                          check=True).stdout
-    assert out.strip() == '[]'
+    assert out.split() == ['[]', 'True']

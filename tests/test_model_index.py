@@ -11,7 +11,7 @@ import pytest
 from mmfish.variants import TRAINED, VARIANTS
 from mmfish_tools.model_index import metafiles
 
-from .conftest import REPO
+from tests.conftest import REPO
 
 
 def test_the_model_index_is_current():

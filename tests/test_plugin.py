@@ -5,7 +5,7 @@ import subprocess
 import sys
 import textwrap
 
-from .conftest import REPO
+from tests.conftest import REPO
 
 
 def test_each_listed_change_is_in_effect_after_import_mmfish():
@@ -25,7 +25,7 @@ def test_each_listed_change_is_in_effect_after_import_mmfish():
         import mmfish
         from mmfish import hub, plugin
         from mmfish.checkpoint import compat
-        from mmfish.engine import load_report
+        from mmfish.weights import load_report
         assert [c.__name__ for c, _ in plugin.CHANGES] == [
             'allow_mmengine_checkpoints', 'name_unreadable_checkpoints', 'register_scheme',
             'install']

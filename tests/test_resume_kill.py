@@ -20,7 +20,7 @@ import pytest
 from mmfish_tools.resume_check import check_resume
 from mmfish_tools.tiny_twins import demo_twins
 
-from .conftest import REPO
+from tests.conftest import REPO
 
 SCHEDULE = ['train_cfg.max_iters=4', 'train_cfg.val_begin=1000',
             'default_hooks.checkpoint.interval=2', 'default_hooks.logger.interval=1']

@@ -6,7 +6,7 @@ from mmengine.config import Config
 
 from mmfish.variants import VARIANTS
 
-from .conftest import DATA, build_in_scope, official_layouts
+from tests.conftest import DATA, build_in_scope, official_layouts
 
 REPO = DATA.parent.parent
 BUFFERS = ('running_mean', 'running_var', 'num_batches_tracked')

@@ -79,7 +79,7 @@ def resolve_checkpoint(checkpoint) -> str:
     file by :func:`mmfish.hub.resolve` (fetched and converted on first use), the other names of
     :data:`SCHEMES` as they are (MMEngine's loaders read them), else a local file, which must
     be a regular file (FileNotFoundError, or ValueError for a folder, FIFO, ...)."""
-    from ..hub import SCHEME, resolve
+    from ..weights.hub import SCHEME, resolve
     checkpoint = str(checkpoint)
     if checkpoint.startswith(SCHEME):
         return resolve(checkpoint)

@@ -4,7 +4,7 @@ code and writing files atomically (:mod:`.io`), what key names tell about a chec
 MMEngine resume from its own checkpoints under weights-only loading (:mod:`.compat`, applied by
 ``import mmfish``). It imports no model: the backbones' strict ``Pretrained`` loading is
 :mod:`mmfish.core.pretrained`, the families' key maps are theirs (:mod:`mmfish.families`) and
-the conversion of released checkpoints is :mod:`mmfish.converters`'."""
+the conversion of released checkpoints is :mod:`mmfish.weights`'."""
 from .diff import StateDiff, bad_values, check_values, diff_state
 from .io import (
     CheckpointError,

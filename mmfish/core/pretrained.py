@@ -64,7 +64,7 @@ def _groups(keys: List[str], limit: int = 6) -> str:
 
 def _families():
     """The registry of families (:mod:`mmfish.core.family`: ``family_of``, ``guess_family``,
-    ...), which :mod:`mmfish.engine.load_report` asks too."""
+    ...), which :mod:`mmfish.weights.load_report` asks too."""
     return _family_registry
 
 

@@ -68,7 +68,7 @@ class Detected(dict):
     """A backbone config detected from a checkpoint's weights (what their shapes show), with
     :attr:`hidden`: the family's hidden arguments that the checkpoint's key layout itself fixes,
     ``{argument: (value, how)}`` (e.g. a toolbox's ResNeSt, which has no ``avd_first``).
-    :func:`mmfish.converters.decide.decide` takes them after the command line and the
+    :func:`mmfish.weights.decide.decide` takes them after the command line and the
     checkpoint's own config."""
 
     def __init__(self, *args, hidden: Optional[dict] = None, **kwargs):
@@ -146,7 +146,7 @@ def _stages_of(found, state, source, what):
 
 class AmbiguousDcnError(ConversionError):
     """The offset convolutions fit both ``DCN`` and ``DCNv2``: ``fits`` lists the
-    ``(type, deform_groups)`` candidates; :func:`mmfish.converters.decide.decide_dcn` picks one
+    ``(type, deform_groups)`` candidates; :func:`mmfish.weights.decide.decide_dcn` picks one
     from the command line or the checkpoint's own config, or refuses with this message."""
 
     def __init__(self, message: str, fits: tuple):

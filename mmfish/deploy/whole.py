@@ -512,7 +512,7 @@ def export_whole(config, path: Optional[str] = None, checkpoint: Optional[str] =
     if path is not None:
         sources = dict(config=config if isinstance(config, (str, os.PathLike)) else
                        getattr(config, 'filename', None), checkpoint=checkpoint)
-        from ..hub import SCHEME, converted_path
+        from ..weights.hub import SCHEME, converted_path
         if str(checkpoint).startswith(SCHEME):  # the file the name resolves to
             sources['checkpoint'] = converted_path(str(checkpoint)[len(SCHEME):])
         path = check_destination(path, sources, example='model.onnx')

@@ -181,7 +181,7 @@ def mmfish_from_peer(subject: Subject, peer: Impl, peer_model: nn.Module, workdi
                      **kwargs) -> nn.Module:
     """Save the peer's weights as its users would, convert them with mmfish's converter and
     load the result strictly into mmfish's model."""
-    from mmfish.converters import convert_checkpoint
+    from mmfish.weights import convert_checkpoint
     from mmfish.variants import VARIANTS
     src, dst = os.path.join(workdir, 'peer.pth'), os.path.join(workdir, 'mmfish.pth')
     torch.save(peer.checkpoint(peer_model), src)

@@ -14,7 +14,7 @@ from mmfish.apis import infer, toolbox_of
 from mmfish_tools.demo_predictions import held_out
 from mmfish_tools.tiny_twins import DEMO_TWINS
 
-from ..conftest import REPO
+from tests.conftest import REPO
 
 TWIN = {t.toolbox: t for t in DEMO_TWINS}
 #: the score from which a predicted box counts

@@ -32,7 +32,7 @@ from mmfish.apis import (
 )
 from mmfish.apis.images import header_size
 
-from ..conftest import REPO
+from tests.conftest import REPO
 
 TOOL = REPO / 'tools' / 'infer.py'
 DEMO = REPO / 'configs' / 'tiny' / 'demo'

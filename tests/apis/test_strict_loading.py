@@ -16,7 +16,7 @@ from mmfish.checkpoint.io import CheckpointMismatchError
 from mmfish_tools import build_in_scope
 from mmfish_tools.tiny_twins import DEMO_TWINS
 
-from ..conftest import REPO
+from tests.conftest import REPO
 
 CONFIGS = {t.toolbox: str(REPO / t.config) for t in DEMO_TWINS}
 TOOL = REPO / 'tools' / 'infer.py'

@@ -10,7 +10,7 @@ import torch
 
 from mmfish.checkpoint.download import DownloadError, check_file_name, fetch, url_file_name
 
-from .scripted_server import scripted_server as serve_scripted
+from tests.checkpoint.scripted_server import scripted_server as serve_scripted
 
 scripted_server = pytest.fixture(serve_scripted)
 

@@ -16,7 +16,7 @@ from torch.utils.data import Dataset
 
 from mmfish.models import ResNeSt
 
-from .scripted_server import scripted_server as serve_scripted
+from tests.checkpoint.scripted_server import scripted_server as serve_scripted
 
 scripted_server = pytest.fixture(serve_scripted)
 

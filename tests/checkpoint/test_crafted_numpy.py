@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from .payloads import (
+from tests.checkpoint.payloads import (
     array_from_buffer,
     in_message_hub,
     object_array_over_bytes,
@@ -53,7 +53,7 @@ def crafted(tmp_path_factory) -> dict:
 #: each loader, as a statement reading ``path`` (the output ``dst`` for the converter)
 LOADERS = {
     'torch.load': 'x = torch.load(path, weights_only=True)',
-    'converter': 'from mmfish.converters import main\n'
+    'converter': 'from mmfish.weights import main\n'
                  'code = main(argv=[path, dst, "--no-check-hash"])\n'
                  'if code: raise RuntimeError("refused: exit status %d" % code)\n'
                  'x = None',

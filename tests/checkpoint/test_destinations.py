@@ -11,7 +11,7 @@ import torch
 import mmfish.checkpoint.io as io
 from mmfish.checkpoint import CheckpointError, ConversionError
 from mmfish.checkpoint.io import check_destination, part_path, save_atomic, write_atomic
-from mmfish.converters import convert_checkpoint, main
+from mmfish.weights import convert_checkpoint, main
 from mmfish.deploy import export_onnx
 from mmfish.models import ResNeSt
 

@@ -19,7 +19,7 @@ import torch
 
 from mmfish.checkpoint.download import DownloadError, fetch
 
-from .scripted_server import scripted_server as serve_scripted
+from tests.checkpoint.scripted_server import scripted_server as serve_scripted
 
 scripted_server = pytest.fixture(serve_scripted)
 FETCH = ('import sys; from mmfish.checkpoint.download import fetch; '

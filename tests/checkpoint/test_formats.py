@@ -22,17 +22,17 @@ from mmengine.runner.checkpoint import _load_checkpoint
 
 from mmfish.checkpoint import CheckpointError, ConversionError
 from mmfish.checkpoint.formats import read_safetensors, sniff
-from mmfish.converters import convert_checkpoint
+from mmfish.weights import convert_checkpoint
 from mmfish.models import ResNeSt
 
-from .payloads import crafted_checkpoint
+from tests.checkpoint.payloads import crafted_checkpoint
 
 SMALL = dict(depth=50, base_channels=8, stem_channels=16)
 
 
 def _official_resnest(path):
     from mmfish.variants import VARIANTS
-    from tests.converters.test_converters import _random_official_checkpoint
+    from tests.weights.test_conversion import _random_official_checkpoint
     return _random_official_checkpoint(VARIANTS['resnest50'], path)
 
 
@@ -277,7 +277,7 @@ _LOADERS = {
     'mmengine-pretrained': 'from mmengine.model.weight_init import PretrainedInit\n'
                            'import torch\n'
                            'PretrainedInit(checkpoint={path!r})(torch.nn.Linear(2, 2))',
-    'converter': 'from mmfish.converters import convert_checkpoint\n'
+    'converter': 'from mmfish.weights import convert_checkpoint\n'
                  'convert_checkpoint("resnest", {path!r}, {path!r} + ".out")',
 }
 

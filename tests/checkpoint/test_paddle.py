@@ -10,9 +10,9 @@ import torch
 
 from mmfish.checkpoint import CheckpointError, ConversionError, load_checkpoint
 from mmfish.checkpoint.paddle import PaddleUnpickler, is_paddle_pickle, read_pdparams
-from mmfish.converters import convert_checkpoint
+from mmfish.weights import convert_checkpoint
 
-from ..conftest import DATA
+from tests.conftest import DATA
 
 FIXTURE = DATA / 'official' / 'paddle_res2net200_vd_w16.pdparams'
 

@@ -8,13 +8,13 @@ import pytest
 import torch
 
 from mmfish.checkpoint import CheckpointError, ConversionError
-from mmfish.converters import convert_checkpoint
+from mmfish.weights import convert_checkpoint
 from mmfish.models import Res2Net, ResNeSt
 from mmfish.variants import VARIANTS
 
-from ..conftest import official_layouts
-from ..converters.test_converters import _random_official_checkpoint
-from ..test_bad_input import _convert
+from tests.conftest import official_layouts
+from tests.weights.test_conversion import _random_official_checkpoint
+from tests.test_bad_input import _convert
 
 SMALL = dict(depth=50, base_channels=8, stem_channels=16)
 

@@ -12,7 +12,7 @@ from mmfish.core import base as base_module
 from mmfish.models import FishNet, FishNeXt, Res2Net, ResNeSt
 from mmfish.testing import randomize_norms
 
-from ..conftest import DATA
+from tests.conftest import DATA
 
 TINY = dict(depth=50, base_channels=8)
 

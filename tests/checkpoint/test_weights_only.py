@@ -12,10 +12,10 @@ import torch
 
 from mmfish.checkpoint import CheckpointError, ConversionError
 from mmfish.checkpoint.compat import HISTORY_BUFFER_METHODS, history_buffer_getattr
-from mmfish.converters import convert_checkpoint
+from mmfish.weights import convert_checkpoint
 from mmfish.models import ResNeSt
 
-from .payloads import (
+from tests.checkpoint.payloads import (
     crafted_checkpoint,
     in_message_hub,
     object_array_over_bytes,
@@ -102,7 +102,7 @@ def test_mim_train_resume_names_an_unreadable_checkpoint(kind, workspace, tmp_pa
     from mmfish_tools.mim_runs import MimError, run_mim
     from mmfish_tools.tiny_twins import demo_twins
 
-    from ..conftest import REPO
+    from tests.conftest import REPO
     twin = next(t for t in demo_twins() if t.toolbox == 'mmpretrain')
     work_dir = workspace / 'work_dirs' / f'resume-{kind}'
     work_dir.mkdir(parents=True)

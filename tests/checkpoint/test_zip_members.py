@@ -11,8 +11,8 @@ from mmengine.runner.checkpoint import _load_checkpoint
 from mmfish.checkpoint import CheckpointError, load_checkpoint
 from mmfish.checkpoint.formats import DuplicateMemberError, check_declared_sizes
 
-from ..engine.test_load_report import TinyClassifier, _runner
-from .payloads import system_call, with_repeated_member
+from tests.weights.test_load_report import TinyClassifier, _runner
+from tests.checkpoint.payloads import system_call, with_repeated_member
 
 
 @pytest.mark.parametrize('name, first', [('data.pkl', False), ('data.pkl', True),

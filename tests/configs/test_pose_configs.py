@@ -6,12 +6,12 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmfish.converters import convert_checkpoint
+from mmfish.weights import convert_checkpoint
 from mmfish.hub import released_variants
 from mmfish.models import ResNeSt
 from mmfish.testing import max_rel_error, randomize_norms
 
-from ..conftest import build_in_scope, official_layouts
+from tests.conftest import build_in_scope, official_layouts
 
 CONFIGS = Path(__file__).parents[2] / 'configs'
 # not the configs of mmpose's trained models (trained/: test_trained_models.py)

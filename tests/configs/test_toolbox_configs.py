@@ -8,7 +8,7 @@ from mmengine.config import Config
 
 from mmfish.hub import released_variants
 
-from ..conftest import build_in_scope
+from tests.conftest import build_in_scope
 
 CONFIGS = Path(__file__).parents[2] / 'configs'
 #: not the configs of the toolboxes' trained models (trained/: test_trained_models.py)

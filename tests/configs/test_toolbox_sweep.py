@@ -28,11 +28,11 @@ import torch
 from mmengine.config import Config, ConfigDict
 from mmengine.optim import OptimWrapper
 
-from mmfish.converters import FAMILIES, convert_checkpoint
+from mmfish.weights import FAMILIES, convert_checkpoint
 from mmfish.models.toolbox import from_toolbox
 from mmfish.testing import max_rel_error, randomize_norms
 
-from ..conftest import build_in_scope
+from tests.conftest import build_in_scope
 
 TOOLBOXES = ('mmdet', 'mmseg', 'mmpretrain', 'mmpose')
 FAMILY_NAMES = ('ResNeSt', 'Res2Net')

@@ -14,11 +14,11 @@ import torch
 import yaml
 from mmengine.config import Config
 
-from mmfish.converters import ConversionError, convert_checkpoint
+from mmfish.weights import ConversionError, convert_checkpoint
 from mmfish.testing import max_rel_error, randomize_norms
 from mmfish.variants import TRAINED
 
-from ..conftest import REPO, build_in_scope
+from tests.conftest import REPO, build_in_scope
 
 ROWS = list(TRAINED.values())
 #: one model per toolbox and family in the default run; the others are marked slow

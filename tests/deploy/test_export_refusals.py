@@ -26,7 +26,7 @@ from mmfish.deploy.export import (
 from mmfish.deploy.whole import wrap
 from mmfish.testing import max_rel_error, non_finite
 
-from ..conftest import REPO
+from tests.conftest import REPO
 
 TOOL = REPO / 'tools' / 'export.py'
 CONFIG = REPO / 'configs' / 'tiny' / 'demo' / 'resnest50-w16_1xb16-60i_tiny-imagenet.py'

@@ -20,7 +20,7 @@ from mmfish.deploy import export_whole, load_model
 from mmfish.deploy.whole import model_config
 from mmfish.testing import max_rel_error, randomize_norms
 
-from ..conftest import REPO
+from tests.conftest import REPO
 
 #: the agreement required between the graph and the toolbox's own inference (relative)
 AGREEMENT = 1e-4

@@ -18,7 +18,7 @@ from mmfish.deploy.cli import main
 from mmfish.deploy.whole import WHOLE_DETECTOR_FAILS, AdaptiveAvgPool2d, read_images, wrap
 from mmfish.testing import max_rel_error, randomize_norms
 
-from ..conftest import REPO
+from tests.conftest import REPO
 
 TINY = REPO / 'configs' / 'tiny'
 #: (task, family) -> the tiny twin's config; ``narrow``: made narrower by :func:`narrowed`

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from mmfish.checkpoint import CheckpointMismatchError
-from mmfish.converters import FAMILIES, convert_checkpoint, main
+from mmfish.weights import FAMILIES, convert_checkpoint, main
 from mmfish.core.layers import memory_format
 from mmfish.core.pretrained import pretrained_state
 from mmfish.models.toolbox import from_toolbox
@@ -21,8 +21,8 @@ from mmfish.registry import MODELS
 from mmfish.variants import VARIANTS
 from mmfish_tools import build_in_scope
 
-from . import toy
-from .toy import ToyNet
+from tests.families import toy
+from tests.families.toy import ToyNet
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -137,7 +137,7 @@ def test_the_parametrised_tests_pick_up_a_registered_family():
     out = subprocess.run(
         [sys.executable, '-m', 'pytest', '-p', 'tests.families.toy', '-p', 'no:randomly',
          '-p', 'no:cacheprovider', '-q', '-k', 'ToyNet',
-         'tests/models/backbones/test_template.py'],
+         'tests/core/test_template.py'],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert '2 passed' in out.stdout, out.stdout[-3000:]

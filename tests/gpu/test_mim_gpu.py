@@ -4,7 +4,7 @@ import pytest
 from mmfish_tools.benchmark.gpu_check import TWIN_ITERS, train_twins
 from mmfish_tools.tiny_twins import demo_twins
 
-from ..conftest import REPO
+from tests.conftest import REPO
 
 pytestmark = pytest.mark.gpu
 

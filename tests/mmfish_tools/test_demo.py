@@ -15,7 +15,7 @@ from mmfish_tools import demo_predictions, tiny_twins
 from mmfish_tools.mim_runs import _compact
 from mmfish_tools.tiny_twins import DEMO_TWINS, TWINS, plot_losses, results_table
 
-from ..conftest import REPO
+from tests.conftest import REPO
 
 
 def test_one_demo_twin_per_toolbox_each_a_lighter_full_twin():

@@ -10,7 +10,7 @@ import pytest
 
 from mmfish_tools.tiny_twins import DEMO_TWINS, TWINS, run_twin, run_untrained
 
-from ..conftest import REPO
+from tests.conftest import REPO
 
 POSE_TWINS = [t for t in (*DEMO_TWINS, *TWINS) if t.toolbox == 'mmpose']
 

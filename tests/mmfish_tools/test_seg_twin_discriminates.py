@@ -12,7 +12,7 @@ import pytest
 
 from mmfish_tools.tiny_twins import DEMO_TWINS, TinyTwin, run_twin
 
-from ..conftest import REPO
+from tests.conftest import REPO
 
 #: the same schedule for both runs, with no floor under the learning rate, so that a learning
 #: rate multiplier of 0 leaves the backbone's weights exactly as initialised

@@ -26,7 +26,7 @@ from mmfish_tools.tiny_data import (
 )
 from mmfish_tools.tiny_datasets import make_tiny_datasets
 
-from ..conftest import REPO
+from tests.conftest import REPO
 
 # pycocotools with numpy 2, outside mmfish
 pytestmark = pytest.mark.filterwarnings('ignore:__array__ implementation:DeprecationWarning')

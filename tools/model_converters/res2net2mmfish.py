@@ -4,7 +4,7 @@
 """
 import sys
 
-from mmfish.converters import main
+from mmfish.weights import main
 
 if __name__ == '__main__':
     sys.exit(main('res2net'))

@@ -1,4 +1,4 @@
-"""Write the FishNet release fixtures of tests/converters/test_fishnet_releases.py with the
+"""Write the FishNet release fixtures of tests/families/fishnet/test_releases.py with the
 official FishNet code (https://github.com/kevin-ssy/FishNet, models/), at every width / 8 and
 10 classes, each with the official code's logits on one fixed input.
 

@@ -1,4 +1,4 @@
-"""Write the Res2Net-DLA fixtures of tests/converters/test_res2net_dla.py and the official
+"""Write the Res2Net-DLA fixtures of tests/families/res2net_dla/test_conversion.py and the official
 state-dict layouts of tests/test_variants.py with the official code
 (https://github.com/Res2Net/Res2Net-PretrainedModels, ``dla.py``).
 

@@ -7,7 +7,7 @@ from ...core.resnet_keymap import detect_skeleton
 from .model import ResNeSt
 
 #: arguments the weights cannot show (pools have no weights): decided by
-#: :func:`mmfish.converters.decide.decide`
+#: :func:`mmfish.weights.decide.decide`
 HIDDEN = ('avd', 'avd_first')
 __all__ = ['to_mmfish_keys', 'detect', 'from_config', 'from_layout']
 

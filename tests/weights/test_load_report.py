@@ -1,7 +1,7 @@
 """``load_from`` and ``--resume`` through MMEngine's Runner (non-strict loading): with mmfish
 imported, the loading ends with a one-line summary of what was loaded into the backbone, and a
 file that holds no weights of the model is refused, naming the file. (A file that fills the
-backbone in part stops the run unless the config allows it: tests/engine/test_partial_load.py;
+backbone in part stops the run unless the config allows it: tests/weights/test_partial_load.py;
 the tests here that show such loads allow them.)"""
 import inspect
 import logging
@@ -12,10 +12,10 @@ import torch
 from mmengine.runner import Runner
 
 from mmfish.checkpoint import CheckpointError
-from mmfish.engine import NoModelWeightsError
-from mmfish.engine.load_report import PARTIAL_KEY, PartialLoadError, compare, install
+from mmfish.weights import NoModelWeightsError
+from mmfish.weights.load_report import PARTIAL_KEY, PartialLoadError, compare, install
 
-from ..checkpoint.test_compat import RandomImages, TinyClassifier
+from tests.checkpoint.test_compat import RandomImages, TinyClassifier
 
 DROPPED = ['backbone.stem.0.weight', 'backbone.layer1.0.conv1.weight']
 
@@ -80,7 +80,7 @@ def test_a_complete_checkpoint_is_summarised(tmp_path, prefix):
     assert all(torch.equal(loaded[k], v) for k, v in source.state_dict().items())
 
 
-#: the config key that lets load_from go on after a partial load (tests/engine/test_partial_load.py
+#: the config key that lets load_from go on after a partial load (tests/weights/test_partial_load.py
 #: shows the default, which stops the run)
 PARTIAL = {PARTIAL_KEY: True}
 

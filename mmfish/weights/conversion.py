@@ -45,7 +45,7 @@ def find_variant(backbone: dict) -> Optional[str]:
 
 def _detect(fam: Family, state, source, rest, dcn_type=None):
     """Rename to mmfish keys and detect the variant (the type of deformable convolutions
-    decided by :func:`~mmfish.converters.decide.decide_dcn`); a key that detection needs but
+    decided by :func:`~mmfish.weights.decide.decide_dcn`); a key that detection needs but
     the checkpoint lacks is a ConversionError naming it. Returns the state, its layout, the
     keys left out, the detected backbone and the DCN decision."""
     try:

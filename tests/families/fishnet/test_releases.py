@@ -8,11 +8,11 @@ import torch
 from mmengine.config import Config
 
 from mmfish.checkpoint.io import load_checkpoint
-from mmfish.converters import ConversionError, convert_checkpoint
+from mmfish.weights import ConversionError, convert_checkpoint
 from mmfish.families.fishnet.conversion import IDENTITY_VAR
 from mmfish.testing import max_rel_error
 
-from ..conftest import DATA, REPO, build_in_scope, unpacked_fixture
+from tests.conftest import DATA, REPO, build_in_scope, unpacked_fixture
 
 OFFICIAL = DATA / 'official'
 EXPECTED = OFFICIAL / 'fishnet_releases_expected.pt'

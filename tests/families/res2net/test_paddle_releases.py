@@ -16,11 +16,11 @@ import torch
 from mmengine.config import Config
 
 from mmfish.checkpoint.paddle import PaddleUnpickler
-from mmfish.converters import ConversionError, convert_checkpoint
+from mmfish.weights import ConversionError, convert_checkpoint
 from mmfish.testing import max_rel_error
 from mmfish.variants import VARIANTS
 
-from ..conftest import DATA, build_in_scope
+from tests.conftest import DATA, build_in_scope
 
 OFFICIAL = DATA / 'official'
 FIXTURE = OFFICIAL / 'paddle_res2net200_vd_w16.pdparams'

@@ -18,9 +18,9 @@ from mmfish.hub import converted_path, resolve
 from mmfish.models import ResNeSt
 from mmfish.variants import TRAINED, VARIANTS
 
-from .checkpoint.scripted_server import scripted_server as serve_scripted
-from .conftest import build_in_scope
-from .converters.test_converters import _random_official_checkpoint
+from tests.checkpoint.scripted_server import scripted_server as serve_scripted
+from tests.conftest import build_in_scope
+from tests.weights.test_conversion import _random_official_checkpoint
 
 scripted_server = pytest.fixture(serve_scripted)
 #: resolve mmfish://resnest14d in another process, with the test's row of the variants table

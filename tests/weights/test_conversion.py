@@ -8,13 +8,13 @@ import torch
 from mmengine.config import Config
 
 from mmfish.checkpoint import load_state_dict
-from mmfish.converters import FAMILIES, ConversionError, convert_checkpoint
+from mmfish.weights import FAMILIES, ConversionError, convert_checkpoint
 from mmfish.core.family import minimal
 from mmfish.testing import max_rel_error, randomize_norms
 from mmfish.variants import VARIANTS
 
-from ..conftest import DATA, build_in_scope, official_layouts
-from .test_paddle_res2net import PADDLE_RELEASES, save_paddle_release
+from tests.conftest import DATA, build_in_scope, official_layouts
+from tests.families.res2net.test_paddle_releases import PADDLE_RELEASES, save_paddle_release
 
 OFFICIAL = DATA / 'official'
 #: released variants whose weights have the same shapes (what tells them apart has no weights)

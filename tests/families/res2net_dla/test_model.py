@@ -7,8 +7,8 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmfish.models import Res2NetDLA
 
-from ...conftest import build_in_scope
-from . import test_docstrings as docstrings
+from tests.conftest import build_in_scope
+from tests.core import test_docstrings as docstrings
 
 SMALL = dict(depth=60, channels=(2, 4, 16, 32, 64, 128))  # every width / 8
 SMALL_X = dict(depth=60, channels=(4, 8, 32, 64, 96, 128), groups=8, base_width=4)

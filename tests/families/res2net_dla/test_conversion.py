@@ -8,11 +8,11 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmfish.converters import ConversionError, convert_checkpoint
+from mmfish.weights import ConversionError, convert_checkpoint
 from mmfish.testing import max_rel_error
 from mmfish.variants import VARIANTS
 
-from ..conftest import DATA, REPO, build_in_scope, unpacked_fixture
+from tests.conftest import DATA, REPO, build_in_scope, unpacked_fixture
 
 OFFICIAL = DATA / 'official'
 FIXTURES = {'res2net-dla60': 'res2net_dla60_w8.pth.gz',

@@ -3,16 +3,16 @@ classes have no ``avd_first`` and always pool after the split-attention conv, so
 itself decides ``avd_first=False``, with or without a config in the meta; whether they pool at
 all (``avd``) is their config's ``avg_down_stride``, else decided as for any file. The
 official and timm layouts show neither (the official ``resnest50_fast_*`` files pool first):
-tests/converters/test_decisions.py and test_converters.py keep their refusals."""
+tests/weights/test_decisions.py and test_converters.py keep their refusals."""
 import pytest
 import torch
 from mmengine.config import Config
 
-from mmfish.converters import ConversionError, convert_checkpoint
+from mmfish.weights import ConversionError, convert_checkpoint
 from mmfish.models import ResNeSt
 from mmfish.testing import max_rel_error, randomize_norms
 
-from ..conftest import build_in_scope
+from tests.conftest import build_in_scope
 
 #: reduced widths: no released variant has these shapes
 SMALL = dict(depth=50, base_channels=8, stem_channels=16)

@@ -13,13 +13,13 @@ import torch
 from mmengine.config import Config
 
 from mmfish.checkpoint.integrity import check_name_hash, name_hash_prefix
-from mmfish.converters import ConversionError, convert_checkpoint
+from mmfish.weights import ConversionError, convert_checkpoint
 from mmfish.models import ResNeSt
 from mmfish.testing import max_rel_error
 from mmfish.variants import VARIANTS
 
-from ..conftest import DATA, build_in_scope
-from .test_converters import _random_official_checkpoint
+from tests.conftest import DATA, build_in_scope
+from tests.weights.test_conversion import _random_official_checkpoint
 
 OFFICIAL = DATA / 'official'
 REPO = DATA.parent.parent
@@ -159,7 +159,7 @@ def test_openmmlab_checkpoint_config_decides(tmp_path):
 @pytest.mark.parametrize('toolbox', ['mmdet', 'mmseg', 'mmpretrain'])
 def test_toolbox_resnest_pools_after_the_split_attention_conv(toolbox):
     """What the converter takes for a toolbox's ResNeSt config: its blocks have
-    ``avg_down_stride`` (default True) and no ``avd_first`` (tests/models/backbones/
+    ``avg_down_stride`` (default True) and no ``avd_first`` (tests/families/
     test_peer_equality.py shows the outputs equal mmfish's with avd_first=False)."""
     import importlib
     import inspect

@@ -4,11 +4,11 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmfish.converters import ConversionError, convert_checkpoint
+from mmfish.weights import ConversionError, convert_checkpoint
 from mmfish.models import Res2Net, ResNeSt
 from mmfish.testing import max_rel_error, randomize_norms
 
-from ...conftest import build_in_scope
+from tests.conftest import build_in_scope
 
 FAMILY = {'Res2Net': 'res2net', 'ResNeSt': 'resnest'}
 

@@ -10,10 +10,10 @@ import torch.nn.functional as F
 from mmengine.model import BaseModel
 
 from mmfish.checkpoint import CheckpointError
-from mmfish.engine.load_report import PARTIAL_KEY, PartialLoadError
+from mmfish.weights.load_report import PARTIAL_KEY, PartialLoadError
 from mmfish.models import Res2Net, ResNeSt
 
-from .test_load_report import _runner, _save
+from tests.weights.test_load_report import _runner, _save
 
 RESNEST = dict(depth=14, base_channels=8, stem_channels=16, out_indices=(3, ))
 RES2NET = dict(depth=50, base_channels=8, base_width=32, out_indices=(3, ))

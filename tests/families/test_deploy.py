@@ -6,7 +6,7 @@ from mmfish.core.layers import is_channels_last
 from mmfish.deploy import ONNX_TOLERANCE, export_onnx
 from mmfish.testing import max_rel_error, randomize_norms
 
-from .test_families import CONFIGS, build
+from tests.families.test_families import CONFIGS, build
 
 FAMILIES = ['fishnet99', 'fishnext150', 'res2net50-v1b', 'resnest50',
             'resnest50-radix1-avd-first']

@@ -7,11 +7,11 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmfish.converters import ConversionError, convert_checkpoint, main
+from mmfish.weights import ConversionError, convert_checkpoint, main
 from mmfish.models import Res2Net, ResNeSt
 from mmfish.testing import max_rel_error, randomize_norms
 
-from ..conftest import build_in_scope
+from tests.conftest import build_in_scope
 
 #: reduced widths whose 3x3 convs have multiples of 6 channels, so both types can run
 SMALL = dict(depth=50, base_channels=24, stem_channels=24)

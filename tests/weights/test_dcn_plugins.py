@@ -6,11 +6,11 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmfish.converters import ConversionError, convert_checkpoint
+from mmfish.weights import ConversionError, convert_checkpoint
 from mmfish.models import Res2Net, ResNeSt
 from mmfish.testing import max_rel_error, randomize_norms
 
-from ..conftest import build_in_scope
+from tests.conftest import build_in_scope
 
 CONTEXT = dict(cfg=dict(type='ContextBlock', ratio=1. / 4), stages=(False, True, True, True),
                position='after_conv3')

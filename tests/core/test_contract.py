@@ -12,7 +12,7 @@ from mmcv.ops import DeformConv2dPack, ModulatedDeformConv2dPack
 from mmfish.models import FishNet, Res2Net, Res2NetDLA, ResNeSt
 from mmfish.testing import max_rel_error, randomize_norms
 
-from ...conftest import build_in_scope
+from tests.conftest import build_in_scope
 
 SMALL = {ResNeSt: dict(depth=50, base_channels=16, stem_channels=16),
          Res2Net: dict(depth=50, base_channels=16, stem_channels=16),
