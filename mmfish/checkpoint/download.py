@@ -42,7 +42,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Callable, Iterator, Optional
+from typing import Callable, Iterator, Optional, Sequence
 
 from .formats import FORMATS, sniff
 from .integrity import file_sha256, name_hash_prefix
@@ -66,8 +66,9 @@ LOCK_TIMEOUT_ENV = 'MMFISH_LOCK_TIMEOUT'
 DEFAULT_MIN_RATE = 10 << 10
 DEFAULT_GRACE = 30.0
 DEFAULT_LOCK_TIMEOUT = 3600.0
-#: seconds without a byte before a download is given up
+#: seconds without a byte before a download is given up (``$MMFISH_TIMEOUT`` overrides it)
 TIMEOUT = 60
+TIMEOUT_ENV = 'MMFISH_TIMEOUT'
 #: the kinds of file (:func:`~.formats.sniff`) that mmfish reads as checkpoints: what a file
 #: released without a digest must be to be kept
 READABLE = ('torch-zip', 'torch-legacy', 'pickle', 'safetensors')
@@ -118,6 +119,11 @@ def min_rate() -> float:
 def rate_grace() -> float:
     """``$MMFISH_RATE_GRACE``: the seconds from a download's start before the rate counts."""
     return _env_number(GRACE_ENV, DEFAULT_GRACE, '30')
+
+
+def read_timeout() -> float:
+    """``$MMFISH_TIMEOUT``: the seconds without a byte before a download is given up."""
+    return _env_number(TIMEOUT_ENV, TIMEOUT, '60') or TIMEOUT
 
 
 def lock_timeout() -> float:
@@ -196,28 +202,48 @@ def _create(path: str) -> int:
     return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600)
 
 
-def mirror_source(name: str) -> Optional[str]:
-    """Where ``$MMFISH_MIRROR`` holds the file ``name``: a URL or a local path; None when no
-    mirror is set. A mirror of another form raises :class:`DownloadError`."""
-    mirror = os.environ.get(MIRROR_ENV, '').strip()
-    if not mirror:
-        return None
-    m = _SCHEME.match(mirror)
+def _mirror_entry(entry: str, value: str) -> str:
+    """One entry of ``$MMFISH_MIRROR``: an ``http(s)://`` prefix as it is, a folder (a path or
+    ``file://``) as its path; any other form raises :class:`DownloadError`."""
+    m = _SCHEME.match(entry)
     scheme = m.group(1).lower() if m else None
     if scheme in ('http', 'https'):
-        return mirror.rstrip('/') + '/' + urllib.parse.quote(name)
+        return entry
     if scheme == 'file':
-        folder = urllib.parse.unquote(urllib.parse.urlparse(mirror).path)
+        folder = urllib.parse.unquote(urllib.parse.urlparse(entry).path)
     elif scheme is not None:
-        raise DownloadError(f'${MIRROR_ENV}={mirror}: mmfish does not fetch {scheme}:// URLs; '
+        raise DownloadError(f'${MIRROR_ENV}={value}: mmfish does not fetch {scheme}:// URLs; '
                             f'give {_MIRROR_FORMS}')
     else:
-        folder = osp.expanduser(mirror)
+        folder = osp.expanduser(entry)
     if not osp.isdir(folder):
         what = ('does not exist' if not osp.exists(folder) else
                 f'is {not_a_file(folder) or "a file"}, not a folder')
-        raise DownloadError(f'${MIRROR_ENV}={mirror}: {folder} {what}; give {_MIRROR_FORMS}')
-    return osp.join(folder, name)
+        raise DownloadError(f'${MIRROR_ENV}={value}: {folder} {what}; give {_MIRROR_FORMS}')
+    return folder
+
+
+def mirror_entries() -> list:
+    """``$MMFISH_MIRROR``'s entries, in order: URL prefixes (``http(s)://``) and folders,
+    separated by whitespace (a value that names one existing folder is that folder, spaces and
+    all). An entry of another form raises :class:`DownloadError`."""
+    value = os.environ.get(MIRROR_ENV, '').strip()
+    if not value:
+        return []
+    if osp.isdir(osp.expanduser(value)):
+        return [osp.expanduser(value)]
+    return [_mirror_entry(entry, value) for entry in value.split()]
+
+
+def mirror_source(name: str) -> Optional[str]:
+    """Where the first entry of ``$MMFISH_MIRROR`` holds the file ``name``: a URL or a local
+    path; None when no mirror is set. A mirror of another form raises :class:`DownloadError`."""
+    entries = mirror_entries()
+    if not entries:
+        return None
+    if entries[0].startswith(('http://', 'https://')):
+        return entries[0].rstrip('/') + '/' + urllib.parse.quote(name)
+    return osp.join(entries[0], name)
 
 
 # -- one process at a time --------------------------------------------------------------------
@@ -309,14 +335,18 @@ def _content_length(url: str, value: Optional[str]) -> Optional[int]:
     return int(value)
 
 
-def _copy_url(url: str, out, progress: bool) -> None:
+def _copy_url(url: str, out, progress: bool) -> dict:
     """Download ``url`` into the open file ``out``, refusing what cannot be checked, and
-    giving up below the minimum rate."""
+    giving up below the minimum rate; the response's ``status``, ``content_type`` and (from the
+    Hugging Face Hub) ``commit``."""
     rate, grace = min_rate(), rate_grace()
     request = urllib.request.Request(url, headers={'User-Agent': 'mmfish',
                                                    'Accept-Encoding': 'identity'})
     started = time.monotonic()
-    with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+    with urllib.request.urlopen(request, timeout=read_timeout()) as response:
+        answered = dict(status=response.status,
+                        content_type=response.headers.get('Content-Type'),
+                        commit=response.headers.get('X-Repo-Commit'))
         encoding = (response.headers.get('Content-Encoding') or 'identity').strip().lower()
         if encoding != 'identity':
             raise DownloadError(f'{url}: the server sent the file with "Content-Encoding: '
@@ -350,7 +380,8 @@ def _copy_url(url: str, out, progress: bool) -> None:
                 bar.close()
     if total is not None and received != total:
         raise DownloadError(f'{url}: the download ended after {received} of {total} '
-                            f'bytes; run again to download it anew')
+                            f'bytes (a truncated body); run again to download it anew')
+    return answered
 
 
 def _copy_file(source: str, out) -> None:
@@ -385,74 +416,40 @@ def _check_readable(source: str, name: str, tmp: str) -> None:
                         f'{name}, then run again')
 
 
-def receive(source: str, name: str, tmp: str, progress: bool = True) -> str:
-    """Copy the file ``name`` from ``source`` (an ``http(s)://`` URL or a local path) into the
-    new file ``tmp`` and verify it: the sha256 prefix its name carries, or, for a name without
-    one, that mmfish reads it as a checkpoint. Return its sha256. A source that cannot be read
-    raises :class:`SourceError`; a file that is not the one named, :class:`DownloadError`;
-    either way ``tmp`` is not to be kept."""
-    with os.fdopen(_create(tmp), 'wb') as out:
-        if source.startswith(('http://', 'https://')):
-            try:
-                _copy_url(source, out, progress)
-            except (OSError, http.client.HTTPException) as exc:  # urllib's errors included
-                raise SourceError(f'cannot fetch {source} ({_reason(exc)})') from None
-        else:
-            _copy_file(source, out)
-    digest = file_sha256(tmp)
-    expected = name_hash_prefix(name)
-    if expected is None:
-        _check_readable(source, name, tmp)
-    elif not digest.startswith(expected):
-        raise DownloadError(
-            f'{source}: the file\'s sha256 is {digest}, but its name {name} says it '
-            f'begins with {expected}: the download is corrupt or the source serves '
-            f'another file. Nothing was kept; run again to download it anew')
-    return digest
-
-
 def fetch(name: str, url: Optional[str], folder: str, log: Callable[[str], None] = print,
-          progress: bool = True, converts: bool = True) -> str:
+          progress: bool = True, converts: bool = True, copies: Sequence = ()) -> str:
     """The path of the released file ``name`` in ``folder``, fetched first when it is not
-    there: from ``$MMFISH_MIRROR`` when set, else from ``url``. The name must be a plain file
-    name (:func:`check_file_name`). What is fetched is verified (:func:`receive`) before it is
+    there: from each of ``$MMFISH_MIRROR``'s entries, then from ``url``, then from ``copies``
+    (:class:`~.sources.Source` s that serve it under the same name), in order
+    (:func:`~.sources.fetch_file`). The name must be a plain file name
+    (:func:`check_file_name`). What is fetched is verified (:func:`receive`) before it is
     kept: on a mismatch nothing is kept and :class:`DownloadError` says why; a file whose
     release published no digest is kept with its sha256 logged and written beside it
     (``<name>.sha256``). ``converts``: the file is one mmfish converts (the error of a failed
     fetch gives the command)."""
+    from .sources import Source, fetch_file
     path = cache_file(folder, name, url)
     if osp.isfile(path):
         return path
-    with file_lock(path, log, task=f'download of {url or name}'):
-        if osp.isfile(path):  # another process fetched it while this one waited
-            return path
-        remove_stale_parts(folder, log)
-        source = mirror_source(name) or url
-        if source is None:
+    sources = ([Source(url=url)] if url else []) + list(copies)
+    if not sources and not mirror_entries():
+        with file_lock(path, log, task=f'download of {name}'):
+            if osp.isfile(path):
+                return path
             raise DownloadError(_by_hand(name, folder, converts,
                                          f'{name} has no official download'))
-        log(f'fetching {source}')
-        started = time.monotonic()
-        check_inside(folder, path)
-        if name_hash_prefix(name) is None:
-            check_inside(folder, path + '.sha256')
-        with atomic_path(path, DownloadError) as tmp:  # created by receive (_create)
-            try:
-                digest = receive(source, name, tmp, progress)
-            except SourceError as exc:
-                raise DownloadError(_by_hand(name, folder, converts, str(exc))) from None
-            except OSError as exc:  # writing the part file
-                raise DownloadError(f'cannot write {tmp} ({_reason(exc)}): set ${HOME_ENV} to '
-                                    f'a folder you can write (default ~/.cache/mmfish)') \
-                    from None
-        expected = name_hash_prefix(name)
-        size = osp.getsize(path) / 2**20
-        log(f'fetched {name} ({size:.1f} MiB in {time.monotonic() - started:.1f} s), sha256 '
-            + (f'{digest} matches its name' if expected else
-               f'{digest} (its release publishes no digest: recorded in {name}.sha256)'))
-        if expected is None:
-            _write_digest(folder, path, digest, name)
-    return path
+    return fetch_file(name, sources, folder, log=log, progress=progress,
+                      remedies=lambda problem: _by_hand(name, folder, converts, problem),
+                      task=f'download of {url or name}').path
+
+
+def receive(source: str, name: str, tmp: str, progress: bool = True) -> str:
+    """Copy the file ``name`` from ``source`` (an ``http(s)://`` URL or a local path) into the
+    new file ``tmp`` and verify it: the sha256 prefix its name carries, or, for a name without
+    one, that mmfish reads it as a checkpoint. Return its sha256 (see
+    :func:`~.sources.receive_from`, which this calls with a source of the released name)."""
+    from .sources import Source, receive_from
+    return receive_from(Source(url=source), name, tmp, progress)
 
 
 def _write_digest(folder: str, path: str, digest: str, name: str) -> None:
@@ -490,13 +487,14 @@ def _reason(exc: Exception) -> str:
     if isinstance(exc, urllib.error.URLError):
         exc = exc.reason
     if isinstance(exc, socket.timeout):
-        return f'no byte for {TIMEOUT} s'
+        return f'timed out: no byte for {read_timeout():g} s (${TIMEOUT_ENV})'
     return getattr(exc, 'strerror', None) or first_line(exc)
 
 
 def _by_hand(name: str, folder: str, converts: bool, problem: str) -> str:
     """The error for a file that could not be fetched: what to do without network."""
-    return (f'{problem}. Without network, put the file {name} in a folder named by '
-            f'${MIRROR_ENV} (or under a URL prefix it names), or in {folder}'
+    return (f'{problem}{"" if problem.endswith(chr(10)) else ". "}Without network, put the '
+            f'file {name} in a folder named by ${MIRROR_ENV} (or under a URL prefix it names), '
+            f'or in {folder}'
             + (f'; or convert it by hand with python -m mmfish.convert {name} DST and give DST '
                f'as the checkpoint' if converts else ''))
