@@ -127,12 +127,12 @@ class Source:
     def same_name(self, released: str) -> bool:
         """Whether the source serves the released file itself (a URL or a path, whatever its
         last segment), rather than a Hub copy of other bytes."""
-        return not self.hub
+        return not self.hub or osp.basename(self.filename) == released
 
     def cached_name(self, released: str) -> str:
         """The name the file is cached under: the released name, or for a Hub copy
         ``<owner>--<repo>.<extension>`` (``timm--resnest14d.gluon_in1k.safetensors``)."""
-        if not self.hub:
+        if self.same_name(released):
             return released
         return f'{self.hub.replace("/", "--")}.{self.filename.rsplit(".", 1)[-1]}'
 
@@ -181,6 +181,27 @@ def same_path_copies(url: Optional[str]) -> Tuple[Source, ...]:
                         evidence=f'the same path as on {urllib.parse.urlparse(host).netloc}')
                  for host, prefixes in SAME_PATH.items() if url.startswith(host)
                  for prefix in prefixes)
+
+
+#: same-name copies of released files, by file name (:func:`register_copies`): the fallbacks
+#: of a checkpoint URL that names one of them (``open-mmlab://``, ``mmcls://``, ``http(s)://``)
+KNOWN_COPIES = {}
+
+
+def register_copies(copies: dict) -> None:
+    """Add ``{file name: (Source, ...)}`` to :data:`KNOWN_COPIES` (done by
+    :mod:`mmfish.weights.hub` from the released and trained models' rows)."""
+    for name, found in copies.items():
+        KNOWN_COPIES[name] = tuple(dict.fromkeys(KNOWN_COPIES.get(name, ()) + tuple(found)))
+
+
+def url_sources(url: str) -> Tuple[Source, ...]:
+    """The fallbacks of a checkpoint URL: the same path on another host (:data:`SAME_PATH`),
+    then the known same-name copies of its file (:data:`KNOWN_COPIES`)."""
+    name = url_file_name(url)
+    found = [s for s in same_path_copies(url) + KNOWN_COPIES.get(name, ())
+             if s.location != url and s.same_name(name)]
+    return tuple({s.location: s for s in found}.values())
 
 
 def mirror_sources(name: str) -> List[Source]:
@@ -261,9 +282,9 @@ def receive_from(source: Source, name: str, tmp: str, progress: bool = True,
         try:
             verify(tmp, source, digest)
         except CheckpointError as exc:
+            text = str(exc).replace(tmp, source.cached_name(name)).rstrip('.')
             raise DownloadError(f'{where}: what was fetched ({size} bytes, sha256 {digest}) is '
-                                f'not {name}: {str(exc).replace(tmp, source.cached_name(name))}'
-                                f'. Nothing was kept') from None
+                                f'not {name}: {text}. Nothing was kept') from None
     return digest
 
 
