@@ -30,7 +30,6 @@ URL, verified, written atomically, one process at a time.
 """
 import contextlib
 import fcntl
-import http.client
 import json
 import os
 import os.path as osp
@@ -45,14 +44,12 @@ import urllib.request
 from typing import Callable, Iterator, Optional, Sequence
 
 from .formats import FORMATS, sniff
-from .integrity import file_sha256, name_hash_prefix
 from .io import (
     CheckpointError,
     atomic_path,
     first_line,
     load_checkpoint,
     not_a_file,
-    remove_stale_parts,
 )
 
 HOME_ENV = 'MMFISH_HOME'

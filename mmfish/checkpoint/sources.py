@@ -107,6 +107,9 @@ class Source:
     evidence: str = ''
     #: False: the pin is recorded from one report only, not confirmed by a second record
     confirmed: bool = True
+    #: the name to cache what it serves under, where that is not the released name (a local
+    #: copy of a Hub file, given to ``python -m mmfish.hub add``)
+    cache_as: str = ''
 
     def __post_init__(self):
         if bool(self.url) == bool(self.hub):
@@ -127,6 +130,8 @@ class Source:
     def same_name(self, released: str) -> bool:
         """Whether the source serves the released file itself (a URL or a path, whatever its
         last segment), rather than a Hub copy of other bytes."""
+        if self.cache_as:
+            return self.cache_as == released
         return not self.hub or osp.basename(self.filename) == released
 
     def cached_name(self, released: str) -> str:
@@ -134,6 +139,8 @@ class Source:
         ``<owner>--<repo>.<extension>`` (``timm--resnest14d.gluon_in1k.safetensors``)."""
         if self.same_name(released):
             return released
+        if self.cache_as:
+            return self.cache_as
         return f'{self.hub.replace("/", "--")}.{self.filename.rsplit(".", 1)[-1]}'
 
     def pin(self, released: str) -> Tuple[Optional[str], str]:
@@ -309,9 +316,12 @@ def _cached(folder: str, name: str, sources: Sequence[Source]) -> Optional[str]:
     return None
 
 
-def plan(name: str, sources: Sequence[Source]) -> List[Tuple[Source, Optional[str]]]:
+def plan(name: str, sources: Sequence[Source],
+         only: bool = False) -> List[Tuple[Source, Optional[str]]]:
     """Every source of ``name`` in the order tried (mirrors first), each with the reason it is
-    not tried here (None: it is tried)."""
+    not tried here (None: it is tried). ``only``: exactly ``sources``, every one tried."""
+    if only:
+        return [(s, None) for s in sources]
     offline, hub_offline, unpinned = _on(OFFLINE_ENV), _on(HUB_OFFLINE_ENV), _on(UNPINNED_ENV)
     planned = [(s, None) for s in mirror_sources(name)]
     for source in sources:
@@ -332,7 +342,7 @@ def fetch_file(name: str, sources: Sequence[Source], folder: str,
                log: Callable[[str], None] = print, progress: bool = True,
                verify: Optional[Verify] = None,
                remedies: Optional[Callable[[str], str]] = None,
-               task: Optional[str] = None) -> Fetched:
+               task: Optional[str] = None, only: bool = False) -> Fetched:
     """The released file ``name`` in ``folder``, fetched first when neither it nor a copy of it
     is there: from each of ``$MMFISH_MIRROR``'s entries, then from ``sources``, in order, until
     one serves bytes that its pin verifies (:func:`receive_from`; ``verify``: the layout check
@@ -340,7 +350,8 @@ def fetch_file(name: str, sources: Sequence[Source], folder: str,
 
     ``remedies(problem)``: the error's text from its problem on (what to do without network).
     When no source serves the file, one :class:`~.download.DownloadError` lists each source
-    and why; with a single source, its own error."""
+    and why; with a single source, its own error. ``only``: try exactly ``sources`` (no
+    mirror; ``MMFISH_OFFLINE`` and the pins' opt-in do not apply: a file the user gives)."""
     remedies = remedies or (lambda problem: problem)
     path = cache_file(folder, name)
     cached = _cached(folder, name, sources)
@@ -351,7 +362,7 @@ def fetch_file(name: str, sources: Sequence[Source], folder: str,
         if cached:  # another process fetched it while this one waited
             return Fetched(cached)
         remove_stale_parts(folder, log)
-        planned = plan(name, sources)
+        planned = plan(name, sources, only)
         tried = [s for s, why in planned if why is None]
         if not tried:
             if _on(OFFLINE_ENV):
@@ -384,7 +395,7 @@ def _fetch_one(name: str, source: Source, folder: str, log, progress: bool,
     target = cache_file(folder, source.cached_name(name), where if '://' in where else None)
     log(f'fetching {where}' + (f' (source {i + 1} of {count}: {source.host})'
                                if count > 1 and source.host else ''))
-    if kind[0] is None:
+    if kind[0] is None and not source.cache_as:
         log(f'{where} has no pin: tried because {UNPINNED_ENV}=1')
     started = time.monotonic()
     check_inside(folder, target)

@@ -130,14 +130,18 @@ def _convert(name: str, row, src: str, dst: str, log, fetched_from: Optional[dic
         save_atomic(converted, dst)
 
 
-def resolve(uri: str, log: Callable[[str], None] = _log) -> str:
+def resolve(uri: str, log: Callable[[str], None] = _log,
+            given: Optional[Source] = None) -> str:
     """The local path of the converted checkpoint that ``mmfish://<variant>`` names: from the
-    cache, or fetched (its sources in order, each verified), converted and cached first."""
+    cache, or fetched (its sources in order, each verified), converted and cached first.
+    ``given``: take the file from this source alone (``python -m mmfish.hub add``)."""
     name, row = _row(uri)
     path = converted_path(name)
     if osp.isfile(path):
         return path
     file, sources = released_file(name)
+    if given is not None:
+        sources = (given, )
     folder = originals_folder()
     with file_lock(path, log, task=f'conversion of {SCHEME}{name}'):
         if osp.isfile(path):  # another process converted it while this one waited
@@ -168,8 +172,9 @@ def resolve(uri: str, log: Callable[[str], None] = _log) -> str:
 
         try:
             got = fetch_file(file, sources, folder, log=log, verify=verify,
-                             remedies=remedies(name, file),
-                             task=f'download of {file} for {SCHEME}{name}')
+                             remedies=remedies(name, file) if given is None else None,
+                             task=f'download of {file} for {SCHEME}{name}',
+                             only=given is not None)
             if 'path' in verified:
                 os.replace(verified['path'], path)
                 log(f'wrote {path}')
