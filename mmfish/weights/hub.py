@@ -10,9 +10,11 @@
 ``<name>`` is a name of :data:`mmfish.variants.VARIANTS` with released files (the authors'
 ImageNet weights), or ``<toolbox>/<model>`` of :data:`mmfish.variants.TRAINED` (a toolbox's
 trained detector, segmenter, pose model or classifier, converted whole). On first use the
-released file is fetched into ``$MMFISH_HOME/originals`` (default ``~/.cache/mmfish``;
-``$MMFISH_MIRROR`` replaces the official URL, see :mod:`mmfish.checkpoint.download`), its sha256
-checked against the prefix its name carries, converted exactly as ``python -m mmfish.convert``
+released file is fetched into ``$MMFISH_HOME/originals`` (default ``~/.cache/mmfish``) from its
+sources in order (``$MMFISH_MIRROR``'s entries, the release's URL, same-name copies, Hub copies:
+:mod:`mmfish.checkpoint.sources`), each verified by its pin before anything is kept (the sha256
+prefix its name carries, a Hub copy's full sha256, or the converter's layout check for a file
+without a digest, whose conversion is then kept), converted exactly as ``python -m mmfish.convert``
 converts it (the decisions in the converted file's ``meta``) and cached atomically as
 ``$MMFISH_HOME/checkpoints/<name>_mmfish.pth``; later uses read the cache. Processes of one
 machine (the ranks of a distributed run) that ask at once take turns: one fetches and converts,
