@@ -38,7 +38,9 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Callable, List, Optional, Sequence, Tuple
 
-from .download import (
+from .integrity import file_sha256, name_hash_prefix
+from .io import CheckpointError, atomic_path, remove_stale_parts
+from .transfer import (
     MIRROR_ENV,
     DownloadError,
     SourceError,
@@ -54,8 +56,6 @@ from .download import (
     mirror_entries,
     url_file_name,
 )
-from .integrity import file_sha256, name_hash_prefix
-from .io import CheckpointError, atomic_path, remove_stale_parts
 
 __all__ = ['Source', 'Fetched', 'fetch_file', 'same_path_copies', 'hub_source', 'copy_source',
            'OFFLINE_ENV', 'UNPINNED_ENV', 'HUB_ENDPOINT_ENV', 'HUB_OFFLINE_ENV', 'SAME_PATH']
