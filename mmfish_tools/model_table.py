@@ -73,15 +73,18 @@ def format_files() -> str:
 
 
 def format_weights() -> str:
-    """The table of ``mmfish://`` names of ``docs/weights.md``: every variant with released
-    weights, its released file, whether that file's name carries a digest, and its URL."""
-    from mmfish.checkpoint.integrity import name_hash_prefix
-    lines = ['| name | released file | sha256 checked | downloaded from |', '|---|---|---|---|']
-    for v in VARIANTS.values():
-        if v.files:
-            prefix = name_hash_prefix(v.files[0])
-            digest = f'`{prefix}...`' if prefix else 'no published digest: recorded'
-            lines.append(f'| `mmfish://{v.name}` | `{v.files[0]}` | {digest} | {v.url} |')
+    """The table of ``docs/weights.md``: every released file (the variants' and the toolboxes'
+    trained models'), its ``mmfish://`` name, and each of its sources in the order they are
+    tried, with the pin that verifies what the source serves."""
+    lines = ['| name | file | # | source | pin |', '|---|---|---:|---|---|']
+    rows = [(v.name, v.files[0], v.sources) for v in VARIANTS.values() if v.files]
+    rows += [(t.name, t.file, t.sources) for t in TRAINED.values()]
+    for name, file, sources in rows:
+        for i, source in enumerate(sources, 1):
+            first = i == 1
+            lines.append(f'| {f"`mmfish://{name}`" if first else ""} '
+                         f'| {f"`{file}`" if first else ""} | {i} | {source.location} '
+                         f'| {source.describe_pin(file)} |')
     return '\n'.join(lines)
 
 

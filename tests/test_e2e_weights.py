@@ -81,10 +81,10 @@ def test_the_cards_command_refuses_a_standin_under_the_official_name(workspace, 
     another file under the official name: refused for its digest, and nothing is cached."""
     mirror = _card_run(workspace, tmp_path)
     _random_official_checkpoint(VARIANTS['resnest101'], mirror / 'resnest101-22405ba7.pth')
+    env = dict(_env(tmp_path, str(mirror)), MMFISH_OFFLINE='1')  # the mirror alone
     with pytest.raises(MimError):
         run_mim('train', 'mmseg', str(REPO / 'configs' / 'deeplabv3_resnest101_ade20k.py'),
-                'work_dirs/card', log=lambda line: None, env=_env(tmp_path, str(mirror)),
-                cwd=str(tmp_path / 'run'))
+                'work_dirs/card', log=lambda line: None, env=env, cwd=str(tmp_path / 'run'))
     text = (tmp_path / 'run' / 'work_dirs' / 'card' / 'mim_train.log').read_text()
     assert 'but its name resnest101-22405ba7.pth says it begins with 22405ba7' in text
     home = tmp_path / 'home'

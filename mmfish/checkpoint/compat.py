@@ -104,8 +104,11 @@ def load_from_local(filename, map_location=None):
 def load_from_url(filename, map_location=None, model_dir=None, progress=None):
     """MMEngine's ``load_from_http``: fetched into the same cache (``$TORCH_HOME/hub/
     checkpoints``) as :func:`mmfish.checkpoint.download.fetch` fetches released files (one
-    process of a machine at a time, from ``$MMFISH_MIRROR`` where set, the sha256 prefix a name
-    carries checked, nothing half-written kept), then read weights-only.
+    process of a machine at a time, from ``$MMFISH_MIRROR``'s entries first, then the URL, then
+    its fallbacks (:func:`~.sources.url_sources`: the same path on OpenMMLab's older bucket for a
+    download.openmmlab.com URL, the known same-name copies of its file), the sha256 prefix a
+    name carries checked, nothing half-written kept), then read weights-only. ``open-mmlab://``,
+    ``torchvision://`` and ``mmcls://``, which MMEngine maps to URLs, take the same chain.
 
     The cached file is named by the URL's last segment, unquoted once
     (:func:`~.download.url_file_name`); a name that is not a plain file name (a separator,
@@ -119,11 +122,13 @@ def load_from_url(filename, map_location=None, model_dir=None, progress=None):
 
     from .download import cache_file, discard_fetched, fetch, url_file_name
     from .io import CheckpointError, load_checkpoint
+    from .sources import url_sources
     model_dir = model_dir or os.path.join(get_dir(), 'checkpoints')
     name = url_file_name(filename)
     fetched = not os.path.isfile(cache_file(model_dir, name, filename))
     path = fetch(name, filename, model_dir, log=lambda line: print_log(line, logger='current'),
-                 progress=bool(os.isatty(0) if progress is None else progress), converts=False)
+                 progress=bool(os.isatty(0) if progress is None else progress), converts=False,
+                 copies=url_sources(filename))
     try:
         return load_checkpoint(path, CheckpointError, map_location=map_location)
     except CheckpointError as exc:

@@ -5,9 +5,18 @@ its rows in its package; :mod:`mmfish.variants` assembles them into the one tabl
 configs, the converters and the docs read."""
 from dataclasses import dataclass, field, replace
 from typing import Callable, Optional, Sequence, Tuple
-from urllib.parse import unquote
+from urllib.parse import unquote, urlparse
 
-__all__ = ['Variant', 'TrainedModel', 'OPENMMLAB', 'trained', 'with_urls']
+from ..checkpoint.sources import Source, same_path_copies
+
+__all__ = ['Variant', 'TrainedModel', 'OPENMMLAB', 'trained', 'with_urls', 'with_copies',
+           'official_source']
+
+
+def official_source(url: Optional[str]) -> Tuple[Source, ...]:
+    """The release's own URL as the first source (none when the file has no download)."""
+    return (Source(url=url, host=urlparse(url).netloc, evidence='the release (its row)'), ) \
+        if url else ()
 
 
 @dataclass(frozen=True)
@@ -24,6 +33,9 @@ class Variant:
     files: Tuple[str, ...] = ()
     #: where each of :attr:`files` is downloaded from
     urls: Tuple[str, ...] = ()
+    #: other sources of the first file, tried in order after its URL (and after the same path
+    #: on another host): same-name copies, then Hub copies with their pins
+    copies: Tuple[Source, ...] = ()
 
     @property
     def family(self) -> str:
@@ -38,6 +50,12 @@ class Variant:
     def url(self) -> Optional[str]:
         """Where the first released file is downloaded from."""
         return self.urls[0] if self.urls else None
+
+    @property
+    def sources(self) -> Tuple[Source, ...]:
+        """Every source of the first released file, in the order tried: its URL, the same path
+        on another host, then :attr:`copies`."""
+        return official_source(self.url) + same_path_copies(self.url) + self.copies
 
     def convert_command(self, src: Optional[str] = None) -> str:
         """The command that converts the released weights (by default the released file, as
@@ -57,6 +75,14 @@ class TrainedModel:
     dataset: str  #: what the scores were measured on
     scores: dict  #: the published scores (the metafile's metric names)
     family: str = ''  #: the backbone's family (its registered type, ``'ResNeSt'``)
+    #: same-name copies of the weights, tried after the URL and the same path on another host
+    copies: Tuple[Source, ...] = ()
+
+    @property
+    def sources(self) -> Tuple[Source, ...]:
+        """Every source of the weights, in the order tried: the toolbox's URL, the same path on
+        OpenMMLab's older bucket, then :attr:`copies`."""
+        return official_source(self.url) + same_path_copies(self.url) + self.copies
 
     @property
     def name(self) -> str:
@@ -90,11 +116,16 @@ OPENMMLAB = {'mmdet': 'https://download.openmmlab.com/mmdetection/v2.0/',
 
 
 def trained(family: str, toolbox: str, model: str, config: str, path: str, dataset: str,
-            scores: dict) -> TrainedModel:
+            scores: dict, copies: Sequence[Source] = ()) -> TrainedModel:
     """A trained model of ``family``: ``path`` is the weights' URL under the toolbox's
     downloads."""
     return TrainedModel(toolbox, model, config, OPENMMLAB[toolbox] + path, dataset, scores,
-                        family)
+                        family, tuple(copies))
+
+
+def with_copies(rows: Sequence[Variant], copies: dict) -> Tuple[Variant, ...]:
+    """``rows`` with the other sources of their first file: ``copies[variant name]``."""
+    return tuple(replace(v, copies=tuple(copies.get(v.name, ()))) for v in rows)
 
 
 def with_urls(rows: Sequence[Variant], url_of: Callable[[str], str]) -> Tuple[Variant, ...]:

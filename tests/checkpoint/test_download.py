@@ -290,10 +290,16 @@ def test_a_mirror_entry_that_is_not_a_file_says_what_it_is(kind, tmp_path, monke
         os.mkfifo(mirror / name)
     monkeypatch.setenv('MMFISH_MIRROR', str(mirror))
     what = 'a directory' if kind == 'directory' else 'a FIFO (named pipe)'
-    with pytest.raises(DownloadError, match=re.escape(
-            f'cannot fetch {mirror / name} (it is {what}, not a file). Without network, put '
-            f'the file {name} in a folder named by $MMFISH_MIRROR')):
-        fetch(name, 'http://127.0.0.1:1/x.pth', str(tmp_path / 'cache'), progress=False)
+    cache = tmp_path / 'cache'
+    with pytest.raises(DownloadError) as info:
+        fetch(name, 'http://127.0.0.1:1/x.pth', str(cache), progress=False)
+    assert str(info.value) == (
+        f'no source could serve {name} (2 tried, 0 not tried):\n'
+        f'  - cannot fetch {mirror / name} (it is {what}, not a file)\n'
+        '  - cannot fetch http://127.0.0.1:1/x.pth (Connection refused)\n'
+        f'Without network, put the file {name} in a folder named by $MMFISH_MIRROR (or under '
+        f'a URL prefix it names), or in {cache}; or convert it by hand with python -m '
+        f'mmfish.convert {name} DST and give DST as the checkpoint')
 
 
 @pytest.mark.parametrize('kind', ['torch-zip', 'torch-legacy', 'pickle', 'safetensors'])

@@ -50,6 +50,7 @@ def test_pretrained_fetches_converts_caches_and_then_reads_the_cache(zoo, tmp_pa
 
 def test_a_released_name_over_other_bytes_is_refused_and_nothing_cached(zoo, monkeypatch):
     home, mirror, name, _ = zoo
+    monkeypatch.setenv('MMFISH_OFFLINE', '1')  # the mirror alone
     released = 'gluon_resnest14-9c8fe254.pth'
     (mirror / name).rename(mirror / released)
     monkeypatch.setitem(VARIANTS, 'resnest14d',
@@ -153,6 +154,7 @@ def test_a_file_without_a_digest_is_kept_only_when_it_reads_as_a_checkpoint(
     home, folder = tmp_path / 'home', tmp_path / 'mirror'
     folder.mkdir()
     monkeypatch.setenv('MMFISH_HOME', str(home))
+    monkeypatch.setenv('MMFISH_OFFLINE', '1')  # the mirror alone
     body, headers, problem = _poisons(fishnet_release)[poison]
     name, size = 'fishnet99_ckpt.tar', len(body)
     if mirror == 'server':
@@ -169,6 +171,9 @@ def test_a_file_without_a_digest_is_kept_only_when_it_reads_as_a_checkpoint(
         problem = (f'the download ended after {size} of {len(fishnet_release)} bytes'
                    if mirror == 'server' else 'cannot be read: fishnet99_ckpt.tar could not be '
                                               'read as a PyTorch checkpoint')
+    if poison == 'html' and mirror == 'server':  # a page served with 200 OK
+        problem = ('a web page, not a checkpoint: the host looks parked, or answers with an '
+                   'error or sign-in page (HTTP 200, text/html, 62 bytes')
     if problem.startswith(('is ', 'cannot')):
         problem = f'what was fetched ({size} bytes) {problem}'
     with pytest.raises(CheckpointError, match=re.escape(f'{source}: {problem}')):
@@ -180,26 +185,34 @@ def test_a_file_without_a_digest_is_kept_only_when_it_reads_as_a_checkpoint(
 def test_an_unconvertible_file_is_not_kept_and_a_good_mirror_then_works(
         fishnet_release, tmp_path, monkeypatch):
     """A checkpoint that reads but is not FishNet-99's (another model's weights under the
-    released name): the conversion refuses it and the fetched file is removed with its
-    .sha256, so that the next call, with a good mirror, fetches anew and converts."""
+    released name): the converter's layout check refuses it before it is cached, so nothing is
+    kept (no original, no .sha256), and the next call, with a good mirror, fetches anew and
+    converts."""
     home, mirror = tmp_path / 'home', tmp_path / 'mirror'
     mirror.mkdir()
     monkeypatch.setenv('MMFISH_HOME', str(home))
     monkeypatch.setenv('MMFISH_MIRROR', str(mirror))
+    monkeypatch.setenv('MMFISH_OFFLINE', '1')  # the mirror alone
     original = home / 'originals' / 'fishnet99_ckpt.tar'
     torch.save({'state_dict': {'conv.weight': torch.zeros(2, 3, 3, 3)}},
                mirror / 'fishnet99_ckpt.tar')
     with pytest.raises(CheckpointError, match=re.escape(
-            '. The file just fetched cannot be converted, so it was removed from the cache '
-            f'({original}): check that the source serves the released file, then run again')):
+            f'  - {mirror / "fishnet99_ckpt.tar"}: what was fetched (') + r'\d+ bytes, sha256 '
+            r'[0-9a-f]{64}\) is not fishnet99_ckpt\.tar: fishnet99_ckpt\.tar: 1 keys could not '
+            r'be placed in a FishNet model: conv\.weight'):
         resolve('mmfish://fishnet99')
     assert not original.exists() and not (home / 'originals' / 'fishnet99_ckpt.tar.sha256'
                                           ).exists()
+    assert [p.name for p in (home / 'checkpoints').iterdir()] == ['fishnet99_mmfish.pth.lock']
     (mirror / 'fishnet99_ckpt.tar').write_bytes(fishnet_release)
     path = resolve('mmfish://fishnet99')
     assert path == converted_path('fishnet99') and original.read_bytes() == fishnet_release
     assert (home / 'originals' / 'fishnet99_ckpt.tar.sha256').read_text().startswith(
         hashlib.sha256(fishnet_release).hexdigest())
+    fetched = torch.load(path, weights_only=True)['meta']['mmfish']['fetched']
+    assert fetched == dict(source=str(mirror / 'fishnet99_ckpt.tar'), pin='layout', pin_value='',
+                           sha256=hashlib.sha256(fishnet_release).hexdigest(),
+                           host='$MMFISH_MIRROR')
 
 
 def test_a_bad_file_already_in_the_cache_names_itself_and_how_to_clear_it(tmp_path,

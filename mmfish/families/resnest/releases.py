@@ -4,13 +4,63 @@ ResNeSt backbone."""
 import json
 from pathlib import Path
 
-from ...core.release import Variant, trained, with_urls
+from ...checkpoint.sources import copy_source, hub_source
+from ...core.release import Variant, trained, with_copies, with_urls
 
 #: where each publisher serves its released files, under their released names: the official
 #: ResNeSt code (resnest.py, ablation.py: _url_format) and timm's copies of GluonCV's
 #: ResNeSt-14/26 (resnest.py: default_cfgs)
 RESNEST_RELEASES = 'https://github.com/zhanghang1989/ResNeSt/releases/download/weights_step1/'
 TIMM_RELEASES = 'https://github.com/rwightman/pytorch-image-models/releases/download/v0.1-weights/'
+
+
+#: the same files under the same names elsewhere: timm's GitHub release of the authors' files
+#: (timm's resnest.py default_cfgs before its weights moved to the Hub), and the authors'
+#: earlier hosts (the official resnest.py and ablation.py ``_url_format``: first
+#: hangzh.s3.amazonaws.com, then s3.us-west-1.wasabisys.com)
+TIMM_RESNEST = 'https://github.com/rwightman/pytorch-image-models/releases/download/v0.1-resnest/'
+RESNEST_WASABI = 'https://s3.us-west-1.wasabisys.com/resnest/torch/'
+RESNEST_S3 = 'https://hangzh.s3.amazonaws.com/encoding/models/'
+_TIMM_COPIED = ('resnest50', 'resnest101', 'resnest200', 'resnest269', 'resnest50-fast-4s2x40d',
+                'resnest50-fast-1s4x24d')
+#: where a Hub pin comes from when no stored source of this project confirms it
+ISSUE_PIN = 'issue 33 (stored Hub pages); not confirmed by a second record'
+#: timm's copies on the Hugging Face Hub (``timm/<id>``, model.safetensors), by variant, with
+#: the pins known for them; a copy without a pin is tried only with MMFISH_ALLOW_UNPINNED=1
+HUB_COPIES = {
+    'resnest14d': dict(repo='timm/resnest14d.gluon_in1k', sha256='e56bef38731fc91873e790d5117c3'
+                       'df60ba281c6fbec6b78d5e14011c0218b8a'),
+    'resnest26d': dict(repo='timm/resnest26d.gluon_in1k'),
+    'resnest50': dict(repo='timm/resnest50d.in1k'),
+    'resnest101': dict(repo='timm/resnest101e.in1k'),
+    'resnest200': dict(repo='timm/resnest200e.in1k',
+                       revision='dd5409ed34c8471cff7823b938fa8a34ff439f46'),
+    'resnest269': dict(repo='timm/resnest269e.in1k'),
+    'resnest50-fast-4s2x40d': dict(repo='timm/resnest50d_4s2x40d.in1k'),
+    'resnest50-fast-1s4x24d': dict(repo='timm/resnest50d_1s4x24d.in1k', sha256='be7b355d15780e93d'
+                                   'f7d60f685e5771e286e46c64d30749085199e9a5756adf4'),
+}
+
+
+def _copies(variant: Variant) -> tuple:
+    """The same-name copies of ``variant``'s released file, then its Hub copy."""
+    name, found = variant.files[0], []
+    if variant.name in _TIMM_COPIED:
+        found.append(copy_source(TIMM_RESNEST + name, "timm's GitHub release (v0.1-resnest)",
+                                 "timm's resnest.py default_cfgs (url), before the Hub"))
+    if not name.startswith('gluon_'):
+        found += [copy_source(RESNEST_WASABI + name, 'the authors (Wasabi)',
+                              "the official resnest.py / ablation.py _url_format (2020)"),
+                  copy_source(RESNEST_S3 + name, 'the authors (Amazon S3)',
+                              "the official resnest.py / ablation.py first _url_format")]
+    hub = HUB_COPIES.get(variant.name)
+    if hub:
+        pinned = 'sha256' in hub or 'revision' in hub
+        found.append(hub_source(hub['repo'], hub.get('revision', 'main'), hub.get('sha256', ''),
+                                evidence=("timm's resnest.py pretrained_cfg (hf_hub_id='timm/'); "
+                                          + ('pin: ' + ISSUE_PIN if pinned else 'no pin known')),
+                                confirmed=not pinned))
+    return tuple(found)
 
 
 def _download(name: str) -> str:
@@ -52,6 +102,7 @@ VARIANTS = with_urls([
     Variant('resnest269', 'resnest269', dict(type='ResNeSt', depth=269, stem_channels=128),
             110.93, 84.54, 416, '64xb128', files=('resnest269-0cc87c48.pth', )),
 ], _download)
+VARIANTS = with_copies(VARIANTS, {v.name: _copies(v) for v in VARIANTS})
 
 #: the toolboxes' trained models with a ResNeSt backbone, as their installed metafiles list
 #: them (mmpretrain's ResNeSt classifiers have no metafile and are not listed): ``trained.json``
