@@ -1,38 +1,9 @@
 """Inference with mmfish models through the toolboxes' own inferencers
 (:mod:`mmfish.apis.inference`; ``tools/infer.py`` on the command line), with what they are
 given checked first (:mod:`mmfish.apis.inputs`, :mod:`mmfish.apis.images`)."""
-from .images import (
-    MAX_ASPECT_ENV,
-    MAX_ASPECT_RATIO,
-    MAX_IMAGE_PIXELS,
-    MAX_PIXELS_ENV,
-    MIN_IMAGE_SIDE,
-    check_image,
-)
-from .inference import (
-    SCHEMES,
-    TOOLBOXES,
-    CheckedInputs,
-    build_inferencer,
-    check_fits,
-    check_inputs,
-    classes_of,
-    infer,
-    load_config,
-    picture_names,
-    plan_pictures,
-    resolve_checkpoint,
-    run,
-    scope_of,
-    strict_loading,
-    summary,
-    toolbox_of,
-)
-from .inputs import check_device, check_file, check_out_dir
+from . import images, inference, inputs
+from .images import *  # noqa: F401,F403  (each module's __all__ is its part of the face)
+from .inference import *  # noqa: F401,F403
+from .inputs import *  # noqa: F401,F403
 
-__all__ = ['MAX_ASPECT_ENV', 'MAX_ASPECT_RATIO', 'MAX_IMAGE_PIXELS', 'MAX_PIXELS_ENV',
-           'MIN_IMAGE_SIDE', 'SCHEMES', 'TOOLBOXES', 'CheckedInputs', 'build_inferencer',
-           'check_device', 'check_file', 'check_fits', 'check_image', 'check_inputs',
-           'check_out_dir', 'classes_of', 'infer', 'load_config', 'picture_names',
-           'plan_pictures', 'resolve_checkpoint', 'run', 'scope_of', 'strict_loading',
-           'summary', 'toolbox_of']
+__all__ = sorted({*images.__all__, *inference.__all__, *inputs.__all__})

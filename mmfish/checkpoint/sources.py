@@ -58,6 +58,7 @@ from .transfer import (
 )
 
 __all__ = ['Source', 'Fetched', 'fetch_file', 'same_path_copies', 'hub_source', 'copy_source',
+           'timm_hub_copy', 'UNCONFIRMED_PIN',
            'OFFLINE_ENV', 'UNPINNED_ENV', 'HUB_ENDPOINT_ENV', 'HUB_OFFLINE_ENV', 'SAME_PATH']
 
 #: no built-in source is tried (mirrors and the cache only)
@@ -178,6 +179,23 @@ def hub_source(repo: str, revision: str = 'main', sha256: str = '', evidence: st
     immutable ``revision`` (a 40-hex commit)."""
     return Source(hub=repo, revision=revision, filename=filename, sha256=sha256,
                   host='Hugging Face Hub', evidence=evidence, confirmed=confirmed)
+
+
+#: where a Hub pin comes from when no stored source of this project confirms it
+UNCONFIRMED_PIN = 'issue 33 (stored Hub pages); not confirmed by a second record'
+
+
+def timm_hub_copy(copy: Optional[dict], evidence: str) -> Tuple[Source, ...]:
+    """timm's Hub copy of a released file, from a family's row ``dict(repo=..., revision=...,
+    sha256=...)`` (no copy: ``()``); ``evidence`` says where timm names the repo. A pin the
+    row gives is marked unconfirmed (:data:`UNCONFIRMED_PIN`)."""
+    if not copy:
+        return ()
+    pinned = 'sha256' in copy or 'revision' in copy
+    return (hub_source(copy['repo'], copy.get('revision', 'main'), copy.get('sha256', ''),
+                       evidence=evidence + '; ' + ('pin: ' + UNCONFIRMED_PIN if pinned
+                                                   else 'no pin known'),
+                       confirmed=not pinned),)
 
 
 def same_path_copies(url: Optional[str]) -> Tuple[Source, ...]:

@@ -2,15 +2,15 @@
 ``tools/model_converters/<family>2mmfish.py`` wrappers."""
 import argparse
 import sys
-from typing import Optional
+from typing import Callable, Optional
 
-from ..checkpoint.io import ConversionError
+from ..checkpoint.io import ConversionError, first_line
 from ..core.family import FAMILIES
 from ..core.layers.dcn import DCN_TYPES
 from .conversion import convert_checkpoint
 from .decide import variants_of
 
-__all__ = ['main']
+__all__ = ['main', 'exit_status']
 
 
 def main(family: Optional[str] = None, argv=None) -> int:
@@ -67,15 +67,33 @@ def main(family: Optional[str] = None, argv=None) -> int:
     args = parser.parse_args(argv)
     settings = {name: getattr(args, name) for name, _, _ in hidden
                 if getattr(args, name) is not None}
-    try:
+
+    def convert() -> int:
         convert_checkpoint(family or args.family, args.src, args.dst, variant=args.variant,
                            settings=settings or None, check_hash=args.check_hash,
                            dcn_type=getattr(args, 'dcn_type', None),
                            backbone_only=args.backbone_only)
-    except ConversionError as exc:
-        print(f'error: {exc}\nnothing was written.', file=sys.stderr)
-        return 1
+        return 0
+
+    return exit_status(convert, ConversionError, error_tail='\nnothing was written.',
+                       interrupted='nothing was written.')
+
+
+def exit_status(command: Callable[[], int], errors, error_tail: str = '',
+                interrupted: str = 'nothing half-written was kept.',
+                unexpected: bool = False) -> int:
+    """Run ``command`` as a command line does: its own exit status; 1 with ``error: <message>``
+    (and ``error_tail``) on stderr for one of ``errors`` (and, with ``unexpected``, for any
+    other exception, its first line and no trace); 130 on Ctrl-C, saying ``interrupted``."""
+    try:
+        return command()
+    except errors as exc:
+        print(f'error: {exc}{error_tail}', file=sys.stderr)
     except KeyboardInterrupt:
-        print('interrupted: nothing was written.', file=sys.stderr)
+        print(f'interrupted: {interrupted}', file=sys.stderr)
         return 130
-    return 0
+    except Exception as exc:
+        if not unexpected:
+            raise
+        print(f'error: {first_line(exc)}', file=sys.stderr)
+    return 1

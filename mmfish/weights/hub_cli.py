@@ -20,8 +20,10 @@ from typing import List, Optional, Tuple
 
 from ..checkpoint.download import DownloadError, cache_home
 from ..checkpoint.integrity import file_sha256, name_hash_prefix
-from ..checkpoint.io import CheckpointError, first_line
+from ..checkpoint.io import CheckpointError
 from ..checkpoint.sources import Source
+from ..suggest import closest
+from .cli import exit_status
 from .hub import (
     SCHEME,
     converted_path,
@@ -261,33 +263,26 @@ def parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     """Run the command line ``argv``; the exit status."""
     args = parser().parse_args(argv)
-    try:
-        if args.command in ('list', 'fetch', 'where'):
-            names = [_bare(n) for n in (args.names if args.command != 'where' else [args.name])]
-            unknown = [n for n in names if n not in _names()]
-            if unknown:
-                from ..suggest import closest
-                hints = [f'{n}' + (f' (did you mean {closest(n, _names())}?)'
-                                   if closest(n, _names()) else '') for n in unknown]
-                print(f'error: unknown name: {", ".join(hints)}; python -m mmfish.hub list shows '
-                      f'the names', file=sys.stderr)
-                return 2
-            if args.command == 'list':
-                return cmd_list(names)
-            if args.command == 'fetch':
-                return cmd_fetch(names)
-            return cmd_where(names[0])
-        if args.command == 'add':
-            return cmd_add(args.file, args.name)
-        return cmd_verify()
-    except DownloadError as exc:
-        print(f'error: {exc}', file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print('interrupted: nothing half-written was kept.', file=sys.stderr)
-        return 130
-    except Exception as exc:  # pragma: no cover - an unexpected failure: one line, no trace
-        print(f'error: {first_line(exc)}', file=sys.stderr)
-        return 1
+    return exit_status(lambda: _run(args), DownloadError, unexpected=True)
+
+
+def _run(args) -> int:
+    if args.command in ('list', 'fetch', 'where'):
+        names = [_bare(n) for n in (args.names if args.command != 'where' else [args.name])]
+        unknown = [n for n in names if n not in _names()]
+        if unknown:
+            hints = [f'{n}' + (f' (did you mean {closest(n, _names())}?)'
+                               if closest(n, _names()) else '') for n in unknown]
+            print(f'error: unknown name: {", ".join(hints)}; python -m mmfish.hub list shows '
+                  f'the names', file=sys.stderr)
+            return 2
+        if args.command == 'list':
+            return cmd_list(names)
+        if args.command == 'fetch':
+            return cmd_fetch(names)
+        return cmd_where(names[0])
+    if args.command == 'add':
+        return cmd_add(args.file, args.name)
+    return cmd_verify()
 
 

@@ -4,7 +4,7 @@ a Res2Net backbone."""
 import json
 from pathlib import Path
 
-from ...checkpoint.sources import copy_source, hub_source
+from ...checkpoint.sources import copy_source, hub_source, timm_hub_copy
 from ...core.release import Variant, trained, with_copies, with_urls
 
 #: where each publisher serves its released files, under their released names: the official
@@ -19,8 +19,6 @@ PADDLECLAS_RELEASES = 'https://paddle-imagenet-models-name.bj.bcebos.com/dygraph
 #: authors' earlier host (the model_urls of the Res2Net code's first releases)
 TIMM_RES2NET = 'https://github.com/rwightman/pytorch-image-models/releases/download/v0.1-res2net/'
 KAIZHAO = 'http://data.kaizhao.net/projects/res2net/pretrained/'
-#: where a Hub pin comes from when no stored source of this project confirms it
-ISSUE_PIN = 'issue 33 (stored Hub pages); not confirmed by a second record'
 #: timm's copies on the Hugging Face Hub (``timm/<id>``, model.safetensors), by released file,
 #: with the pins known for them (sha256, commit); a copy without a pin is tried only with
 #: MMFISH_ALLOW_UNPINNED=1
@@ -66,13 +64,7 @@ def released_copies(name: str) -> tuple:
         found.append(copy_source(KAIZHAO + name, "the authors' earlier host",
                                  "model_urls of the Res2Net code's first releases (copies of "
                                  "it in public repositories)"))
-    hub = HUB_COPIES.get(name)
-    if hub:
-        pinned = 'sha256' in hub or 'revision' in hub
-        found.append(hub_source(hub['repo'], hub.get('revision', 'main'), hub.get('sha256', ''),
-                                evidence=("timm's pretrained_cfg (hf_hub_id='timm/'); "
-                                          + ('pin: ' + ISSUE_PIN if pinned else 'no pin known')),
-                                confirmed=not pinned))
+    found += timm_hub_copy(HUB_COPIES.get(name), "timm's pretrained_cfg (hf_hub_id='timm/')")
     return tuple(found)
 
 

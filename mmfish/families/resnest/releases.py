@@ -4,7 +4,7 @@ ResNeSt backbone."""
 import json
 from pathlib import Path
 
-from ...checkpoint.sources import copy_source, hub_source
+from ...checkpoint.sources import copy_source, timm_hub_copy
 from ...core.release import Variant, trained, with_copies, with_urls
 
 #: where each publisher serves its released files, under their released names: the official
@@ -23,8 +23,6 @@ RESNEST_WASABI = 'https://s3.us-west-1.wasabisys.com/resnest/torch/'
 RESNEST_S3 = 'https://hangzh.s3.amazonaws.com/encoding/models/'
 _TIMM_COPIED = ('resnest50', 'resnest101', 'resnest200', 'resnest269', 'resnest50-fast-4s2x40d',
                 'resnest50-fast-1s4x24d')
-#: where a Hub pin comes from when no stored source of this project confirms it
-ISSUE_PIN = 'issue 33 (stored Hub pages); not confirmed by a second record'
 #: timm's copies on the Hugging Face Hub (``timm/<id>``, model.safetensors), by variant, with
 #: the pins known for them; a copy without a pin is tried only with MMFISH_ALLOW_UNPINNED=1
 HUB_COPIES = {
@@ -53,13 +51,7 @@ def _copies(variant: Variant) -> tuple:
                               "the official resnest.py / ablation.py _url_format (2020)"),
                   copy_source(RESNEST_S3 + name, 'the authors (Amazon S3)',
                               "the official resnest.py / ablation.py first _url_format")]
-    hub = HUB_COPIES.get(variant.name)
-    if hub:
-        pinned = 'sha256' in hub or 'revision' in hub
-        found.append(hub_source(hub['repo'], hub.get('revision', 'main'), hub.get('sha256', ''),
-                                evidence=("timm's resnest.py pretrained_cfg (hf_hub_id='timm/'); "
-                                          + ('pin: ' + ISSUE_PIN if pinned else 'no pin known')),
-                                confirmed=not pinned))
+    found += timm_hub_copy(HUB_COPIES.get(variant.name), "timm's resnest.py pretrained_cfg (hf_hub_id='timm/')")
     return tuple(found)
 
 
