@@ -18,7 +18,7 @@ from torch import nn
 from ..checkpoint.io import ConversionError
 from ..checkpoint.keys import CONVERT_COMMAND, backbone_keys, plain_resnet_keys
 from .checks import init_parameters
-from .release import TrainedModel, Variant
+from .release import Benchmarked, TrainedModel, Variant
 
 __all__ = ['Family', 'FAMILIES', 'register_family', 'unregister_family', 'family_of',
            'family_named', 'guess_family', 'family_examples', 'converter_hint', 'init_defaults',
@@ -99,6 +99,8 @@ class Family:
     trained: Tuple[TrainedModel, ...] = ()
     #: registered backbones without released weights, shown beside the published variants
     extra_backbones: Dict[str, dict] = field(default_factory=dict)
+    #: the models ``tools/benchmark.py`` times against other implementations of them
+    benchmarked: Tuple[Benchmarked, ...] = ()
     #: the family's paper as OpenMMLab's metafiles cite it: ``dict(Name=..., Paper=dict(
     #: Title=..., URL=...), Architecture=[...])`` (the model index's collection)
     collection: Optional[dict] = None

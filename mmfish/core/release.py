@@ -1,15 +1,16 @@
 """The types of a family's rows: a published variant (:class:`Variant`: its backbone
-arguments, the official model it reproduces, its published figures and released files) and a
-model a toolbox trained with the family's backbone (:class:`TrainedModel`). Each family declares
+arguments, the official model it reproduces, its published figures and released files), a
+model a toolbox trained with the family's backbone (:class:`TrainedModel`) and a model the
+benchmark times against other implementations of it (:class:`Benchmarked`). Each family declares
 its rows in its package; :mod:`mmfish.variants` assembles them into the one table that the
 configs, the converters and the docs read."""
 from dataclasses import dataclass, field, replace
-from typing import Callable, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 from urllib.parse import unquote, urlparse
 
 from ..checkpoint.sources import Source, same_path_copies
 
-__all__ = ['Variant', 'TrainedModel', 'OPENMMLAB', 'trained', 'with_urls', 'with_copies',
+__all__ = ['Variant', 'TrainedModel', 'Benchmarked', 'Peer', 'OPENMMLAB', 'trained', 'with_urls', 'with_copies',
            'official_source']
 
 
@@ -131,3 +132,31 @@ def with_copies(rows: Sequence[Variant], copies: dict) -> Tuple[Variant, ...]:
 def with_urls(rows: Sequence[Variant], url_of: Callable[[str], str]) -> Tuple[Variant, ...]:
     """``rows`` with the download URL of each released file (``url_of(file name)``)."""
     return tuple(replace(v, urls=tuple(url_of(f) for f in v.files)) for v in rows)
+
+
+@dataclass(frozen=True)
+class Peer:
+    """Another implementation of a benchmarked model, as data that ``tools/benchmark.py``
+    builds (it knows how each kind is built and saved; nothing here imports the peer)."""
+    #: ``'toolbox'`` (``cfg`` built in the scope of the toolbox ``name``), ``'timm'`` (timm's
+    #: model ``name``) or ``'official'`` (the authors' code, ``name`` its factory function)
+    kind: str
+    name: str
+    #: the toolbox's backbone config (``'toolbox'`` only)
+    cfg: Dict[str, Any] = field(default_factory=dict)
+    #: ``module -> module``: what is done to the built peer so that it computes the official
+    #: model (said in ``note``)
+    adjust: Optional[Callable[[Any], Any]] = None
+    note: str = ''
+
+
+@dataclass(frozen=True)
+class Benchmarked:
+    """A model of the family that the benchmark times against its peers: mmfish's backbone
+    (``backbone``, its levels out) or mmfish's classifier (``classifier``: the variant whose
+    in1k config builds it, logits out)."""
+    name: str
+    peers: Tuple[Peer, ...]
+    backbone: Optional[Dict[str, Any]] = None
+    classifier: Optional[str] = None
+

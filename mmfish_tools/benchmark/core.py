@@ -517,7 +517,7 @@ def run(subjects: Sequence[str], official_fishnet: Optional[str] = None, **kwarg
         raise KeyError(f'unknown model(s) {unknown}; valid: {", ".join(SUBJECTS)}')
     autocast_dtype(kwargs.get('device', 'cpu'), kwargs.get('amp'))  # refuse before building
     check_also(kwargs.get('also', ()), kwargs.get('device', 'cpu'), kwargs.get('amp'))
-    peers_mod.OFFICIAL_FISHNET_DIR = official_fishnet
+    peers_mod.OFFICIAL_DIRS['fishnet'] = official_fishnet
     rows = []
     for name in subjects:
         rows += benchmark_subject(SUBJECTS[name], official_fishnet=official_fishnet, **kwargs)

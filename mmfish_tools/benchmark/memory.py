@@ -35,7 +35,7 @@ def main(argv=None) -> int:
 
     from . import peers
     from .core import autocast_dtype, build_impl, train_step
-    peers.OFFICIAL_FISHNET_DIR = args.official_fishnet
+    peers.OFFICIAL_DIRS['fishnet'] = args.official_fishnet
     model = build_impl(peers.SUBJECTS[args.subject], args.impl, args.kwargs)
     if args.channels_last:
         model = peers.ChannelsLast(model)

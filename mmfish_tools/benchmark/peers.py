@@ -1,11 +1,13 @@
 """What the benchmark compares: for a model, mmfish's implementation and every installed peer.
 
-A :class:`Subject` is one model (``resnest50``, ``res2net50-v1b-w26-s4``, ...). Its
-implementations (:class:`Impl`) are mmfish's and its peers': the ResNeSt and Res2Net of
-mmdet, mmseg and mmpretrain, timm's, the official FishNet code when its directory is given,
-and torchvision's ResNet-50 as the reference for how fast the machine runs a plain residual
-network. Each peer knows how its weights look on disk, so that the benchmark can convert them
-with mmfish's converters and check that both compute the same function before timing them.
+A :class:`Subject` is one model (``resnest50``, ``res2net50-v1b-w26-s4``, ...): each family
+declares the models it is benchmarked on and their peers as data
+(:attr:`mmfish.core.family.Family.benchmarked`: the ResNeSt and Res2Net of mmdet, mmseg and
+mmpretrain, timm's, the official FishNet code when its directory is given), and this module
+builds them; torchvision's ResNet-50 is the reference for how fast the machine runs a plain
+residual network. Each peer knows how its weights look on disk, so that the benchmark can
+convert them with mmfish's converters and check that both compute the same function before
+timing them.
 """
 import importlib
 import sys
@@ -14,6 +16,9 @@ from typing import Callable, Dict, List, Optional
 
 import torch
 import torch.nn as nn
+
+from mmfish.core.family import FAMILIES, Family, watch_registrations
+from mmfish.core.release import Benchmarked, Peer
 
 from .. import build_in_scope
 
@@ -112,16 +117,6 @@ def _plain_checkpoint(module: nn.Module) -> dict:
     return dict(inner.state_dict())
 
 
-def _mmdet_res2net_with_stage_pool(cfg: dict) -> nn.Module:
-    """mmdet's Res2Net leaves out the official average pool of the last split in the first
-    block of layer1 (stride 1); it is put back so that the peer computes the official model."""
-    model = _toolbox_backbone('mmdet', cfg)
-    first = model.layer1[0]
-    first.pool = nn.AvgPool2d(kernel_size=3, stride=1, padding=1)
-    first.conv2_stride = -1  # takes mmdet's `stage_type == 'stage'` branch with the pool
-    return model
-
-
 def _timm(name: str) -> nn.Module:
     try:
         import timm
@@ -165,23 +160,24 @@ def _mmfish_classifier(variant: str):
     return build
 
 
-#: where the official FishNet code lives (a clone of github.com/kevin-ssy/FishNet); set by
-#: ``tools/benchmark.py --official-fishnet DIR``. The code is run, never copied.
-OFFICIAL_FISHNET_DIR: Optional[str] = None
+#: where the authors' code of a family lives, by family (``'fishnet'``: a clone of
+#: github.com/kevin-ssy/FishNet); set by ``tools/benchmark.py --official-fishnet DIR``. The code
+#: is run, never copied.
+OFFICIAL_DIRS: Dict[str, str] = {}
 
 
-def _official_fishnet(depth: int) -> nn.Module:
-    if not OFFICIAL_FISHNET_DIR:
-        raise PeerUnavailable('the official FishNet code: give its directory with '
-                              '--official-fishnet DIR (a clone of github.com/kevin-ssy/FishNet)')
-    if OFFICIAL_FISHNET_DIR not in sys.path:
-        sys.path.insert(0, OFFICIAL_FISHNET_DIR)
+def _official(family: str, peer: Peer) -> nn.Module:
+    root = OFFICIAL_DIRS.get(family)
+    if not root:
+        raise PeerUnavailable(f'the official {family} code: give its directory with '
+                              f'--official-{family} DIR')
+    if root not in sys.path:
+        sys.path.insert(0, root)
     try:
-        factory = importlib.import_module('models.net_factory')
+        factory = importlib.import_module(peer.cfg['module'])
     except ImportError as exc:
-        raise PeerUnavailable(f'no official FishNet code in {OFFICIAL_FISHNET_DIR}: {exc}') \
-            from None
-    return getattr(factory, f'fishnet{depth}')()
+        raise PeerUnavailable(f'no official {family} code in {root}: {exc}') from None
+    return getattr(factory, peer.name)()
 
 
 def _official_checkpoint(module: nn.Module) -> dict:
@@ -190,59 +186,60 @@ def _official_checkpoint(module: nn.Module) -> dict:
             'epoch': 100, 'best_prec1': 0.0}
 
 
-def _resnest(depth: int, stem: int, timm_name: str) -> Subject:
-    cfg = dict(type='ResNeSt', depth=depth, stem_channels=stem, radix=2, reduction_factor=4,
-               avg_down_stride=True)
-    return Subject(f'resnest{depth}', 'resnest', Impl('mmfish', _mmfish_backbone(dict(
-        type='mmfish.ResNeSt', depth=depth, stem_channels=stem))), [
-        Impl('mmdet', lambda: _toolbox_backbone('mmdet', dict(cfg, norm_eval=False)),
-             _openmmlab_checkpoint, note=MMDET_NORM_EVAL),
-        Impl('mmseg', lambda: _toolbox_backbone('mmseg', cfg), _openmmlab_checkpoint),
-        Impl('mmpretrain', lambda: _toolbox_backbone(
-            'mmpretrain', dict(type='ResNeSt', depth=depth, stem_channels=stem,
-                               out_indices=(0, 1, 2, 3))),
-             _openmmlab_checkpoint),
-        Impl(f'timm {timm_name}', lambda: _timm(timm_name), _plain_checkpoint),
-    ])
+def _toolbox_peer(peer: Peer) -> Impl:
+    cfg, notes = dict(peer.cfg), [peer.note] if peer.note else []
+    if peer.name == 'mmdet':
+        cfg['norm_eval'] = False
+        notes.append(MMDET_NORM_EVAL)
+
+    def build() -> nn.Module:
+        model = _toolbox_backbone(peer.name, cfg)
+        return peer.adjust(model) if peer.adjust else model
+    return Impl(peer.name, build, _openmmlab_checkpoint, note='; '.join(notes))
 
 
-def _res2net(v1b: bool) -> Subject:
-    stem = dict(deep_stem=v1b, avg_down=v1b)
-    name = 'res2net50-v1b-w26-s4' if v1b else 'res2net50-w26-s4'
-    timm_name = 'res2net50d' if v1b else 'res2net50_26w_4s'
-    cfg = dict(type='Res2Net', depth=50, scales=4, base_width=26, **stem)
-    peers = [
-        Impl('mmpretrain', lambda: _toolbox_backbone(
-            'mmpretrain', dict(cfg, out_indices=(0, 1, 2, 3))), _openmmlab_checkpoint),
-        Impl(f'timm {timm_name}', lambda: _timm(timm_name), _plain_checkpoint),
-    ]
-    if v1b:  # mmdet's Res2Net always has the deep stem and avg-down shortcuts
-        peers.insert(0, Impl('mmdet', lambda: _mmdet_res2net_with_stage_pool(
-            dict(cfg, norm_eval=False)), _openmmlab_checkpoint,
-                             note="with the average pool of layer1.0's last split, which "
-                                  f'mmdet leaves out, put back; {MMDET_NORM_EVAL}'))
-    return Subject(name, 'res2net', Impl('mmfish', _mmfish_backbone(
-        dict(cfg, type='mmfish.Res2Net'))), peers)
+def _impl(family: str, peer: Peer) -> Impl:
+    """How a peer of ``family``'s model is built and what its users save."""
+    if peer.kind == 'toolbox':
+        return _toolbox_peer(peer)
+    if peer.kind == 'timm':
+        return Impl(f'timm {peer.name}', lambda: _timm(peer.name), _plain_checkpoint,
+                    note=peer.note)
+    if peer.kind == 'official':
+        return Impl('official', lambda: _official(family, peer), _official_checkpoint,
+                    note=peer.note)
+    raise ValueError(f'unknown peer kind {peer.kind!r}: toolbox, timm or official')
 
 
-def _fishnet(depth: int) -> Subject:
-    return Subject(f'fishnet{depth}', 'fishnet', Impl('mmfish', _mmfish_classifier(
-        f'fishnet{depth}')), [
-        Impl('official', lambda: _official_fishnet(depth), _official_checkpoint),
-    ], output='logits')
+def subject(family: str, model: Benchmarked) -> Subject:
+    """The subject of one of ``family``'s benchmarked models (:attr:`Family.benchmarked`)."""
+    mine = (_mmfish_classifier(model.classifier) if model.classifier else
+            _mmfish_backbone(dict(model.backbone, type=f'mmfish.{model.backbone["type"]}')))
+    return Subject(model.name, family, Impl('mmfish', mine),
+                   [_impl(family, p) for p in model.peers],
+                   output='logits' if model.classifier else 'features')
 
 
 def _subjects() -> Dict[str, Subject]:
-    subjects = [
-        _resnest(50, 64, 'resnest50d'),
-        _resnest(101, 128, 'resnest101e'),
-        _res2net(False),
-        _res2net(True),
-        _fishnet(99),
-        _fishnet(150),
-        Subject('resnet50', None, None, [Impl('torchvision', _torchvision_resnet50)]),
-    ]
+    """Every registered family's benchmarked models (families by converter name), then
+    torchvision's ResNet-50, the reference."""
+    subjects = [subject(key, model) for key in sorted(FAMILIES)
+                for model in FAMILIES[key].benchmarked]
+    subjects.append(Subject('resnet50', None, None, [Impl('torchvision', _torchvision_resnet50)]))
     return {s.name: s for s in subjects}
 
 
 SUBJECTS: Dict[str, Subject] = _subjects()
+
+
+def _follow(family: Family, registered: bool) -> None:
+    """A family registered later adds its benchmarked models; one unregistered takes them."""
+    for model in family.benchmarked:
+        if registered:
+            SUBJECTS[model.name] = subject(family.key, model)
+        else:
+            SUBJECTS.pop(model.name, None)
+
+
+watch_registrations(_follow)
+

@@ -2,8 +2,8 @@
 here and nowhere else, builds in the four toolboxes' scopes, converts from its made-up official
 key layout with the real converter (Python and command line), builds from the converted file
 strictly, gets the strict loading's likely cause for an un-converted file, and is found by the
-generic tables (the memory-format policy, ``from_toolbox``, the model index) and by the
-parametrised tests."""
+generic tables (the memory-format policy, ``from_toolbox``, the model index, the benchmark's
+subjects) and by the parametrised tests."""
 import os
 import subprocess
 import sys
@@ -111,6 +111,7 @@ def test_a_registered_family_builds_in_the_toolboxes_scopes(toy_family, scope):
 
 
 def test_the_generic_tables_find_a_registered_family(toy_family, monkeypatch):
+    from mmfish_tools.benchmark import SUBJECTS
     from mmfish_tools.model_index import family_collections, metafiles
 
     # the memory-format policy: NCHW where the family says it was measured faster
@@ -127,6 +128,9 @@ def test_the_generic_tables_find_a_registered_family(toy_family, monkeypatch):
     assert family_collections()['toynet']['Name'] == 'ToyNet'
     metafile = metafiles()['configs/mmpretrain/toynet/metafile.yml']
     assert 'Name: toynet-3_8xb32_in1k' in metafile and 'Title: A toy family' in metafile
+    # the benchmark: the family's benchmarked model, built by mmfish
+    assert SUBJECTS['toynet-3'].family == 'toynet'
+    assert type(SUBJECTS['toynet-3'].mmfish.build()) is ToyNet
 
 
 def test_the_parametrised_tests_pick_up_a_registered_family():
@@ -147,3 +151,5 @@ def test_the_registration_is_gone_after_the_test():
     assert 'toynet' not in FAMILIES and 'ToyNet' not in MODELS.module_dict
     assert not [name for name in VARIANTS if name.startswith('toynet')]
     assert 'ToyNet' not in memory_format.NCHW_FASTER.get(('cpu', 'AVX2', True), ())
+    from mmfish_tools.benchmark import SUBJECTS
+    assert 'toynet-3' not in SUBJECTS

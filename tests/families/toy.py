@@ -13,7 +13,7 @@ from mmfish.core.base import BackboneBase, conv_norm_relu
 from mmfish.core.checks import NUM_LEVELS, check_arguments
 from mmfish.core.family import Family, register_family, unregister_family
 from mmfish.core.keymap import count_blocks, fail_unplaced, rename
-from mmfish.core.release import Variant
+from mmfish.core.release import Benchmarked, Variant
 from mmfish.registry import MODELS
 
 LAYOUTS = ('toy official (toy_stem, toy_stages.<i>.<j>, classifier)',
@@ -96,7 +96,8 @@ TOY = Family(
     collection=dict(Name='ToyNet', Paper=dict(Title='A toy family', URL='https://example.org'),
                     Architecture=['3x3 conv']),
     nchw_faster=(('cpu', 'AVX2', True), ), toolboxes=('mmdet', 'mmseg', 'mmpretrain', 'mmpose'),
-    small=dict(depth=1, width=8))
+    small=dict(depth=1, width=8),
+    benchmarked=(Benchmarked('toynet-3', backbone=dict(type='ToyNet', depth=3), peers=()), ))
 
 
 def register() -> Family:

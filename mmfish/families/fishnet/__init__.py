@@ -12,7 +12,7 @@ FISHNET = register_family(Family(
     to_mmfish_keys=conversion.to_mmfish_keys, detect=conversion.detect,
     detect_defaults=dict(groups=1, base_width=64),
     classifier_neck=conversion.classifier_neck, filled_layers=conversion.filled_layers,
-    released=releases.VARIANTS, extra_backbones=releases.EXTRA_BACKBONES,
+    released=releases.VARIANTS, benchmarked=releases.BENCHMARKED, extra_backbones=releases.EXTRA_BACKBONES,
     collection=dict(Name='FishNet', Paper=dict(
         Title='FishNet: A Versatile Backbone for Image, Region, and Pixel Level Prediction',
         URL='https://arxiv.org/abs/1901.03495'), Architecture=['UR-block', 'DR-block']),

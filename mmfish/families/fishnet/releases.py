@@ -1,6 +1,6 @@
 """FishNet's published variants (the official README: parameters, top-1) and their released
 files."""
-from ...core.release import Variant, with_urls
+from ...core.release import Benchmarked, Peer, Variant, with_urls
 
 #: the download URL of each released file: the official checkpoints are on Dropbox (the
 #: README's links, ``dl=1`` for the file itself) and publish no digest
@@ -19,3 +19,10 @@ VARIANTS = with_urls([
 
 #: registered backbones without released weights, shown beside the published variants
 EXTRA_BACKBONES = {'fishnext150-32x4d': dict(type='FishNeXt', depth=150)}
+
+#: the models tools/benchmark.py times against the authors' code (models/net_factory.py of
+#: github.com/kevin-ssy/FishNet, given by --official-fishnet DIR)
+BENCHMARKED = tuple(Benchmarked(f'fishnet{depth}', classifier=f'fishnet{depth}', peers=(
+    Peer('official', f'fishnet{depth}', dict(module='models.net_factory')), ))
+    for depth in (99, 150))
+

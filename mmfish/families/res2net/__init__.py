@@ -14,7 +14,7 @@ RES2NET = register_family(Family(
     hidden=conversion.HIDDEN, hidden_choices=dict(split_style=SPLIT_STYLES),
     from_config=conversion.from_config, detect_defaults=resnet_keymap.DETECT_DEFAULTS,
     check_custom=conversion.check_custom,
-    released=releases.VARIANTS, trained=releases.TRAINED,
+    released=releases.VARIANTS, benchmarked=releases.BENCHMARKED, trained=releases.TRAINED,
     collection=dict(Name='Res2Net', Paper=dict(
         Title='Res2Net: A New Multi-scale Backbone Architecture',
         URL='https://arxiv.org/abs/1904.01169'), Architecture=['Res2Net block']),

@@ -5,7 +5,8 @@ import json
 from pathlib import Path
 
 from ...checkpoint.sources import copy_source, hub_source, timm_hub_copy
-from ...core.release import Variant, trained, with_copies, with_urls
+from ...core.release import Benchmarked, Peer, Variant, trained, with_copies, with_urls
+from .toolbox import with_official_pool
 
 #: where each publisher serves its released files, under their released names: the official
 #: Res2Net code (res2net.py, res2net_v1b.py, res2next.py, dla.py: model_urls) and PaddleClas'
@@ -122,3 +123,22 @@ VARIANTS = with_copies(VARIANTS, {v.name: released_copies(v.files[0]) for v in V
 TRAINED = tuple(trained('Res2Net', **row, copies=_mmcls_copy(row['path'])
                         if row['toolbox'] == 'mmpretrain' else ()) for row in json.loads(
     (Path(__file__).parent / 'trained.json').read_text()))
+
+
+def _benchmarked(v1b: bool) -> Benchmarked:
+    """Res2Net-50 (26w x 4s; ``v1b``: with the deep stem and avg-down shortcuts) beside
+    mmpretrain's and timm's, and mmdet's (which always has the v1b stem)."""
+    cfg = dict(type='Res2Net', depth=50, scales=4, base_width=26, deep_stem=v1b, avg_down=v1b)
+    peers = (Peer('toolbox', 'mmpretrain', dict(cfg, out_indices=(0, 1, 2, 3))),
+             Peer('timm', 'res2net50d' if v1b else 'res2net50_26w_4s'))
+    if v1b:
+        peers = (Peer('toolbox', 'mmdet', cfg, adjust=with_official_pool,
+                      note="with the average pool of layer1.0's last split, which mmdet leaves "
+                           'out, put back'), ) + peers
+    return Benchmarked('res2net50-v1b-w26-s4' if v1b else 'res2net50-w26-s4', backbone=cfg,
+                       peers=peers)
+
+
+#: the models tools/benchmark.py times against the toolboxes' and timm's
+BENCHMARKED = (_benchmarked(False), _benchmarked(True))
+

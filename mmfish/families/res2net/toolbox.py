@@ -4,6 +4,8 @@ avg-down shortcuts (``deep_stem=True, avg_down=True``, ``style='pytorch'``, what
 says), and leaves out the average pool of the last split in the first block of ``layer1``
 (``split_style='mmdet'``; mmfish, mmpretrain and the official code apply it); mmpretrain's has
 the deep stem and avg-down shortcuts by default."""
+from torch import nn
+
 from ...core.toolbox import width_from_toolbox
 
 #: the toolboxes that have a Res2Net
@@ -19,3 +21,14 @@ def toolbox_args(cfg: dict, toolbox: str, base_channels: int) -> None:
     else:
         cfg.setdefault('deep_stem', True)
         cfg.setdefault('avg_down', True)
+
+
+def with_official_pool(model: nn.Module) -> nn.Module:
+    """mmdet's Res2Net ``model`` with the official average pool of the last split in the first
+    block of ``layer1`` (stride 1) put back, which mmdet leaves out: then it computes the
+    official model (``split_style='official'``)."""
+    first = model.layer1[0]
+    first.pool = nn.AvgPool2d(kernel_size=3, stride=1, padding=1)
+    first.conv2_stride = -1  # takes mmdet's `stage_type == 'stage'` branch with the pool
+    return model
+

@@ -11,7 +11,7 @@ RESNEST = register_family(Family(
     markers=('.conv2.fc1.', '.conv2.conv.'), hidden=conversion.HIDDEN,
     to_mmfish_keys=conversion.to_mmfish_keys, detect=conversion.detect, dcn=True,
     detect_defaults=resnet_keymap.DETECT_DEFAULTS, from_config=conversion.from_config,
-    released=releases.VARIANTS, trained=releases.TRAINED,
+    released=releases.VARIANTS, benchmarked=releases.BENCHMARKED, trained=releases.TRAINED,
     collection=dict(Name='ResNeSt', Paper=dict(
         Title='ResNeSt: Split-Attention Networks', URL='https://arxiv.org/abs/2004.08955'),
         Architecture=['Split-Attention']),

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from ...checkpoint.sources import copy_source, timm_hub_copy
-from ...core.release import Variant, trained, with_copies, with_urls
+from ...core.release import Benchmarked, Peer, Variant, trained, with_copies, with_urls
 
 #: where each publisher serves its released files, under their released names: the official
 #: ResNeSt code (resnest.py, ablation.py: _url_format) and timm's copies of GluonCV's
@@ -102,3 +102,20 @@ VARIANTS = with_copies(VARIANTS, {v.name: _copies(v) for v in VARIANTS})
 #: the toolbox's downloads, dataset, the published scores)
 TRAINED = tuple(trained('ResNeSt', **row) for row in json.loads(
     (Path(__file__).parent / 'trained.json').read_text()))
+
+
+def _benchmarked(depth: int, stem: int, timm_name: str) -> Benchmarked:
+    """ResNeSt-``depth`` as mmfish builds it by default, beside the toolboxes' and timm's."""
+    toolbox = dict(type='ResNeSt', depth=depth, stem_channels=stem, radix=2, reduction_factor=4,
+                   avg_down_stride=True)
+    return Benchmarked(f'resnest{depth}', backbone=dict(
+        type='ResNeSt', depth=depth, stem_channels=stem), peers=(
+        Peer('toolbox', 'mmdet', toolbox), Peer('toolbox', 'mmseg', toolbox),
+        Peer('toolbox', 'mmpretrain', dict(type='ResNeSt', depth=depth, stem_channels=stem,
+                                           out_indices=(0, 1, 2, 3))),
+        Peer('timm', timm_name)))
+
+
+#: the models tools/benchmark.py times against the toolboxes' and timm's
+BENCHMARKED = (_benchmarked(50, 64, 'resnest50d'), _benchmarked(101, 128, 'resnest101e'))
+
