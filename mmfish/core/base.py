@@ -147,8 +147,6 @@ class BackboneBase(BaseModule):
     mmdet_contract: bool = False
     #: what one entry of ``stage_with_dcn`` (and of a plugin's ``stages``) stands for
     stage_kind: str = 'stage'
-    #: the family's block arguments, which its blocks take
-    block_arguments: tuple = ()
     #: how the family's own arguments are checked (:func:`.checks.check_arguments`'s kinds)
     argument_kinds: dict = {}
     #: smallest input side (H and W) that gives every pyramid level, see :meth:`check_input`
@@ -162,7 +160,7 @@ class BackboneBase(BaseModule):
                  mmdet: Optional[dict] = None, **kwargs):
         valid = init_arguments(type(self).__mro__[:type(self).__mro__.index(BaseModule)])
         reject_unknown(type(self), kwargs,
-                       [n for n in valid if n != 'mmdet'] + list(self.block_arguments))
+                       [n for n in valid if n != 'mmdet'])
         if self.mmdet_contract:
             mmdet = check_mmdet_arguments(type(self), init_cfg, DEFAULT_INIT_CFG, conv_cfg,
                                           self.stage_kind, **mmdet)

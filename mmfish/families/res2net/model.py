@@ -124,7 +124,6 @@ class Res2Net(ResNetSkeleton):
     block = Bottle2neck
     arch_settings = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3),
                      200: (3, 12, 48, 3)}
-    block_arguments = ('scales', 'base_width', 'groups', 'split_style')
     argument_kinds = dict(scales=1, split_style=SPLIT_STYLES)
 
     def __init__(self, depth, scales=4, base_width=26, groups=1, split_style='official',

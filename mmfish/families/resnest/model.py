@@ -104,8 +104,6 @@ class ResNeSt(ResNetSkeleton):
     block = ResNeStBottleneck
     arch_settings = {14: (1, 1, 1, 1), 26: (2, 2, 2, 2), 50: (3, 4, 6, 3), 101: (3, 4, 23, 3),
                      152: (3, 8, 36, 3), 200: (3, 24, 36, 3), 269: (3, 30, 48, 8)}
-    block_arguments = ('radix', 'groups', 'base_width', 'reduction_factor', 'avd', 'avd_first',
-                       'attention_norm_cfg')
     argument_kinds = dict(radix=1, reduction_factor=1, avd=bool, avd_first=bool,
                           attention_norm_cfg=check_optional_norm_cfg)
 
