@@ -5,11 +5,16 @@ Importing mmfish registers the families and their models, and makes the changes 
 that :mod:`mmfish.plugin` lists with the reason for each (MMEngine's own checkpoints under
 weights-only loading, mmfish's checkpoint reader and downloader, ``mmfish://<name>``, the
 report and the partial-load stop of ``load_from`` / ``--resume``).
+
+Outside configs, :func:`create_model` gives a released model as a plain PyTorch module with
+its weights: ``mmfish.create_model('resnest50', pretrained=True)``.
 """
 from . import families, models, plugin  # noqa: F401
 from .registry import MODELS
 
 plugin.apply()
 
+from .apis.models import create_model  # noqa: E402  (after the plugin's changes)
+
 __version__ = '0.1.0'
-__all__ = ['MODELS', '__version__']
+__all__ = ['MODELS', '__version__', 'create_model']
