@@ -14,7 +14,14 @@ from .registry import MODELS
 
 plugin.apply()
 
-from .apis.models import create_model  # noqa: E402  (after the plugin's changes)
-
 __version__ = '0.1.0'
 __all__ = ['MODELS', '__version__', 'create_model']
+
+
+def __getattr__(name: str):
+    """``mmfish.create_model`` (:func:`mmfish.apis.models.create_model`), imported on first
+    use: ``import mmfish`` loads no layer above the models."""
+    if name == 'create_model':
+        from .apis.models import create_model
+        return create_model
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

@@ -210,9 +210,11 @@ def _row(name: str, pretrained: bool):
         cfg = VARIANTS[name].backbone if name in VARIANTS else EXTRA_BACKBONES[name]
         if pretrained and not (name in VARIANTS and VARIANTS[name].files):
             with_weights = [n for n, v in VARIANTS.items() if v.files]
+            same = [n for n in with_weights if VARIANTS[n].backbone == cfg]
             raise ValueError(f'{name} has no released weights: build it untrained with '
-                             f'pretrained=False, or pick a name with weights: '
-                             f'{", ".join(with_weights)}')
+                             f'pretrained=False, or pick a name with weights'
+                             + (f' (of the same architecture: {", ".join(same)})' if same
+                                else '') + f': {", ".join(with_weights)}')
         return name, dict(cfg), False
     raise _unknown(name)
 

@@ -83,6 +83,10 @@ def _row(uri: str):
         return name, released[name]
     if name in VARIANTS:
         problem = f'{name} has no released weights (its row in mmfish.variants lists none)'
+        same = [n for n, v in released.items() if v.backbone == VARIANTS[name].backbone]
+        if same:
+            problem += (f'; the same architecture has them as '
+                        f'{", ".join(SCHEME + n for n in same)}')
     else:
         close = closest(name, list(released) + list(trained))
         problem = f'unknown model {name!r}' + (f" (did you mean '{SCHEME}{close}'?)"
