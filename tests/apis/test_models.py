@@ -152,3 +152,25 @@ def test_model_names():
     assert 'resnest14d' in mmfish.apis.model_names(pretrained=True)
     assert 'fishnet201' not in mmfish.apis.model_names(pretrained=True)
     assert 'fishnext150-32x4d' in mmfish.apis.model_names()
+
+
+def test_a_trained_models_weights_as_classifier_and_features(tmp_path, monkeypatch):
+    """``<toolbox>/<model>``: the backbone arguments come from the converted file; a toolbox's
+    detector (a file with other parts than a classifier) gives features only."""
+    from tests.weights import test_hub  # its stand-in, served and converted
+    test_hub.test_a_trained_model_converts_whole_into_its_toolbox_folder(tmp_path, monkeypatch)
+    name = 'mmpretrain/res2net50-w14-s8_3rdparty_8xb32_in1k'
+    converted = torch.load(converted_path(name), weights_only=True)
+    model = mmfish.create_model(f'mmfish://{name}')
+    assert model.num_classes == 10
+    assert all(torch.equal(v, converted['state_dict'][k]) for k, v in model.state_dict().items())
+    features = mmfish.create_model(name, features_only=True, out_indices=(3, ))
+    assert features.feature_info.channels() == [512]
+    with pytest.raises(ValueError, match='pretrained=False has nothing of it to build'):
+        mmfish.create_model(name, pretrained=False)
+    converted['meta']['mmfish']['parts'] = ['neck', 'rpn_head', 'roi_head']
+    torch.save(converted, converted_path(name))
+    with pytest.raises(ValueError, match='not a classifier: use features_only=True'):
+        mmfish.create_model(name)
+    assert mmfish.create_model(name, features_only=True).feature_info.reduction() == \
+        [4, 8, 16, 32]
