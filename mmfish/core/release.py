@@ -37,6 +37,10 @@ class Variant:
     #: other sources of the first file, tried in order after its URL (and after the same path
     #: on another host): same-name copies, then Hub copies with their pins
     copies: Tuple[Source, ...] = ()
+    #: the key layout of the first file (the converter's ``meta['mmfish']['layout']``), where
+    #: it tells the file from another variant's of the same shapes: ``mmfish://<name>`` refuses
+    #: a file in another layout (the check of a file without a digest). None: any layout
+    layout: Optional[str] = None
 
     @property
     def family(self) -> str:

@@ -83,6 +83,10 @@ def _row(uri: str):
         return name, released[name]
     if name in VARIANTS:
         problem = f'{name} has no released weights (its row in mmfish.variants lists none)'
+        same = [n for n, v in released.items() if v.backbone == VARIANTS[name].backbone]
+        if same:
+            problem += (f'; the same architecture has them as '
+                        f'{", ".join(SCHEME + n for n in same)}')
     else:
         close = closest(name, list(released) + list(trained))
         problem = f'unknown model {name!r}' + (f" (did you mean '{SCHEME}{close}'?)"
@@ -125,7 +129,17 @@ def _convert(name: str, row, src: str, dst: str, log, fetched_from: Optional[dic
     # a released name with a digest tells the variant once verified; a copy or a name
     # without one, the name
     variant = None if trained or name_hash_prefix(osp.basename(src)) is not None else name
-    convert_checkpoint(family, src, dst, log=log, variant=variant, trained=trained)
+    meta = convert_checkpoint(family, src, dst, log=log, variant=variant,
+                              trained=trained)['mmfish']
+    layout = getattr(row, 'layout', None)
+    if layout is not None and meta['layout'] != layout:
+        os.remove(dst)
+        others = [n for n, v in released_variants().items()
+                  if v.layout == meta['layout'] and v.family == row.family]
+        raise CheckpointError(
+            f'{osp.basename(src)} is in the {meta["layout"]} key layout, but the released file '
+            f'of {SCHEME}{name} is in the {layout} one: it is the file of another variant of '
+            f'the same shapes ({", ".join(others) or "none released"}), not this one')
     if fetched_from:
         converted = torch.load(dst, map_location='cpu', weights_only=True)
         converted['meta']['mmfish']['fetched'] = fetched_from

@@ -89,18 +89,22 @@ def cmd_fetch(names: List[str]) -> int:
 
 def _layout_candidates(path: str) -> list:
     """The released files without a digest of the family whose keys ``path`` shows (FishNet's,
-    PaddleClas'): each a candidate that the converter's layout check decides."""
+    PaddleClas'), and in its key layout where a row names one (a welltrained FishNet-150 file
+    is not ``fishnet150``'s): each a candidate that the converter's layout check decides."""
     from ..checkpoint.io import load_state_dict
+    from ..core.family import FAMILIES
     from .conversion import detect_family
     try:
         state, _ = load_state_dict(path)
         family = detect_family(state, path)
-    except (CheckpointError, OSError):
+        layout = FAMILIES[family].to_mmfish_keys(state, path)[1]
+    except (CheckpointError, OSError, KeyError):
         return []
     return [(row, Source(url=path, host='a file given', cache_as=v.files[0]),
              f'its layout ({v.backbone["type"]}; checked by the converter)')
             for row, v in released_variants().items()
-            if v.family == family and name_hash_prefix(v.files[0]) is None]
+            if v.family == family and name_hash_prefix(v.files[0]) is None
+            and v.layout in (None, layout)]
 
 
 def _identify(path: str, name: Optional[str]) -> list:

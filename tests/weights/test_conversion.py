@@ -19,6 +19,10 @@ from tests.families.res2net.test_paddle_releases import PADDLE_RELEASES, save_pa
 OFFICIAL = DATA / 'official'
 #: released variants whose weights have the same shapes (what tells them apart has no weights)
 SAME_SHAPES = {'resnest50', 'resnest50-fast-2s1x64d'}
+#: rows of the same architecture as an earlier row (other weights of the same model): a file
+#: of their shapes converts as the earlier row, and as the row itself when it is named
+SAME_ARCHITECTURE = {'fishnet150-welltrained': 'fishnet150',
+                     'fishnet201-welltrained': 'fishnet201'}
 REPO = DATA.parent.parent
 
 
@@ -96,8 +100,13 @@ def test_every_official_layout_loads_strictly_into_its_in1k_config(name, tmp_pat
                 f'--variant {n}' for n in sorted(SAME_SHAPES))):
             convert_checkpoint(variant.family, str(src), str(dst), log=lambda s: None)
         assert not dst.exists()
+    if name in SAME_ARCHITECTURE:
+        meta = convert_checkpoint(variant.family, str(src), str(dst), log=lambda s: None)
+        assert meta['mmfish']['variant'] == SAME_ARCHITECTURE[name]
+        dst.unlink()
+    named = name in SAME_SHAPES or name in SAME_ARCHITECTURE
     meta = convert_checkpoint(variant.family, str(src), str(dst), log=lambda s: None,
-                              variant=name if name in SAME_SHAPES else None)['mmfish']
+                              variant=name if named else None)['mmfish']
     assert meta['variant'] == name
     assert meta['backbone'] == dict(type=variant.backbone['type'], **minimal(
         variant.backbone, FAMILIES[variant.family].model))

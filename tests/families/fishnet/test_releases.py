@@ -147,3 +147,71 @@ def test_welltrained_like_file_that_cannot_be_mapped_exactly_is_refused(case, re
     for word in words:
         assert word in str(err.value)
     assert not dst.exists()
+
+
+# -- the welltrained rows through mmfish:// and create_model -----------------------------------
+ROWS = {'fishnet150-welltrained': 'fishnet150_w8_welltrained_ckpt.tar.gz',
+        'fishnet201-welltrained': 'fishnet201_w8_welltrain_ckpt.tar.gz'}
+
+
+def _serve(released, tmp_path, monkeypatch, row, fixture):
+    """``$MMFISH_MIRROR`` holding ``fixture`` under the released name of ``row``, whose
+    backbone gets the fixtures' widths (``base_channels=8``); offline, a fresh home."""
+    import dataclasses
+    import shutil
+
+    from mmfish.variants import VARIANTS
+    mirror = tmp_path / 'mirror'
+    mirror.mkdir(exist_ok=True)
+    variant = VARIANTS[row]
+    shutil.copyfile(released[fixture], mirror / variant.files[0])
+    monkeypatch.setenv('MMFISH_HOME', str(tmp_path / 'home'))
+    monkeypatch.setenv('MMFISH_MIRROR', str(mirror))
+    monkeypatch.setenv('MMFISH_OFFLINE', '1')
+    monkeypatch.setitem(VARIANTS, row, dataclasses.replace(
+        variant, backbone=dict(variant.backbone, base_channels=8)))
+
+
+@pytest.mark.parametrize('row', list(ROWS))
+def test_welltrained_row_loads_by_name_and_computes_the_official_logits(row, released,
+                                                                       tmp_path, monkeypatch):
+    import mmfish
+    from mmfish.weights.hub import resolve
+    _serve(released, tmp_path, monkeypatch, row, ROWS[row])
+    meta = torch.load(resolve(f'mmfish://{row}'))['meta']['mmfish']
+    assert meta['variant'] == row and meta['layout'] == FIXTURES[ROWS[row]][1]
+    model = mmfish.create_model(f'mmfish://{row}').eval()
+    assert model.num_classes == 10  # the file's classifier
+    expected = torch.load(EXPECTED)
+    with torch.no_grad():
+        assert max_rel_error(model(expected['input']), expected[ROWS[row]]) < 1e-4
+
+
+def test_a_file_in_another_rows_layout_is_refused(released, tmp_path, monkeypatch):
+    """The welltrained FishNet-150 file under the name of the first recipe's: same shapes,
+    another key layout, so not that row's file."""
+    from mmfish.checkpoint.io import CheckpointError
+    from mmfish.weights.hub import resolve
+    _serve(released, tmp_path, monkeypatch, 'fishnet150',
+           'fishnet150_w8_welltrained_ckpt.tar.gz')
+    with pytest.raises(CheckpointError) as err:
+        resolve('mmfish://fishnet150')
+    for words in ('official-welltrained150 key layout', 'fishnet150-welltrained'):
+        assert words in str(err.value)
+    assert not list((tmp_path / 'home').rglob('*.pth'))
+
+
+def test_add_tells_a_welltrained_file_by_its_layout(released, tmp_path, monkeypatch, capsys):
+    """``python -m mmfish.hub add`` of the welltrained FishNet-150 file under another name:
+    its shapes are FishNet-150's, its key layout tells the row."""
+    from mmfish.hub import main
+    _serve(released, tmp_path, monkeypatch, 'fishnet150-welltrained',
+           'fishnet150_w8_welltrained_ckpt.tar.gz')
+    monkeypatch.delenv('MMFISH_MIRROR')
+    given = tmp_path / 'downloaded.tar'
+    given.write_bytes(released['fishnet150_w8_welltrained_ckpt.tar.gz'].read_bytes())
+    assert main(['add', str(given)]) == 0
+    out = capsys.readouterr().out
+    assert 'mmfish://fishnet150-welltrained (identified by its layout' in out
+    assert 'mmfish://fishnet150 (' not in out
+    assert (tmp_path / 'home' / 'checkpoints' / 'fishnet150-welltrained_mmfish.pth').is_file()
