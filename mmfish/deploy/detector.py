@@ -129,7 +129,9 @@ def batched_nms(boxes: torch.Tensor, scores: torch.Tensor, idxs: torch.Tensor,
     """The indices mmcv's ``batched_nms`` keeps (with fewer boxes than its ``split_thr``):
     NMS of the boxes offset by ``class x (largest coordinate + 1)``, by decreasing score."""
     from torchvision.ops import nms
-    offsets = idxs.to(boxes) * (boxes.max() + torch.tensor(1).to(boxes))
+    # the largest coordinate; -inf (no offset used) when there is no box
+    largest = torch.cat([boxes.reshape(-1), boxes.new_full((1, ), float('-inf'))]).max()
+    offsets = idxs.to(boxes) * (largest + torch.tensor(1).to(boxes))
     return nms(boxes + offsets[:, None], scores, iou_threshold)
 
 
