@@ -17,12 +17,14 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # tools/infer.py
+
+from infer import score_threshold  # noqa: E402
 
 from mmfish.apis import summary  # noqa: E402
 
 
 def main(argv=None) -> int:
-    from infer import score_threshold
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config', help='the config the model was exported from')
@@ -51,5 +53,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.path.insert(0, str(Path(__file__).resolve().parent))  # tools/infer.py
     sys.exit(main())

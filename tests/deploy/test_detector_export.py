@@ -148,3 +148,52 @@ def test_compare_reports_differences():
     diff = compare(got, ref)
     assert diff['boxes'] == 0.5 and diff['scores'] == 0 and diff['labels_equal']
     assert diff['mask_iou'] == 0.25 and diff['count'] == diff['ref_count'] == 1
+
+
+@pytest.mark.slow
+def test_trained_demo_twin_exports_and_draws_as_mmdet(demo_runs, tmp_path, capsys):
+    """The trained demo Mask R-CNN twin, exported by tools/export.py's command line, gives
+    mmdet's predictions on the held-out images at two sizes from one export, and
+    tools/infer_onnx.py draws the PyTorch inferencer's pictures (pixel for pixel, with
+    numpy's seed fixed for the visualiser's jitter of the mask colours)."""
+    import runpy
+    from pathlib import Path
+
+    from PIL import Image
+
+    from mmfish.apis import build_inferencer, infer
+    from mmfish.deploy.cli import main
+    from mmfish.deploy.detections import check_detections
+    from mmfish.deploy.onnx_detect import OnnxDetector
+    from mmfish_tools.demo_predictions import held_out
+    from mmfish_tools.tiny_twins import DEMO_TWINS
+
+    from tests.conftest import REPO
+    config = str(REPO / [t for t in DEMO_TWINS if t.toolbox == 'mmdet'][0].config)
+    checkpoint = demo_runs['results']['mmdet']['checkpoint']
+    files = [s['image'] for s in held_out('mmdet', demo_runs['root'] / 'data' / 'tiny')]
+    out = tmp_path / 'mask-rcnn.onnx'
+    assert main([config, checkpoint, '--out', str(out), '--size', '128', '128']) == 0
+    printed = capsys.readouterr().out
+    assert 'exported the whole detector (one image, dynamic input size)' in printed
+    model, _, _ = load_model(config, checkpoint)
+    diffs = check_detections(str(out), model, [read_images(files, (128, 128)),
+                                               read_images(files, (96, 160))])
+    _assert_agree(diffs)
+    # tools/infer_onnx.py against tools/infer.py's inferencer, one image at a time
+    inferencer, detector = build_inferencer(config, checkpoint), OnnxDetector(str(out), config)
+    for f in files[:4]:
+        np.random.seed(0)
+        ref = infer(config, checkpoint, [f], out_dir=str(tmp_path / 'torch'),
+                    pred_score_thr=0.1, inferencer=inferencer)
+        np.random.seed(0)
+        got = detector.run([f], str(tmp_path / 'onnx'), 0.1)[0]
+        assert ref['predictions'][0]['labels'] == got['labels']
+        assert np.abs(np.array(ref['predictions'][0]['bboxes']) -
+                      np.array(got['bboxes'])).max() <= BOXES
+        with Image.open(ref['pictures'][0]) as a, Image.open(got['picture']) as b:
+            assert np.array_equal(np.asarray(a), np.asarray(b))
+    script = runpy.run_path(str(REPO / 'tools' / 'infer_onnx.py'))
+    assert script['main']([config, str(out), files[0], '--out', str(tmp_path / 'cli')]) == 0
+    assert f'{files[0]}: ' in capsys.readouterr().out
+    assert (tmp_path / 'cli' / 'vis' / Path(files[0]).name).is_file()
