@@ -37,6 +37,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .preprocess import Preprocess
+
 __all__ = ['TwoStageDetector', 'UnsupportedDetector', 'check_detector']
 
 #: mmcv ``batched_nms`` runs one NMS with class offsets below this many boxes, else one NMS
@@ -147,7 +149,6 @@ class TwoStageDetector(nn.Module):
 
     def __init__(self, model: nn.Module):
         super().__init__()
-        from .whole import Preprocess
         check_detector(model)
         self.model, self.pre = model, Preprocess(model.data_preprocessor)
         self.divisor = int(getattr(model.data_preprocessor, 'pad_size_divisor', 1) or 1)

@@ -50,6 +50,7 @@ from ..checkpoint.io import (
     check_destination,
 )
 from ..testing import non_finite
+from .preprocess import Preprocess
 from .export import (
     MIN_SIDE,
     ONNX_TOLERANCE,
@@ -206,25 +207,6 @@ def copy_config(cfg):
 
 
 # -- the exported modules -----------------------------------------------------------------------
-class Preprocess(nn.Module):
-    """A toolbox data preprocessor's channel flip and normalisation, as graph operations."""
-
-    def __init__(self, preprocessor: nn.Module):
-        super().__init__()
-        # the flag's name in MMEngine (and mmdet, mmpose), mmseg and mmpretrain
-        self.flip = any(getattr(preprocessor, name, False)
-                        for name in ('_channel_conversion', 'channel_conversion', 'to_rgb'))
-        self.normalize = bool(getattr(preprocessor, '_enable_normalize', False))
-        if self.normalize:
-            self.register_buffer('mean', preprocessor.mean.detach().clone().view(1, -1, 1, 1))
-            self.register_buffer('std', preprocessor.std.detach().clone().view(1, -1, 1, 1))
-
-    def forward(self, x):
-        if self.flip:
-            x = x.flip(1)
-        return (x - self.mean) / self.std if self.normalize else x
-
-
 class Classifier(nn.Module):
     """``images -> (logits, scores)``: an mmpretrain ``ImageClassifier``'s logits and their
     softmax (its ``pred_score``). The logits make the check meaningful where the softmax
