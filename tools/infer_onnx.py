@@ -6,8 +6,9 @@ same drawing as mmdet's inferencer; the code is :class:`mmfish.deploy.onnx_detec
     python tools/export.py configs/tiny/demo/mask-rcnn_resnest50-w16_fpn_1xb4-80i_tiny-coco.py \\
         work_dirs/mask-rcnn_resnest50-w16_fpn_1xb4-80i_tiny-coco/iter_80.pth \\
         --out mask-rcnn.onnx --size 128 128
-    python tools/infer_onnx.py configs/tiny/demo/mask-rcnn_resnest50-w16_fpn_1xb4-80i_tiny-coco.py \\
-        mask-rcnn.onnx data/tiny/coco/val2017/000000000001.jpg --out out --show-score-thr 0.5
+    python tools/infer_onnx.py \\
+        configs/tiny/demo/mask-rcnn_resnest50-w16_fpn_1xb4-80i_tiny-coco.py mask-rcnn.onnx \\
+        data/tiny/coco/val2017/000000000001.jpg --out out --show-score-thr 0.5
 
 The config's test pipeline resizes each image before the graph; boxes and masks are given in
 the original image's pixels.

@@ -98,8 +98,8 @@ class OnnxDetector:
 
     def visualizer(self):
         """The config's visualiser (mmdet ``DetLocalVisualizer``) with :func:`dataset_meta`."""
-        from mmengine.registry import DefaultScope
         from mmdet.registry import VISUALIZERS
+        from mmengine.registry import DefaultScope
         with DefaultScope.overwrite_default_scope('mmdet'):
             cfg = dict(self.cfg.get('visualizer') or dict(type='DetLocalVisualizer'))
             cfg['name'] = f'mmfish_onnx_{id(self)}'  # a new instance, not a shared one

@@ -50,7 +50,6 @@ from ..checkpoint.io import (
     check_destination,
 )
 from ..testing import non_finite
-from .preprocess import Preprocess
 from .export import (
     MIN_SIDE,
     ONNX_TOLERANCE,
@@ -59,8 +58,10 @@ from .export import (
     check_tolerance,
     onnx_max_rel_error,
 )
+from .preprocess import Preprocess
 
-__all__ = ['PARTS', 'TASKS', 'UnsupportedConfig', 'build_model', 'export_whole', 'load_model', 'model_config', 'model_task', 'read_images', 'wrap']
+__all__ = ['PARTS', 'TASKS', 'UnsupportedConfig', 'build_model', 'export_whole', 'load_model',
+           'model_config', 'model_task', 'read_images', 'wrap']
 
 #: the model types exported, by toolbox scope and type name, and their task
 TASKS = {
@@ -472,9 +473,9 @@ def export_whole(config, path: Optional[str] = None, checkpoint: Optional[str] =
         :func:`.detections.compare` of onnxruntime's detections with mmdet's ``predict``),
         its ``errors`` being the largest box difference (relative to the image's larger side)
         or score difference. An error above ``tolerance`` (for a detector: detections beyond
-        :func:`.detections.agrees`'s bounds), or a NaN or infinite output of PyTorch (checked before the export) or
-        of onnxruntime (:class:`~.export.NonFiniteOutput`), raises RuntimeError and leaves no
-        file; inputs holding NaN or infinities raise ValueError.
+        :func:`.detections.agrees`'s bounds), or a NaN or infinite output of PyTorch
+        (checked before the export) or of onnxruntime (:class:`~.export.NonFiniteOutput`),
+        raises RuntimeError and leaves no file; inputs holding NaN or infinities raise ValueError.
     """
     tolerance = check_tolerance(tolerance)
     if part not in PARTS:
@@ -561,7 +562,8 @@ def summary(result: Dict) -> str:
         from .detections import describe
         checks = '; '.join(describe(d) for d in result['detections'])
         kind = 'dynamic' if result['dynamic'] else 'static'
-        return (f'exported the whole detector (one image, {kind} input size) to {result["path"]} in {result["export_s"]:.1f} s, '
+        return (f'exported the whole detector (one image, {kind} input size) to '
+                f'{result["path"]} in {result["export_s"]:.1f} s, '
                 f'{result["bytes"] / 2**20:.1f} MiB; outputs {", ".join(result["outputs"])}; '
                 f'onnxruntime against mmdet\'s predict on '
                 f'{", ".join("x".join(map(str, s)) for s in result["sizes"])}: {checks}')

@@ -1,9 +1,10 @@
 """Whole models built from the tiny twins' configs, exported to ONNX and checked in onnxruntime
 against PyTorch on the tiny datasets' images: a classifier, a segmenter (dynamic height and
 width, checked at two sizes), a top-down pose model and a detector's backbone, neck and RPN
-head (``part='rpn'``; the whole detectors: test_detector_export.py), for each family (ResNeSt, Res2Net, FishNet). The ResNeSt cases use make demo's
-quarter-width twins; the Res2Net and FishNet twins are narrowed the same way here (16 base
-channels, narrower heads), which leaves the export path as it is."""
+head (``part='rpn'``; the whole detectors: test_detector_export.py), for each family
+(ResNeSt, Res2Net, FishNet). The ResNeSt cases use make demo's quarter-width twins; the
+Res2Net and FishNet twins are narrowed the same way here (16 base channels, narrower heads),
+which leaves the export path as it is."""
 import subprocess
 import sys
 
