@@ -18,7 +18,8 @@ pixel, scores within 1e-4, pasted masks of IoU 0.99 or more), or with --part rpn
 neck and RPN head. The model is built as MMEngine's Runner builds it (the config's top-level
 data_preprocessor merged). The input is float32 N x 3 x H x W pixel values 0-255 in the
 config's loading order (BGR); the graph flips and normalises them as the config does.
-Valid input: {valid_input_range()}. Exit status 0: exported and checked; 1: refused or failed, nothing written; 2: bad arguments."""
+Valid input: {valid_input_range()}. Exit status 0: exported and checked; 1: refused or
+failed, nothing written; 2: bad arguments."""
 
 
 def parser() -> argparse.ArgumentParser:
