@@ -8,14 +8,19 @@ from typing import Dict, Optional, Sequence
 import numpy as np
 import torch
 
-__all__ = ['DETECTION_TOLERANCE', 'MASK_IOU', 'compare', 'mmdet_predict', 'paste_masks',
-           'run_onnx']
+__all__ = ['DETECTION_TOLERANCE', 'MASK_IOU', 'compare', 'match', 'mmdet_predict',
+           'paste_masks', 'run_onnx']
 
 #: the largest difference of a box coordinate (pixels) and of a score accepted between an
 #: exported detector and mmdet's ``predict``
 DETECTION_TOLERANCE = dict(boxes=1e-2, scores=1e-4)
-#: the smallest intersection over union accepted between a pasted mask and mmdet's
+#: the smallest intersection over union accepted between a pasted mask and mmdet's, over
+#: the pixels whose pasted probability is not within :data:`MASK_MARGIN` of the threshold
 MASK_IOU = 0.99
+#: pixels whose pasted probability is this close to ``mask_thr_binary`` may fall on either
+#: side of it (the two sides' probabilities differ by float rounding) and are left out of
+#: ``mask_iou`` (``mask_iou_all`` counts them)
+MASK_MARGIN = 1e-3
 
 
 def _interpolation(start: int, end: int, low: float, high: float, size: int) -> np.ndarray:
@@ -105,8 +110,9 @@ def run_onnx(session, image: torch.Tensor, threshold: float = 0.5) -> Dict[str, 
                                              np.ascontiguousarray(image.numpy())})))
     if 'masks' in out:
         out['mask_probs'] = out['masks']
-        out['masks'] = paste_masks(out['masks'], out['boxes'], *image.shape[2:],
-                                   threshold=threshold)
+        pasted = paste_masks(out['masks'], out['boxes'], *image.shape[2:], threshold=None)
+        out['masks'] = pasted >= threshold
+        out['undecided'] = np.abs(pasted - threshold) < MASK_MARGIN
     return out
 
 
@@ -118,22 +124,53 @@ def mask_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(union > 0, inter / np.maximum(union, 1), 1.0)
 
 
+def match(got: Dict[str, np.ndarray], ref: Dict[str, np.ndarray],
+          scores: float = DETECTION_TOLERANCE['scores']) -> np.ndarray:
+    """The order of ``got``'s detections that pairs them with ``ref``'s: detection by
+    detection, except that detections of the same label whose scores differ by at most
+    ``scores`` may come in either order (the two sides' scores differ by float rounding, so
+    two nearly equal scores may be ranked either way); each of ``ref``'s takes the
+    unpaired one of those with the nearest box. Detections left unpaired keep their order."""
+    n = min(len(got['scores']), len(ref['scores']))
+    free = list(range(len(got['scores'])))
+    order = []
+    for i in range(n):
+        near = [j for j in free if got['labels'][j] == ref['labels'][i] and
+                abs(float(got['scores'][j]) - float(ref['scores'][i])) <= scores]
+        if not near:
+            near = [i] if i in free else free[:1]
+        j = min(near, key=lambda j: float(np.abs(np.asarray(got['boxes'][j], np.float64) -
+                                                   ref['boxes'][i]).max()))
+        order.append(j)
+        free.remove(j)
+    return np.array(order + free, dtype=np.int64)
+
+
 def compare(got: Dict[str, np.ndarray], ref: Dict[str, np.ndarray]) -> Dict[str, float]:
     """How far the detections ``got`` are from ``ref`` (both as :func:`run_onnx` and
-    :func:`mmdet_predict` give them), detection by detection in their order: ``count`` and
-    ``ref_count``, ``labels_equal``, ``boxes`` and ``scores`` (the largest absolute
-    difference), ``mask_iou`` (the smallest, 1.0 without masks). With different counts the
-    rest compares the first detections of both."""
+    :func:`mmdet_predict` give them), detection by detection once paired (:func:`match`):
+    ``count`` and ``ref_count``, ``labels_equal``, ``boxes`` and ``scores`` (the largest
+    absolute difference), ``mask_iou`` (the smallest, 1.0 without masks; over the pixels
+    whose probability is not within :data:`MASK_MARGIN` of the threshold) and
+    ``mask_iou_all`` (over all pixels), ``reordered``
+    (how many detections came in another order). With different counts the rest compares
+    the first detections of both."""
+    order = match(got, ref)
+    got = {k: (v[order] if k in ('boxes', 'scores', 'labels', 'masks', 'undecided') else v)
+           for k, v in got.items()}
     n = min(len(got['scores']), len(ref['scores']))
     diff = dict(count=len(got['scores']), ref_count=len(ref['scores']),
-                labels_equal=bool(np.array_equal(got['labels'][:n], ref['labels'][:n])))
+                labels_equal=bool(np.array_equal(got['labels'][:n], ref['labels'][:n])),
+                reordered=int((order[:n] != np.arange(n)).sum()))
     for key in ('boxes', 'scores'):
         a, b = np.asarray(got[key][:n], np.float64), np.asarray(ref[key][:n], np.float64)
         diff[key] = float(np.abs(a - b).max()) if n else 0.0
-    iou = 1.0
+    diff['mask_iou'] = diff['mask_iou_all'] = 1.0
     if 'masks' in ref and n:
-        iou = float(mask_iou(got['masks'][:n], ref['masks'][:n]).min())
-    diff['mask_iou'] = iou
+        a, b = got['masks'][:n], ref['masks'][:n]
+        diff['mask_iou_all'] = float(mask_iou(a, b).min())
+        keep = ~got['undecided'][:n] if 'undecided' in got else np.ones_like(a)
+        diff['mask_iou'] = float(mask_iou(a & keep, b & keep).min())
     return diff
 
 
@@ -150,7 +187,10 @@ def describe(diff: Dict[str, float]) -> str:
     return (f'{diff["count"]} detections (mmdet: {diff["ref_count"]}), labels '
             f'{"equal" if diff["labels_equal"] else "differ"}, boxes within '
             f'{diff["boxes"]:.1e} px, scores within {diff["scores"]:.1e}, mask IoU at least '
-            f'{diff["mask_iou"]:.4f}')
+            f'{diff["mask_iou"]:.4f} ({diff.get("mask_iou_all", 1.0):.4f} with the pixels '
+            f'within {MASK_MARGIN:g} of the threshold)' + (f', {diff["reordered"]} detections of nearly equal '
+                                         f'scores in another order'
+                                         if diff.get('reordered') else ''))
 
 
 def check_detections(session_path: str, model, images: Sequence[torch.Tensor]) -> list:
