@@ -97,7 +97,9 @@ def _case(family, kind, fast=False):
 def test_exported_detector_gives_mmdet_predictions(family, kind, workspace, tmp_path):
     model, cfg = _model(family, kind)
     inputs = [read_images(_files(workspace), size) for size in SIZES]
-    # the module that is exported computes mmdet's predict exactly, in PyTorch
+    # the module that is exported computes mmdet's predict exactly, in PyTorch (detections
+    # of equal scores may come in another order: torchvision's NMS and mmcv's break ties
+    # differently; the FishNet twins have some)
     module = wrap(model, 'detector')
     assert isinstance(module, TwoStageDetector)
     assert module.outputs == ('boxes', 'scores', 'labels') + (('masks', ) if kind == 'mask'
@@ -106,9 +108,10 @@ def test_exported_detector_gives_mmdet_predictions(family, kind, workspace, tmp_
         for x in inputs:
             ours = module(x[:1])
             ref = mmdet_predict(model, x[:1])
-            assert np.array_equal(ours[0].numpy(), ref['boxes'])
-            assert np.array_equal(ours[1].numpy(), ref['scores'])
-            assert np.array_equal(ours[2].numpy(), ref['labels'])
+            ours = dict(boxes=ours[0].numpy(), scores=ours[1].numpy(), labels=ours[2].numpy())
+            diff = compare(ours, {k: v for k, v in ref.items() if k != 'masks'})
+            assert diff['count'] == diff['ref_count'] and diff['labels_equal'], diff
+            assert diff['boxes'] == 0 and diff['scores'] == 0, diff
     path = tmp_path / f'{kind}-{family}.onnx'
     if family in LOOSE and kind == 'mask':  # beyond export_whole's check: measured here
         from mmfish.deploy.detections import check_detections
