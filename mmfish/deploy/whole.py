@@ -16,9 +16,14 @@ configs need):
   the label map. Height and width are dynamic;
 - ``pose`` (mmpose ``TopdownPoseEstimator``): ``heatmaps``, ``N x keypoints x h x w`` of a
   person crop at the codec's input size;
-- ``detector`` (mmdet ``MaskRCNN``, ``FasterRCNN``): backbone, neck and RPN head:
+- ``detector`` (mmdet ``MaskRCNN``, ``FasterRCNN``): the whole ``predict`` for one image
+  (:class:`.detector.TwoStageDetector`): ``boxes``, ``scores``, ``labels`` and, for Mask
+  R-CNN, ``masks`` (``K x 28 x 28`` probabilities; :func:`.detections.paste_masks` pastes
+  them), height and width dynamic; ``part='rpn'``: backbone, neck and RPN head alone,
   ``feat0..`` (the neck's levels), ``rpn_cls0..`` and ``rpn_reg0..`` (the RPN's scores and
-  box deltas per level). The RoI heads are not exported: :data:`WHOLE_DETECTOR_FAILS`.
+  box deltas per level). A whole detector is checked against mmdet's own ``predict``
+  (:func:`.detections.check_detections`): the same detections, boxes within 0.01 pixel,
+  scores within 1e-4, pasted masks of IoU 0.99 or more.
 
 The export uses ``torch.onnx.export(dynamo=True)``, torch's default exporter since 2.9 and
 the one :func:`.export.export_onnx` uses (``dynamo=False`` picks the TorchScript exporter,
@@ -53,9 +58,10 @@ from .export import (
     check_tolerance,
     onnx_max_rel_error,
 )
+from .preprocess import Preprocess
 
-__all__ = ['TASKS', 'UnsupportedConfig', 'WHOLE_DETECTOR_FAILS', 'build_model', 'export_whole',
-           'load_model', 'model_config', 'model_task', 'read_images', 'wrap']
+__all__ = ['PARTS', 'TASKS', 'UnsupportedConfig', 'build_model', 'export_whole', 'load_model',
+           'model_config', 'model_task', 'read_images', 'wrap']
 
 #: the model types exported, by toolbox scope and type name, and their task
 TASKS = {
@@ -65,14 +71,11 @@ TASKS = {
     ('mmdet', 'MaskRCNN'): 'detector',
     ('mmdet', 'FasterRCNN'): 'detector',
 }
-#: the tasks whose height and width are dynamic unless asked otherwise
-DYNAMIC_BY_DEFAULT = ('segmenter', )
-#: why a whole detector (``predict``: proposals, NMS, RoI heads) is not exported with this
-#: stack (torch 2.13, mmcv 2.1.0, mmdet 3.3.0), with either exporter (``dynamo=True`` or
-#: False): mmdet 3.3.0's box coder, when ``torch.onnx.is_in_onnx_export()``, imports the
-#: ONNX helpers of mmdet 2.x, which mmdet 3 no longer has; :func:`export_whole` with
-#: ``part='whole'`` raises it (docs/deployment.md: what fails after it)
-WHOLE_DETECTOR_FAILS = "No module named 'mmdet.core'"
+#: the tasks whose height and width are dynamic unless asked otherwise (a detector whole)
+DYNAMIC_BY_DEFAULT = ('segmenter', 'detector')
+#: what :func:`wrap` exports of a model: ``default`` (the whole model) or, of a detector,
+#: ``rpn`` (its backbone, neck and RPN head)
+PARTS = ('default', 'rpn')
 
 
 class UnsupportedConfig(ValueError):
@@ -205,25 +208,6 @@ def copy_config(cfg):
 
 
 # -- the exported modules -----------------------------------------------------------------------
-class Preprocess(nn.Module):
-    """A toolbox data preprocessor's channel flip and normalisation, as graph operations."""
-
-    def __init__(self, preprocessor: nn.Module):
-        super().__init__()
-        # the flag's name in MMEngine (and mmdet, mmpose), mmseg and mmpretrain
-        self.flip = any(getattr(preprocessor, name, False)
-                        for name in ('_channel_conversion', 'channel_conversion', 'to_rgb'))
-        self.normalize = bool(getattr(preprocessor, '_enable_normalize', False))
-        if self.normalize:
-            self.register_buffer('mean', preprocessor.mean.detach().clone().view(1, -1, 1, 1))
-            self.register_buffer('std', preprocessor.std.detach().clone().view(1, -1, 1, 1))
-
-    def forward(self, x):
-        if self.flip:
-            x = x.flip(1)
-        return (x - self.mean) / self.std if self.normalize else x
-
-
 class Classifier(nn.Module):
     """``images -> (logits, scores)``: an mmpretrain ``ImageClassifier``'s logits and their
     softmax (its ``pred_score``). The logits make the check meaningful where the softmax
@@ -283,26 +267,6 @@ class DetectorRPN(nn.Module):
         return (*feats, *scores, *deltas)
 
 
-class WholeDetector(nn.Module):
-    """``images -> (boxes, scores, labels)``: an mmdet detector's ``predict`` (proposals, NMS,
-    RoI heads) on images of the input's size; what the ONNX exporters cannot export here
-    (:data:`WHOLE_DETECTOR_FAILS`)."""
-    outputs = ('boxes', 'scores', 'labels')
-
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.pre, self.model = Preprocess(model.data_preprocessor), model
-
-    def forward(self, x):
-        from mmdet.structures import DetDataSample
-        h, w = x.shape[2:]
-        meta = dict(img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w),
-                    batch_input_shape=(h, w), scale_factor=(1.0, 1.0))
-        samples = [DetDataSample(metainfo=meta) for _ in range(x.shape[0])]
-        result = self.model.predict(self.pre(x), samples, rescale=False)[0].pred_instances
-        return result.bboxes, result.scores, result.labels
-
-
 class AdaptiveAvgPool2d(nn.Module):
     """``nn.AdaptiveAvgPool2d`` computed from running sums, with the bins' bounds taken from
     the input's size as graph operations. torch.onnx decomposes the adaptive pool of an input
@@ -350,22 +314,24 @@ def portable(module: nn.Module) -> nn.Module:
     return module
 
 
-_WRAPPERS = dict(classifier=Classifier, segmenter=Segmenter, pose=Pose, detector=DetectorRPN)
+_WRAPPERS = dict(classifier=Classifier, segmenter=Segmenter, pose=Pose)
 
 
 def wrap(model: nn.Module, task: str, part: str = 'default') -> nn.Module:
     """The tensor-in, tensor-out module that is exported for ``model`` of ``task``
-    (:data:`TASKS`); its ``outputs`` attribute names the outputs. ``part='whole'`` asks for a
-    detector's whole ``predict`` (:class:`WholeDetector`)."""
-    if task not in _WRAPPERS:
-        raise ValueError(f'unknown task {task!r}; valid: {", ".join(_WRAPPERS)}')
-    if part not in ('default', 'whole'):
-        raise ValueError(f'unknown part {part!r}; valid: default, whole')
-    if part == 'whole':
-        if task != 'detector':
-            raise ValueError(f"part='whole' is a detector's whole predict; a {task} is "
-                             f"always exported whole (part='default')")
-        return WholeDetector(model).eval()
+    (:data:`TASKS`); its ``outputs`` attribute names the outputs. A detector is its whole
+    ``predict`` (:class:`.detector.TwoStageDetector`); ``part='rpn'`` its backbone, neck and
+    RPN head (:class:`DetectorRPN`)."""
+    if task not in _WRAPPERS and task != 'detector':
+        raise ValueError(f'unknown task {task!r}; valid: {", ".join(_WRAPPERS)}, detector')
+    if part not in PARTS:
+        raise ValueError(f'unknown part {part!r}; valid: {", ".join(PARTS)}')
+    if task == 'detector':
+        from .detector import TwoStageDetector
+        return (DetectorRPN if part == 'rpn' else TwoStageDetector)(model).eval()
+    if part != 'default':
+        raise ValueError(f"part='{part}' is a detector's backbone, neck and RPN head; a "
+                         f"{task} is exported whole (part='default')")
     return _WRAPPERS[task](model).eval()
 
 
@@ -480,7 +446,9 @@ def export_whole(config, path: Optional[str] = None, checkpoint: Optional[str] =
             Defaults to None (the first of ``inputs``, else :func:`default_size`).
         dynamic (bool, optional): Dynamic height and width, and batch when the exported
             example holds 2 or more images (torch.export fixes a dimension of size 1).
-            Defaults to None (dynamic for the segmenter, static for the others).
+            Defaults to None (dynamic for the segmenter and a whole detector, static for the
+            others). A whole detector's graph takes one image (batch 1): its inputs are
+            checked image by image.
         inputs (list[Tensor], optional): Images (``N x 3 x H x W``, pixel values 0-255) to
             check the export on; the first is the example that is exported. Defaults to None
             (random images at ``size``, and at :func:`second_size` when dynamic).
@@ -489,8 +457,9 @@ def export_whole(config, path: Optional[str] = None, checkpoint: Optional[str] =
         model (nn.Module, optional): The model already built from ``config`` (e.g. by
             :func:`load_model`); ``checkpoint`` and ``cfg_options`` then do not apply.
             Defaults to None.
-        part (str): ``'default'``, or ``'whole'`` for a detector's whole ``predict`` (which
-            fails with this stack: :data:`WHOLE_DETECTOR_FAILS`). Defaults to ``'default'``.
+        part (str): One of :data:`PARTS`: ``'default'`` (the whole model; a detector's
+            ``predict``), or ``'rpn'`` for a detector's backbone, neck and RPN head. Defaults
+            to ``'default'``.
         cfg_options (dict, optional): Config keys to merge first. Defaults to None.
         dynamo (bool): ``torch.onnx.export``'s exporter. Defaults to True.
         tolerance (float): The largest relative difference accepted between onnxruntime's
@@ -499,12 +468,18 @@ def export_whole(config, path: Optional[str] = None, checkpoint: Optional[str] =
     Returns:
         dict: ``path`` (absolute), ``task``, ``outputs`` (names), ``dynamic``, ``sizes``
         (the checked input shapes), ``errors`` (the check's error at each), ``max_rel_err``,
-        ``export_s`` (seconds of the export) and ``bytes`` (the file's size). An error above
-        ``tolerance``, or a NaN or infinite output of PyTorch (checked before the export) or
-        of onnxruntime (:class:`~.export.NonFiniteOutput`), raises RuntimeError and leaves no
-        file; inputs holding NaN or infinities raise ValueError.
+        ``export_s`` (seconds of the export) and ``bytes`` (the file's size); a whole
+        detector's also ``detections`` (per image checked,
+        :func:`.detections.compare` of onnxruntime's detections with mmdet's ``predict``),
+        its ``errors`` being the largest box difference (relative to the image's larger side)
+        or score difference. An error above ``tolerance`` (for a detector: detections beyond
+        :func:`.detections.agrees`'s bounds), or a NaN or infinite output of PyTorch
+        (checked before the export) or of onnxruntime (:class:`~.export.NonFiniteOutput`),
+        raises RuntimeError and leaves no file; inputs holding NaN or infinities raise ValueError.
     """
     tolerance = check_tolerance(tolerance)
+    if part not in PARTS:
+        raise ValueError(f'unknown part {part!r}; valid: {", ".join(PARTS)}')
     if size is not None:
         size = check_input_size(size, batch)[0]
     else:
@@ -521,36 +496,77 @@ def export_whole(config, path: Optional[str] = None, checkpoint: Optional[str] =
     else:
         cfg = read_config(config)
         task = model_task(cfg)[1]
-    dynamic = task in DYNAMIC_BY_DEFAULT if dynamic is None else bool(dynamic)
+    detector = task == 'detector' and part == 'default'  # checked against mmdet's predict
+    if dynamic is None:
+        dynamic = task in DYNAMIC_BY_DEFAULT and (task != 'detector' or detector)
+    dynamic = bool(dynamic)
     size = tuple(inputs[0].shape[2:]) if inputs is not None and size is None else \
         tuple(size or default_size(cfg, task))
     xs = check_inputs(inputs, size, dynamic, batch)
     module = wrap(model.eval(), task, part)
-    if part == 'default':  # a model that gives NaN or infinities is refused before the export
-        with torch.no_grad():
-            for x in xs:
-                out = module(x)
+    # a model that gives NaN or infinities is refused before the export (a detector's graph
+    # takes one image)
+    with torch.no_grad():
+        for x in xs:
+            for image in ([x[i:i + 1] for i in range(len(x))] if detector else [x]):
+                out = module(image)
                 check_finite(out if isinstance(out, (tuple, list)) else [out],
-                             list(module.outputs), 'PyTorch', x)
+                             list(module.outputs), 'PyTorch', image)
     if path is None:
         fd, path = tempfile.mkstemp(suffix='.onnx')
         os.close(fd)
+    detections = None
     with atomic_path(path) as tmp:
         start = time.perf_counter()
-        _export(portable(module), xs[0], tmp, dynamic, dynamo)
+        _export(portable(module), xs[0][:1] if detector else xs[0], tmp, dynamic, dynamo)
         seconds = time.perf_counter() - start
-        errors = [onnx_max_rel_error(tmp, module, x) for x in xs]
-        if max(errors) > tolerance:
-            raise RuntimeError(f'onnxruntime and PyTorch outputs differ by {max(errors):.2e} '
-                               f'(> {tolerance:.0e}) on inputs of shapes '
-                               f'{[tuple(x.shape) for x in xs]}: the export is not faithful')
-    return dict(path=path, task=task, outputs=list(module.outputs), dynamic=dynamic,
-                sizes=[tuple(x.shape) for x in xs], errors=errors, max_rel_err=max(errors),
-                export_s=seconds, bytes=osp.getsize(path))
+        if detector:
+            errors, detections = _check_detector(tmp, model, xs)
+        else:
+            errors = [onnx_max_rel_error(tmp, module, x) for x in xs]
+            if max(errors) > tolerance:
+                raise RuntimeError(f'onnxruntime and PyTorch outputs differ by '
+                                   f'{max(errors):.2e} (> {tolerance:.0e}) on inputs of shapes '
+                                   f'{[tuple(x.shape) for x in xs]}: the export is not faithful')
+    result = dict(path=path, task=task, outputs=list(module.outputs), dynamic=dynamic,
+                  sizes=[tuple(x.shape) for x in xs], errors=errors, max_rel_err=max(errors),
+                  export_s=seconds, bytes=osp.getsize(path))
+    if detections is not None:
+        result['detections'] = detections
+    return result
+
+
+def _check_detector(path: str, model: nn.Module, xs: List[torch.Tensor]):
+    """The exported detector at ``path`` against mmdet's ``predict`` on each image of ``xs``
+    (:func:`.detections.check_detections`): per input, the largest difference of a box
+    (relative to the image's larger side) or a score, and every image's comparison. A
+    disagreement beyond :func:`.detections.agrees`'s bounds raises RuntimeError."""
+    from .detections import agrees, check_detections, describe
+    errors, diffs = [], []
+    for x in xs:
+        found = check_detections(path, model, [x])
+        bad = [d for d in found if not agrees(d)]
+        if bad:
+            raise RuntimeError(f'onnxruntime and mmdet\'s predict disagree on an input of shape '
+                               f'{tuple(x.shape)}: {describe(bad[0])}; the export is not '
+                               f'faithful')
+        side = max(x.shape[2:])
+        errors.append(max(max(d['boxes'] / side, d['scores']) for d in found))
+        diffs.extend(found)
+    return errors, diffs
 
 
 def summary(result: Dict) -> str:
     """What :func:`export_whole` exported, in one paragraph."""
+    if 'detections' in result:
+        from .detections import describe
+        checks = '; '.join(describe(d) for d in result['detections'])
+        kind = 'dynamic' if result['dynamic'] else 'static'
+        return (f'exported the whole detector (one image, {kind} input size) to '
+                f'{result["path"]} in {result["export_s"]:.1f} s, '
+                f'{result["bytes"] / 2**20:.1f} MiB; outputs {", ".join(result["outputs"])}; '
+                f'onnxruntime against mmdet\'s predict on '
+                f'{", ".join("x".join(map(str, s)) for s in result["sizes"])}: {checks}')
     checks = ', '.join(f'{"x".join(map(str, s))}: {e:.1e}'
                        for s, e in zip(result['sizes'], result['errors']))
     return (f'exported the {result["task"]} ({"dynamic" if result["dynamic"] else "static"} '

@@ -1,9 +1,10 @@
 """Whole models built from the tiny twins' configs, exported to ONNX and checked in onnxruntime
 against PyTorch on the tiny datasets' images: a classifier, a segmenter (dynamic height and
 width, checked at two sizes), a top-down pose model and a detector's backbone, neck and RPN
-head, for each family (ResNeSt, Res2Net, FishNet). The ResNeSt cases use make demo's
-quarter-width twins; the Res2Net and FishNet twins are narrowed the same way here (16 base
-channels, narrower heads), which leaves the export path as it is."""
+head (``part='rpn'``; the whole detectors: test_detector_export.py), for each family
+(ResNeSt, Res2Net, FishNet). The ResNeSt cases use make demo's quarter-width twins; the
+Res2Net and FishNet twins are narrowed the same way here (16 base channels, narrower heads),
+which leaves the export path as it is."""
 import subprocess
 import sys
 
@@ -15,7 +16,7 @@ from mmengine.registry import MODELS
 from mmfish.checkpoint.io import CheckpointError
 from mmfish.deploy import ONNX_TOLERANCE, TASKS, UnsupportedConfig, export_whole, load_model
 from mmfish.deploy.cli import main
-from mmfish.deploy.whole import WHOLE_DETECTOR_FAILS, AdaptiveAvgPool2d, read_images, wrap
+from mmfish.deploy.whole import AdaptiveAvgPool2d, read_images, wrap
 from mmfish.testing import max_rel_error, randomize_norms
 
 from tests.conftest import REPO
@@ -113,7 +114,8 @@ def test_whole_model_matches_onnxruntime(task, family, workspace, tmp_path):
     randomize_norms(model, seed=0)  # running statistics that the check exercises
     inputs = images(workspace, task)
     path = tmp_path / f'{task}-{family}.onnx'
-    result = export_whole(cfg, str(path), model=model, inputs=inputs)
+    part = 'rpn' if task == 'detector' else 'default'
+    result = export_whole(cfg, str(path), model=model, inputs=inputs, part=part)
     assert path.is_file() and result['bytes'] == path.stat().st_size
     assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
     assert result['dynamic'] == (task == 'segmenter')
@@ -236,8 +238,9 @@ def test_unsupported_config_is_refused(tmp_path):
     assert res.returncode == 1 and 'cannot export a mmdet PanopticFPN' in res.stderr
     with pytest.raises(CheckpointError, match='is a directory'):
         export_whole(str(TINY / CONFIGS['classifier', 'resnest'][0]), str(tmp_path))
-    with pytest.raises(ValueError, match="part='whole' is a detector's whole predict"):
-        wrap(torch.nn.Identity(), 'classifier', part='whole')
+    with pytest.raises(ValueError, match="part='rpn' is a detector's backbone, neck and RPN "
+                                         "head; a classifier is exported whole"):
+        wrap(torch.nn.Identity(), 'classifier', part='rpn')
     with pytest.raises(ValueError, match="unknown task 'panoptic'; valid: classifier, "):
         wrap(torch.nn.Identity(), 'panoptic')
 
@@ -260,21 +263,3 @@ def test_adaptive_pool_is_exported_right_at_every_size(tmp_path):
     from mmfish.deploy import onnx_max_rel_error
     for hw in [(14, 18), (19, 33)]:
         assert onnx_max_rel_error(path, module, torch.rand(2, 3, *hw)) < 1e-5
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize('dynamo', [True, False], ids=['dynamo', 'torchscript'])
-def test_whole_detector_export_fails_as_documented(dynamo, tmp_path):
-    """The whole Mask R-CNN (proposals, NMS, RoI heads) cannot be exported with this stack,
-    by either exporter, for the reason docs/deployment.md gives; when this test fails, the
-    stack has changed: try the whole detector again."""
-    cfg = TINY / CONFIGS['detector', 'resnest'][0]
-    with pytest.raises(Exception) as info:
-        export_whole(str(cfg), str(tmp_path / 'whole.onnx'), size=(128, 128), part='whole',
-                     dynamo=dynamo)
-    chain, exc = [], info.value
-    while exc is not None:
-        chain.append(str(exc))
-        exc = exc.__cause__ or exc.__context__
-    assert any(WHOLE_DETECTOR_FAILS in text for text in chain), chain[0][:2000]
-    assert not list(tmp_path.iterdir())
