@@ -96,7 +96,7 @@ def test_every_tiny_twin_preprocesses_as_its_full_config(twin):
     top-level one, not merge with it)."""
     from mmengine.config import Config
 
-    from mmfish.deploy.whole import model_config
+    from mmfish.deploy.build import model_config
 
     config = Config.fromfile(str(REPO / twin.config))
     bases = Path(REPO / twin.config).read_text().split("'../../", 1)[1].split("'", 1)[0]

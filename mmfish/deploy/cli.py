@@ -4,7 +4,7 @@ import argparse
 import sys
 
 from .export import MAX_BATCH, check_input_size, valid_input_range
-from .whole import PARTS
+from .build import PARTS
 
 __all__ = ['main']
 

@@ -188,9 +188,9 @@ def describe(diff: Dict[str, float]) -> str:
             f'{"equal" if diff["labels_equal"] else "differ"}, boxes within '
             f'{diff["boxes"]:.1e} px, scores within {diff["scores"]:.1e}, mask IoU at least '
             f'{diff["mask_iou"]:.4f} ({diff.get("mask_iou_all", 1.0):.4f} with the pixels '
-            f'within {MASK_MARGIN:g} of the threshold)' + (f', {diff["reordered"]} detections of nearly equal '
-                                         f'scores in another order'
-                                         if diff.get('reordered') else ''))
+            f'within {MASK_MARGIN:g} of the threshold)'
+            + (f', {diff["reordered"]} detections of nearly equal scores in another order'
+               if diff.get('reordered') else ''))
 
 
 def check_detections(session_path: str, model, images: Sequence[torch.Tensor]) -> list:

@@ -31,11 +31,13 @@ The outputs: ``boxes`` (``K x 4``, x1 y1 x2 y2 in input-image pixels), ``scores`
 ``labels`` (``K``, int64) and, for Mask R-CNN, ``masks``. ``K`` depends on the image. The
 batch is one image per run; height and width are dynamic.
 """
+import math
 from typing import Sequence, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torchvision.ops import nms, roi_align
 
 from .preprocess import Preprocess
 
@@ -101,7 +103,6 @@ def delta2bbox(rois: torch.Tensor, deltas: torch.Tensor, coder, size: Tuple,
     ``means``, ``stds``, ``add_ctr_clamp``, ``ctr_clamp`` and ``clip_border`` of ``coder``
     (a ``DeltaXYWHBBoxCoder``); boxes clipped to ``size`` (height, width), in the same order
     of operations."""
-    import math
     means = deltas.new_tensor(coder.means).view(1, -1)
     stds = deltas.new_tensor(coder.stds).view(1, -1)
     denorm = deltas * stds + means
@@ -130,7 +131,6 @@ def batched_nms(boxes: torch.Tensor, scores: torch.Tensor, idxs: torch.Tensor,
                 iou_threshold: float) -> torch.Tensor:
     """The indices mmcv's ``batched_nms`` keeps (with fewer boxes than its ``split_thr``):
     NMS of the boxes offset by ``class x (largest coordinate + 1)``, by decreasing score."""
-    from torchvision.ops import nms
     # the largest coordinate; -inf (no offset used) when there is no box
     largest = torch.cat([boxes.reshape(-1), boxes.new_full((1, ), float('-inf'))]).max()
     offsets = idxs.to(boxes) * (largest + torch.tensor(1).to(boxes))
@@ -206,7 +206,6 @@ class TwoStageDetector(nn.Module):
         """``SingleRoIExtractor.forward`` for the boxes of image 0: each box pooled
         (``torchvision.ops.roi_align``, ``aligned=True``) on the level ``map_roi_levels``
         gives it."""
-        from torchvision.ops import roi_align
         feats = feats[:extractor.num_inputs]
         rois = torch.cat([boxes.new_zeros(boxes.shape[0], 1), boxes], dim=1)
         scale = torch.sqrt((rois[:, 3] - rois[:, 1]) * (rois[:, 4] - rois[:, 2]))

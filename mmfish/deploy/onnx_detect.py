@@ -52,7 +52,7 @@ class OnnxDetector:
         from mmengine.dataset import Compose
         from mmengine.registry import DefaultScope
 
-        from .whole import read_config
+        from .build import read_config
         self.cfg = read_config(config)
         options = ort.SessionOptions()
         if threads:

@@ -5,7 +5,7 @@ What each task's ONNX graph computes, from ``images`` (float32, ``N x 3 x H x W`
 values 0-255 in the channel order the config's pipeline loads: BGR for mmcv's
 ``LoadImageFromFile``); the graph starts with the config's data preprocessor (channel flip,
 mean and standard deviation), the model being built as MMEngine's Runner builds it
-(:func:`build_model`: the config's top-level ``data_preprocessor`` merged, as mmpretrain's
+(:func:`.build.build_model`: the config's top-level ``data_preprocessor`` merged, as mmpretrain's
 configs need):
 
 - ``classifier`` (mmpretrain ``ImageClassifier``): ``logits`` and ``scores``, both
@@ -32,7 +32,6 @@ given inputs (or random images) at each input size; no NaN or infinity passes th
 input size and batch are bounded (:func:`.export.valid_input_range`); the output may not be
 the config or the checkpoint.
 """
-import copy
 import os
 import os.path as osp
 import tempfile
@@ -41,15 +40,17 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
-from ..checkpoint.diff import check_fits
-from ..checkpoint.io import (
-    CheckpointError,
-    atomic_path,
-    check_destination,
-)
+from ..checkpoint.io import atomic_path, check_destination
 from ..testing import non_finite
+from .build import (
+    DYNAMIC_BY_DEFAULT,
+    PARTS,
+    load_model,
+    model_config,
+    model_task,
+    read_config,
+)
 from .export import (
     MIN_SIDE,
     ONNX_TOLERANCE,
@@ -58,281 +59,10 @@ from .export import (
     check_tolerance,
     onnx_max_rel_error,
 )
-from .preprocess import Preprocess
+from .wrappers import portable, wrap
 
-__all__ = ['PARTS', 'TASKS', 'UnsupportedConfig', 'build_model', 'export_whole', 'load_model',
-           'model_config', 'model_task', 'read_images', 'wrap']
-
-#: the model types exported, by toolbox scope and type name, and their task
-TASKS = {
-    ('mmpretrain', 'ImageClassifier'): 'classifier',
-    ('mmseg', 'EncoderDecoder'): 'segmenter',
-    ('mmpose', 'TopdownPoseEstimator'): 'pose',
-    ('mmdet', 'MaskRCNN'): 'detector',
-    ('mmdet', 'FasterRCNN'): 'detector',
-}
-#: the tasks whose height and width are dynamic unless asked otherwise (a detector whole)
-DYNAMIC_BY_DEFAULT = ('segmenter', 'detector')
-#: what :func:`wrap` exports of a model: ``default`` (the whole model) or, of a detector,
-#: ``rpn`` (its backbone, neck and RPN head)
-PARTS = ('default', 'rpn')
-
-
-class UnsupportedConfig(ValueError):
-    """A config whose model :func:`export_whole` cannot export; the message names the
-    supported ones."""
-
-
-def _supported() -> str:
-    return ', '.join(f'{scope} {name}' for scope, name in TASKS)
-
-
-def model_task(cfg) -> Tuple[str, str]:
-    """``(scope, task)`` of an MMEngine config's model: the toolbox (the model type's scope,
-    else the config's ``default_scope``) and one of ``classifier``, ``segmenter``, ``pose``,
-    ``detector``. Other models raise :class:`UnsupportedConfig`."""
-    model = cfg.get('model')
-    if not isinstance(model, dict) or not isinstance(model.get('type'), str):
-        raise UnsupportedConfig('the config has no model with a type name: give an '
-                                f'OpenMMLab config whose model is one of: {_supported()}')
-    scope, _, name = model['type'].rpartition('.')
-    scope = scope or model.get('_scope_') or cfg.get('default_scope')
-    task = TASKS.get((scope, name))
-    if task is None:
-        raise UnsupportedConfig(f'cannot export a {scope or "(unscoped)"} {name}: the '
-                                f'exportable models are {_supported()}')
-    return scope, task
-
-
-def model_config(cfg) -> dict:
-    """The model config that MMEngine's Runner builds from ``cfg``: ``cfg.model`` (a copy)
-    with the config's top-level ``data_preprocessor`` merged in where the model has none of
-    its own, as ``Runner.from_cfg`` and ``Runner.__init__`` do
-    (``model.setdefault('data_preprocessor', cfg.get('data_preprocessor'))``; mmpretrain's
-    ``init_model`` does the same). mmpretrain's configs keep the preprocessor (channel flip,
-    mean and standard deviation) at the top level; mmdet's, mmseg's and mmpose's inside the
-    model, where the merge leaves it as it is."""
-    model = copy.deepcopy(cfg.model)
-    preprocessor = cfg.get('data_preprocessor')
-    if isinstance(model, dict) and preprocessor is not None:
-        model.setdefault('data_preprocessor', copy.deepcopy(preprocessor))
-    return model
-
-
-def build_model(cfg) -> nn.Module:
-    """The model of config ``cfg`` built as MMEngine's Runner builds it for a test run on
-    one process: :func:`model_config` built in the registry of the model's toolbox (its
-    type's scope, else the config's ``default_scope``), SyncBN turned into BN (the Runner's
-    ``wrap_model`` without a distributed launcher), in eval mode. Models that are not
-    exportable raise :class:`UnsupportedConfig` before anything is built."""
-    from mmengine.model import revert_sync_batchnorm
-    from mmengine.registry import MODELS, DefaultScope
-    scope, _ = model_task(cfg)
-    with DefaultScope.overwrite_default_scope(scope):
-        model = MODELS.build(model_config(cfg))
-    return revert_sync_batchnorm(model).eval()
-
-
-def read_weights(checkpoint) -> Dict[str, torch.Tensor]:
-    """The state dict of ``checkpoint``: a checkpoint file (any format
-    :func:`mmfish.checkpoint.io.load_state_dict` reads), an ``mmfish://`` name (fetched and
-    converted on first use, :func:`mmfish.hub.resolve`), or another name MMEngine's loaders
-    read (``open-mmlab://``, ``http(s)://``, ...). A folder, a missing file or an unreadable
-    one raises :class:`CheckpointError` (a ValueError) naming it."""
-    from ..apis.inputs import resolve_checkpoint
-    from ..checkpoint.io import first_line
-    from ..core.pretrained import read_checkpoint
-    try:
-        path = resolve_checkpoint(checkpoint)
-    except FileNotFoundError as exc:
-        raise CheckpointError(str(exc)) from None
-    try:  # a file, or a name MMEngine's loaders fetch, read as Pretrained loading reads it
-        return read_checkpoint(path)
-    except CheckpointError:
-        raise
-    except Exception as exc:  # a loader's own error, for a name it could not fetch
-        raise CheckpointError(f'checkpoint {path}: {first_line(exc)}') from None
-
-
-def _load_weights(model: nn.Module, checkpoint: str, config: str) -> None:
-    """Load ``checkpoint`` into ``model`` when its tensors are exactly the model's (names,
-    shapes, values that can be weights: :func:`mmfish.checkpoint.diff.check_fits`, as the
-    inferencers load)."""
-    state = read_weights(checkpoint)
-    check_fits(model, state, checkpoint, config)
-    model.load_state_dict(state, strict=True)
-
-
-def read_config(config, cfg_options: Optional[dict] = None):
-    """``config`` (a path or an mmengine ``Config``, copied) as a ``Config`` with
-    ``cfg_options`` merged. A path that is not a config that loads raises ValueError
-    (FileNotFoundError when missing; :func:`mmfish.apis.inputs.load_config`)."""
-    from ..apis.inputs import load_config
-    cfg = load_config(config) if isinstance(config, (str, os.PathLike)) else copy_config(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    return cfg
-
-
-def load_model(config, checkpoint: Optional[str] = None,
-               cfg_options: Optional[dict] = None) -> Tuple[nn.Module, object, str]:
-    """Build the model of ``config`` as MMEngine's Runner builds it (:func:`build_model`:
-    the config's top-level ``data_preprocessor`` merged, SyncBN turned into BN), in eval
-    mode.
-
-    Args:
-        config (str | mmengine.Config): A config file or a loaded config.
-        checkpoint (str, optional): Weights to load strictly: a file (any format
-            :func:`mmfish.checkpoint.io.load_state_dict` reads) or a name
-            (``mmfish://resnest50``, :func:`read_weights`). Defaults to None (the config's
-            initial weights).
-        cfg_options (dict, optional): Keys to merge into the config first, as
-            ``--cfg-options`` does (``{'model.backbone.base_channels': 16}``). Defaults to None.
-
-    Returns:
-        tuple: ``(model, cfg, task)``. A model that is not exportable raises
-        :class:`UnsupportedConfig` before anything is built.
-    """
-    cfg = read_config(config, cfg_options)
-    task = model_task(cfg)[1]
-    model = build_model(cfg)
-    if checkpoint is not None:
-        _load_weights(model, checkpoint, getattr(cfg, 'filename', None) or 'the config')
-    return model.eval(), cfg, task
-
-
-def copy_config(cfg):
-    """A deep copy of an mmengine ``Config``."""
-    from mmengine.config import Config
-    return Config(cfg.to_dict())
-
-
-# -- the exported modules -----------------------------------------------------------------------
-class Classifier(nn.Module):
-    """``images -> (logits, scores)``: an mmpretrain ``ImageClassifier``'s logits and their
-    softmax (its ``pred_score``). The logits make the check meaningful where the softmax
-    saturates (an error of 0 between two one-hot vectors)."""
-    outputs = ('logits', 'scores')
-
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.pre, self.model = Preprocess(model.data_preprocessor), model
-
-    def forward(self, x):
-        logits = self.model.head(self.model.extract_feat(self.pre(x)))
-        return logits, F.softmax(logits, dim=1)
-
-
-class Segmenter(nn.Module):
-    """``images -> logits``: an mmseg ``EncoderDecoder``'s decode-head logits at the input's
-    size (as its ``predict`` resizes them in ``whole`` mode)."""
-    outputs = ('logits', )
-
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.pre, self.model = Preprocess(model.data_preprocessor), model
-
-    def forward(self, x):
-        logits = self.model.decode_head(self.model.extract_feat(self.pre(x)))
-        return F.interpolate(logits, size=x.shape[2:], mode='bilinear',
-                             align_corners=self.model.decode_head.align_corners)
-
-
-class Pose(nn.Module):
-    """``crops -> heatmaps``: an mmpose ``TopdownPoseEstimator``'s head output."""
-    outputs = ('heatmaps', )
-
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.pre, self.model = Preprocess(model.data_preprocessor), model
-
-    def forward(self, x):
-        return self.model.head(self.model.extract_feat(self.pre(x)))
-
-
-class DetectorRPN(nn.Module):
-    """``images -> (feat*, rpn_cls*, rpn_reg*)``: an mmdet two-stage detector's backbone,
-    neck and RPN head."""
-
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.pre, self.model = Preprocess(model.data_preprocessor), model
-        levels = len(model.rpn_head.prior_generator.strides)
-        self.outputs = tuple(f'{kind}{i}' for kind in ('feat', 'rpn_cls', 'rpn_reg')
-                             for i in range(levels))
-
-    def forward(self, x):
-        feats = self.model.extract_feat(self.pre(x))
-        scores, deltas = self.model.rpn_head(feats)
-        return (*feats, *scores, *deltas)
-
-
-class AdaptiveAvgPool2d(nn.Module):
-    """``nn.AdaptiveAvgPool2d`` computed from running sums, with the bins' bounds taken from
-    the input's size as graph operations. torch.onnx decomposes the adaptive pool of an input
-    that the output size does not divide into gathers at indices fixed for the exported
-    size (onnxruntime then fails at other sizes: ``GatherND ... invalid index``); this one
-    stays right at every size. Bin ``i`` of ``o`` over ``n`` rows covers rows
-    ``floor(i * n / o)`` to ``ceil((i + 1) * n / o)``, as PyTorch's."""
-
-    def __init__(self, output_size):
-        super().__init__()
-        size = (output_size, output_size) if isinstance(output_size, int) else output_size
-        if None in tuple(size):
-            raise ValueError(f'output_size {output_size!r}: give both sizes')
-        self.output_size = tuple(int(s) for s in size)
-
-    @staticmethod
-    def _pool(x: torch.Tensor, dim: int, out: int) -> torch.Tensor:
-        n = x.shape[dim]
-        sums = F.pad(x.cumsum(dim), [0, 0] * (x.dim() - 1 - dim) + [1, 0])
-        i = torch.arange(out, device=x.device)
-        start, end = i * n // out, ((i + 1) * n + out - 1) // out
-        shape = [1] * x.dim()
-        shape[dim] = out
-        count = (end - start).to(x.dtype).view(shape)
-        return (sums.index_select(dim, end) - sums.index_select(dim, start)) / count
-
-    def forward(self, x):
-        return self._pool(self._pool(x, x.dim() - 2, self.output_size[0]), x.dim() - 1,
-                          self.output_size[1])
-
-
-def portable(module: nn.Module) -> nn.Module:
-    """A copy of ``module`` whose adaptive average pools to more than one bin are
-    :class:`AdaptiveAvgPool2d` (the same function, exported right at every input size);
-    ``module`` itself is left as it is. A module without such pools is returned as it is."""
-    import copy
-    if not any(isinstance(m, nn.AdaptiveAvgPool2d) and m.output_size not in (1, (1, 1))
-               for m in module.modules()):
-        return module
-    module = copy.deepcopy(module)
-    for name, m in list(module.named_modules()):
-        if isinstance(m, nn.AdaptiveAvgPool2d) and m.output_size not in (1, (1, 1)):
-            parent_name, _, child = name.rpartition('.')
-            setattr(module.get_submodule(parent_name), child, AdaptiveAvgPool2d(m.output_size))
-    return module
-
-
-_WRAPPERS = dict(classifier=Classifier, segmenter=Segmenter, pose=Pose)
-
-
-def wrap(model: nn.Module, task: str, part: str = 'default') -> nn.Module:
-    """The tensor-in, tensor-out module that is exported for ``model`` of ``task``
-    (:data:`TASKS`); its ``outputs`` attribute names the outputs. A detector is its whole
-    ``predict`` (:class:`.detector.TwoStageDetector`); ``part='rpn'`` its backbone, neck and
-    RPN head (:class:`DetectorRPN`)."""
-    if task not in _WRAPPERS and task != 'detector':
-        raise ValueError(f'unknown task {task!r}; valid: {", ".join(_WRAPPERS)}, detector')
-    if part not in PARTS:
-        raise ValueError(f'unknown part {part!r}; valid: {", ".join(PARTS)}')
-    if task == 'detector':
-        from .detector import TwoStageDetector
-        return (DetectorRPN if part == 'rpn' else TwoStageDetector)(model).eval()
-    if part != 'default':
-        raise ValueError(f"part='{part}' is a detector's backbone, neck and RPN head; a "
-                         f"{task} is exported whole (part='default')")
-    return _WRAPPERS[task](model).eval()
+__all__ = ['default_size', 'export_whole', 'random_images', 'read_images', 'second_size',
+           'summary']
 
 
 # -- inputs -------------------------------------------------------------------------------------
@@ -435,7 +165,8 @@ def export_whole(config, path: Optional[str] = None, checkpoint: Optional[str] =
 
     Args:
         config (str | mmengine.Config): An mmfish (OpenMMLab) config; its model must be one
-            of :data:`TASKS`, else :class:`UnsupportedConfig` is raised before any work.
+            of :data:`.build.TASKS`, else :class:`.build.UnsupportedConfig` is raised before
+            any work.
         path (str, optional): The ``.onnx`` file to write (atomically; checked first with
             :func:`~mmfish.checkpoint.io.check_destination`, which refuses the config and the
             checkpoint themselves). Defaults to None (a temporary file).

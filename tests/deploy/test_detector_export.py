@@ -15,7 +15,8 @@ import torch
 from mmfish.deploy import export_whole, load_model
 from mmfish.deploy.detections import compare, mmdet_predict, paste_masks
 from mmfish.deploy.detector import TwoStageDetector, UnsupportedDetector
-from mmfish.deploy.whole import read_images, wrap
+from mmfish.deploy.whole import read_images
+from mmfish.deploy.wrappers import wrap
 from mmfish.testing import randomize_norms
 
 from tests.deploy.test_whole_export import tiny_config
@@ -57,8 +58,8 @@ def _tame(model, limit: float = 30.0):
     """Scale the FPN's lateral convolutions down so that its features are at most ``limit``
     in magnitude on random images: the narrowed FishNet with random weights gives features
     near 1e6, whose box deltas leave no proposal of non-zero size (nothing to compare); at
-    30 its RPN logits are at most 8 and its scores spread. The FPN is linear in its lateral convolutions, so its
-    outputs scale with them."""
+    30 its RPN logits are at most 8 and its scores spread. The FPN is linear in its lateral
+    convolutions, so its outputs scale with them."""
     with torch.no_grad():
         x = torch.rand(1, 3, *SIZES[0], generator=torch.Generator().manual_seed(0)) * 255
         top = max(f.abs().max().item() for f in model.backbone(model.data_preprocessor(

@@ -23,7 +23,7 @@ from mmfish.deploy.export import (
     check_input_size,
     onnx_max_rel_error,
 )
-from mmfish.deploy.whole import wrap
+from mmfish.deploy.wrappers import wrap
 from mmfish.testing import max_rel_error, non_finite
 
 from tests.conftest import REPO

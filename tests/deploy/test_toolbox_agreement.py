@@ -17,7 +17,7 @@ import torch
 from mmengine.config import Config
 
 from mmfish.deploy import export_whole, load_model
-from mmfish.deploy.whole import model_config
+from mmfish.deploy.build import model_config
 from mmfish.testing import max_rel_error, randomize_norms
 
 from tests.conftest import REPO

@@ -16,7 +16,8 @@ from mmengine.registry import MODELS
 from mmfish.checkpoint.io import CheckpointError
 from mmfish.deploy import ONNX_TOLERANCE, TASKS, UnsupportedConfig, export_whole, load_model
 from mmfish.deploy.cli import main
-from mmfish.deploy.whole import AdaptiveAvgPool2d, read_images, wrap
+from mmfish.deploy.whole import read_images
+from mmfish.deploy.wrappers import AdaptiveAvgPool2d, wrap
 from mmfish.testing import max_rel_error, randomize_norms
 
 from tests.conftest import REPO
@@ -256,7 +257,8 @@ def test_adaptive_pool_is_exported_right_at_every_size(tmp_path):
                                  torch.nn.functional.adaptive_avg_pool2d(x, bins)) < 1e-6
     module = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.AdaptiveAvgPool2d(6))
     module.outputs = ('pooled', )
-    from mmfish.deploy.whole import _export, portable
+    from mmfish.deploy.whole import _export
+    from mmfish.deploy.wrappers import portable
     path = str(tmp_path / 'pool.onnx')
     _export(portable(module), torch.rand(1, 3, 14, 18), path, dynamic=True, dynamo=True)
     assert isinstance(module[1], torch.nn.AdaptiveAvgPool2d)  # the model is left as it is
