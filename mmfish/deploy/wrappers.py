@@ -8,6 +8,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .build import PARTS
+from .cascade import CascadeDetector
 from .detector import TwoStageDetector
 from .preprocess import Preprocess
 
@@ -126,14 +127,18 @@ _WRAPPERS = dict(classifier=Classifier, segmenter=Segmenter, pose=Pose)
 def wrap(model: nn.Module, task: str, part: str = 'default') -> nn.Module:
     """The tensor-in, tensor-out module that is exported for ``model`` of ``task``
     (:data:`.build.TASKS`); its ``outputs`` attribute names the outputs. A detector is its whole
-    ``predict`` (:class:`.detector.TwoStageDetector`); ``part='rpn'`` its backbone, neck and
+    ``predict`` (:class:`.detector.TwoStageDetector`, :class:`.cascade.CascadeDetector` for a
+    ``CascadeRoIHead``); ``part='rpn'`` its backbone, neck and
     RPN head (:class:`DetectorRPN`)."""
     if task not in _WRAPPERS and task != 'detector':
         raise ValueError(f'unknown task {task!r}; valid: {", ".join(_WRAPPERS)}, detector')
     if part not in PARTS:
         raise ValueError(f'unknown part {part!r}; valid: {", ".join(PARTS)}')
     if task == 'detector':
-        return (DetectorRPN if part == 'rpn' else TwoStageDetector)(model).eval()
+        if part == 'rpn':
+            return DetectorRPN(model).eval()
+        cascade = type(getattr(model, 'roi_head', None)).__name__ == CascadeDetector.ROI_HEAD
+        return (CascadeDetector if cascade else TwoStageDetector)(model).eval()
     if part != 'default':
         raise ValueError(f"part='{part}' is a detector's backbone, neck and RPN head; a "
                          f"{task} is exported whole (part='default')")
