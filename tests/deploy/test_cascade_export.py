@@ -16,7 +16,7 @@ from mmfish.deploy import export_whole, load_model
 from mmfish.deploy.cascade import CascadeDetector
 from mmfish.deploy.detections import compare, mmdet_predict
 from mmfish.deploy.detector import TwoStageDetector, UnsupportedDetector
-from mmfish.deploy.whole import read_images
+from mmfish.deploy.whole import read_images, summary
 from mmfish.deploy.wrappers import wrap
 from mmfish.testing import randomize_norms
 
@@ -48,8 +48,9 @@ def cascade_config(family: str, mask: bool = True) -> Config:
     if mask:
         roi.mask_roi_extractor.out_channels = WIDTH
         roi.mask_head.update(num_classes=3, in_channels=WIDTH, conv_out_channels=WIDTH)
-    cfg.model.update(type='CascadeRCNN', roi_head=roi, train_cfg=source.model.train_cfg,
-                     test_cfg=source.model.test_cfg)
+    cfg.model.type = 'CascadeRCNN'
+    for key in ('roi_head', 'train_cfg', 'test_cfg'):  # replaced (update would merge)
+        cfg.model[key] = roi if key == 'roi_head' else source.model[key]
     return cfg
 
 
@@ -117,3 +118,4 @@ def test_exported_cascade_gives_mmdet_predictions(family, mask, workspace, tmp_p
     result = _export_and_compare(model, cfg, inputs, path)
     assert result['outputs'] == ['boxes', 'scores', 'labels'] + (['masks'] if mask else [])
     _assert_agree(result['detections'])
+    print(summary(result))  # the measured agreement (pytest -s shows it)
