@@ -174,6 +174,22 @@ def test_unsupported_heads_are_refused(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
+def test_deformable_convolutions_are_refused(tmp_path):
+    """A detector with mmcv's deformable convolutions (the ``mdconv`` configs' ResNeSt
+    ``dcn``), which torch.export cannot trace, is refused by name before anything is
+    written, whole and its RPN part."""
+    from mmfish.deploy import UnsupportedConfig
+    cfg = tiny_config('detector', 'resnest')
+    cfg.model.backbone.update(dcn=dict(type='DCNv2', deform_groups=2, fallback_on_stride=False),
+                              stage_with_dcn=(False, True, True, True))
+    model, cfg, _ = load_model(cfg)
+    for part in ('default', 'rpn'):
+        with pytest.raises(UnsupportedConfig, match=r"cannot export mmcv's deformable "
+                                                    r'convolutions \(ModulatedDeformConv2d'):
+            export_whole(cfg, str(tmp_path / 'x.onnx'), model=model, part=part)
+    assert not list(tmp_path.iterdir())
+
+
 def test_compare_reports_differences():
     ref = dict(boxes=np.array([[0, 0, 10, 10.]]), scores=np.array([0.9]), labels=np.array([1]),
                masks=np.ones((1, 4, 4), bool))
