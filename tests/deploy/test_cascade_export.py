@@ -68,12 +68,26 @@ def _model(family: str, mask: bool = True, image=None):
     return model, cfg
 
 
-def test_cascade_module_is_mmdets_predict(workspace):
+@pytest.mark.parametrize('agnostic', [
+    True, pytest.param(False, marks=pytest.mark.slow, id='class-specific')])
+def test_cascade_module_is_mmdets_predict(agnostic, workspace):
     """In PyTorch the exported module gives mmdet's ``CascadeRoIHead.predict`` bit for bit:
-    boxes, scores, labels and the pasted masks of the mean of the stages' sigmoids."""
+    boxes, scores, labels and the pasted masks of the mean of the stages' sigmoids; also with
+    class-specific regression (``regress_by_class`` of the argmax class between stages),
+    which no mmfish config uses."""
     from mmfish.deploy.detections import paste_masks
     x = read_images(_files(workspace), SIZES[0])[:1]
-    model, _ = _model('resnest', True, x)
+    if agnostic:
+        model, _ = _model('resnest', True, x)
+    else:
+        cfg = cascade_config('resnest', True)
+        for head in cfg.model.roi_head.bbox_head:
+            head.reg_class_agnostic = False
+        model, _, _ = load_model(cfg)
+        randomize_norms(model, seed=0)
+        scores = mmdet_predict(model, x)['scores']
+        model.test_cfg.rcnn.score_thr = float(scores[DETECTIONS - 1] + scores[DETECTIONS]) / 2
+        assert model.roi_head.bbox_head[0].fc_reg.out_features == 12
     module = wrap(model, 'detector')
     assert isinstance(module, CascadeDetector)
     assert module.outputs == ('boxes', 'scores', 'labels', 'masks')
