@@ -1,8 +1,9 @@
 """A two-stage mmdet detector (``FasterRCNN``, ``MaskRCNN``; ``CascadeRCNN``:
-:mod:`.cascade`) whole, as graph operations that torch.onnx exports: the post-processing of mmdet 3.3's ``predict`` written again with
-operations that have ONNX translations (``torchvision::nms`` to ``NonMaxSuppression``,
-``torchvision::roi_align`` to ``RoiAlign`` with ``half_pixel`` coordinates, mmcv's
-``aligned=True``), on the toolbox's own submodules, which are used as they are.
+:mod:`.cascade`) whole, as graph operations that torch.onnx exports: the post-processing of
+mmdet 3.3's ``predict`` written again with operations that have ONNX translations
+(``torchvision::nms`` to ``NonMaxSuppression``, ``torchvision::roi_align`` to ``RoiAlign``
+with ``half_pixel`` coordinates, mmcv's ``aligned=True``), on the toolbox's own submodules,
+which are used as they are.
 
 What :class:`TwoStageDetector` computes for one image (``1 x 3 x H x W``, float pixel
 values 0-255 in the pipeline's channel order), step by step as mmdet computes it:

@@ -12,7 +12,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmfish.deploy import export_whole, load_model
+from mmfish.deploy import load_model
 from mmfish.deploy.cascade import CascadeDetector
 from mmfish.deploy.detections import compare, mmdet_predict
 from mmfish.deploy.detector import TwoStageDetector, UnsupportedDetector
