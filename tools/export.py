@@ -1,5 +1,6 @@
-"""Export the model of an mmfish config (a classifier, segmenter, top-down pose model, or a
-detector's backbone, neck and RPN head) to ONNX, checked in onnxruntime against PyTorch
+"""Export the model of an mmfish config (a classifier, segmenter, top-down pose model, a
+whole Mask, Faster or Cascade (Mask) R-CNN, or a detector's backbone, neck and RPN head) to
+ONNX, checked in onnxruntime against PyTorch
 (``python tools/export.py --help``; the code is :mod:`mmfish.deploy.cli`).
 
     python tools/export.py configs/tiny/demo/resnest50-w16_1xb16-60i_tiny-imagenet.py \\

@@ -24,6 +24,7 @@ TASKS = {
     ('mmpose', 'TopdownPoseEstimator'): 'pose',
     ('mmdet', 'MaskRCNN'): 'detector',
     ('mmdet', 'FasterRCNN'): 'detector',
+    ('mmdet', 'CascadeRCNN'): 'detector',
 }
 #: the tasks whose height and width are dynamic unless asked otherwise (a detector whole)
 DYNAMIC_BY_DEFAULT = ('segmenter', 'detector')

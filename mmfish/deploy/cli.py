@@ -11,13 +11,14 @@ __all__ = ['main']
 DESCRIPTION = f"""Export the model of an mmfish config to ONNX and check it in onnxruntime
 against PyTorch (largest relative output error 1e-4, and no NaN or infinite output; at two
 input sizes when dynamic). A classifier gives logits and their softmax, a segmenter per-pixel
-logits (dynamic height and width), a top-down pose model heatmaps, a Mask or Faster R-CNN its
-whole predict for one image (boxes, scores, labels, and 28x28 mask probabilities; dynamic
-height and width; checked against mmdet's own predict: the same detections, boxes within 0.01
-pixel, scores within 1e-4, pasted masks of IoU 0.99 or more), or with --part rpn its backbone,
-neck and RPN head. The model is built as MMEngine's Runner builds it (the config's top-level
-data_preprocessor merged). The input is float32 N x 3 x H x W pixel values 0-255 in the
-config's loading order (BGR); the graph flips and normalises them as the config does.
+logits (dynamic height and width), a top-down pose model heatmaps, a Mask, Faster or Cascade
+(Mask) R-CNN its whole predict for one image (boxes, scores, labels, and 28x28 mask
+probabilities; dynamic height and width; checked against mmdet's own predict: the same
+detections, boxes within 0.01 pixel, scores within 1e-4, pasted masks of IoU 0.99 or more),
+or with --part rpn its backbone, neck and RPN head. The model is built as MMEngine's Runner
+builds it (the config's top-level data_preprocessor merged). The input is float32 N x 3 x H x
+W pixel values 0-255 in the config's loading order (BGR); the graph flips and normalises them
+as the config does.
 Valid input: {valid_input_range()}. Exit status 0: exported and checked; 1: refused or
 failed, nothing written; 2: bad arguments."""
 

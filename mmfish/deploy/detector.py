@@ -1,8 +1,9 @@
-"""A two-stage mmdet detector (``FasterRCNN``, ``MaskRCNN``) whole, as graph operations that
-torch.onnx exports: the post-processing of mmdet 3.3's ``predict`` written again with
-operations that have ONNX translations (``torchvision::nms`` to ``NonMaxSuppression``,
-``torchvision::roi_align`` to ``RoiAlign`` with ``half_pixel`` coordinates, mmcv's
-``aligned=True``), on the toolbox's own submodules, which are used as they are.
+"""A two-stage mmdet detector (``FasterRCNN``, ``MaskRCNN``; ``CascadeRCNN``:
+:mod:`.cascade`) whole, as graph operations that torch.onnx exports: the post-processing of
+mmdet 3.3's ``predict`` written again with operations that have ONNX translations
+(``torchvision::nms`` to ``NonMaxSuppression``, ``torchvision::roi_align`` to ``RoiAlign``
+with ``half_pixel`` coordinates, mmcv's ``aligned=True``), on the toolbox's own submodules,
+which are used as they are.
 
 What :class:`TwoStageDetector` computes for one image (``1 x 3 x H x W``, float pixel
 values 0-255 in the pipeline's channel order), step by step as mmdet computes it:
@@ -41,7 +42,7 @@ from torchvision.ops import nms, roi_align
 
 from .preprocess import Preprocess
 
-__all__ = ['TwoStageDetector', 'UnsupportedDetector', 'check_detector']
+__all__ = ['ROI_HEADS', 'TwoStageDetector', 'UnsupportedDetector', 'check_detector', 'stages']
 
 #: mmcv ``batched_nms`` runs one NMS with class offsets below this many boxes, else one NMS
 #: per class; :class:`TwoStageDetector` always uses the offsets
@@ -56,36 +57,70 @@ def _type(module) -> str:
     return type(module).__name__
 
 
-def check_detector(model: nn.Module) -> None:
+#: the RoI heads whose post-processing is reproduced: :class:`TwoStageDetector` computes a
+#: ``StandardRoIHead``'s, :class:`.cascade.CascadeDetector` a ``CascadeRoIHead``'s
+ROI_HEADS = ('StandardRoIHead', 'CascadeRoIHead')
+
+
+def stages(roi) -> list:
+    """``(bbox_roi_extractor, bbox_head, mask_roi_extractor, mask_head)`` of each stage of
+    the RoI head ``roi`` (one for a ``StandardRoIHead``, ``num_stages`` for a
+    ``CascadeRoIHead``); the mask's are None without a mask head, and the mask extractor is
+    the box's where the head shares it."""
+    if _type(roi) == 'CascadeRoIHead':
+        return [(roi.bbox_roi_extractor[i], roi.bbox_head[i],
+                 roi.mask_roi_extractor[i] if roi.with_mask else None,
+                 roi.mask_head[i] if roi.with_mask else None) for i in range(roi.num_stages)]
+    mask_ext = (roi.bbox_roi_extractor if roi.share_roi_extractor else
+                roi.mask_roi_extractor) if roi.with_mask else None
+    return [(roi.bbox_roi_extractor, roi.bbox_head, mask_ext,
+             roi.mask_head if roi.with_mask else None)]
+
+
+def _check_stage(i: int, n: int, stage) -> list:
+    """What in stage ``i`` (of ``n``) the graph does not compute as mmdet does."""
+    bbox_ext, head, mask_ext, mask_head = stage
+    at = f' of stage {i}' if n > 1 else ''
+    problems = []
+    if _type(head.bbox_coder) != 'DeltaXYWHBBoxCoder':
+        problems.append(f'the box head{at}\'s box coder is {_type(head.bbox_coder)}, not '
+                        f'DeltaXYWHBBoxCoder')
+    if getattr(head, 'custom_cls_channels', False) or \
+            getattr(head, 'custom_activation', False) or not head.with_reg:
+        problems.append(f'the box head{at} needs softmax scores and box regression')
+    for ext in [bbox_ext] + ([mask_ext] if mask_ext is not None else []):
+        if _type(ext) != 'SingleRoIExtractor' or \
+                any(_type(layer) != 'RoIAlign' or not layer.aligned or
+                    layer.pool_mode != 'avg' for layer in ext.roi_layers):
+            problems.append(f'the RoI extractors{at} must be SingleRoIExtractor of RoIAlign '
+                            "(aligned=True, pool_mode='avg')")
+    if mask_head is not None and _type(mask_head) != 'FCNMaskHead':
+        problems.append(f'the mask head{at} is {_type(mask_head)}, not FCNMaskHead')
+    return problems
+
+
+def check_detector(model: nn.Module, roi_heads: Sequence[str] = ROI_HEADS) -> None:
     """Raise :class:`UnsupportedDetector`, saying what differs, unless ``model`` is a
-    two-stage detector whose post-processing :class:`TwoStageDetector` reproduces: an
-    ``RPNHead`` (sigmoid scores, ``AnchorGenerator``, ``DeltaXYWHBBoxCoder``), a
-    ``StandardRoIHead`` with a box head of ``DeltaXYWHBBoxCoder`` and softmax scores,
-    ``SingleRoIExtractor``\\ s of ``RoIAlign`` layers, and an ``FCNMaskHead`` or none."""
+    two-stage detector whose post-processing is reproduced: an ``RPNHead`` (sigmoid scores,
+    ``AnchorGenerator``, ``DeltaXYWHBBoxCoder``), an RoI head of ``roi_heads``
+    (``StandardRoIHead``; ``CascadeRoIHead``, whose every stage is checked) with box heads of
+    ``DeltaXYWHBBoxCoder`` and softmax scores, ``SingleRoIExtractor``\\ s of ``RoIAlign``
+    layers, ``FCNMaskHead``\\ s or none, and per-class NMS in ``test_cfg``."""
     rpn, roi = getattr(model, 'rpn_head', None), getattr(model, 'roi_head', None)
-    found = dict(rpn_head=_type(rpn), roi_head=_type(roi))
-    wanted = dict(rpn_head='RPNHead', roi_head='StandardRoIHead')
-    problems = [f'{k} is {found[k]}, not {v}' for k, v in wanted.items() if found[k] != v]
+    problems = []
+    if _type(rpn) != 'RPNHead':
+        problems.append(f'rpn_head is {_type(rpn)}, not RPNHead')
+    if _type(roi) not in roi_heads:
+        problems.append(f'roi_head is {_type(roi)}, not {" or ".join(roi_heads)}')
     if not problems:
         if not rpn.use_sigmoid_cls or _type(rpn.prior_generator) != 'AnchorGenerator':
             problems.append('the RPN head needs sigmoid scores and an AnchorGenerator')
-        head = roi.bbox_head
-        for name, coder in (('RPN head', rpn.bbox_coder), ('box head', head.bbox_coder)):
-            if _type(coder) != 'DeltaXYWHBBoxCoder':
-                problems.append(f'the {name}\'s box coder is {_type(coder)}, not '
-                                f'DeltaXYWHBBoxCoder')
-        if getattr(head, 'custom_cls_channels', False) or not head.with_reg:
-            problems.append('the box head needs softmax scores and box regression')
-        extractors = [roi.bbox_roi_extractor] + ([roi.mask_roi_extractor] if roi.with_mask
-                                                 else [])
-        for ext in extractors:
-            if _type(ext) != 'SingleRoIExtractor' or \
-                    any(_type(layer) != 'RoIAlign' or not layer.aligned or
-                        layer.pool_mode != 'avg' for layer in ext.roi_layers):
-                problems.append('the RoI extractors must be SingleRoIExtractor of RoIAlign '
-                                "(aligned=True, pool_mode='avg')")
-        if roi.with_mask and _type(roi.mask_head) != 'FCNMaskHead':
-            problems.append(f'the mask head is {_type(roi.mask_head)}, not FCNMaskHead')
+        if _type(rpn.bbox_coder) != 'DeltaXYWHBBoxCoder':
+            problems.append(f'the RPN head\'s box coder is {_type(rpn.bbox_coder)}, not '
+                            f'DeltaXYWHBBoxCoder')
+        found = stages(roi)
+        for i, stage in enumerate(found):
+            problems.extend(_check_stage(i, len(found), stage))
         for name, cfg in (('rpn', model.test_cfg.rpn), ('rcnn', model.test_cfg.rcnn)):
             nms = cfg.get('nms') or {}
             if nms.get('type', 'nms') != 'nms' or nms.get('class_agnostic', False):
@@ -93,8 +128,9 @@ def check_detector(model: nn.Module) -> None:
                                 f'{dict(nms)}')
     if problems:
         raise UnsupportedDetector(f'cannot export the whole {_type(model)}: '
-                                  f'{"; ".join(problems)}; exported whole are Faster and '
-                                  f'Mask R-CNN with mmdet\'s standard heads')
+                                  f'{"; ".join(problems)}; exported whole are Faster, Mask, '
+                                  f'Cascade and Cascade Mask R-CNN with mmdet\'s standard '
+                                  f'heads')
 
 
 def delta2bbox(rois: torch.Tensor, deltas: torch.Tensor, coder, size: Tuple,
@@ -147,9 +183,12 @@ class TwoStageDetector(nn.Module):
             detectors with the same heads too: :func:`check_detector`) in eval mode.
     """
 
+    #: the RoI head whose ``predict`` this class computes
+    ROI_HEAD = 'StandardRoIHead'
+
     def __init__(self, model: nn.Module):
         super().__init__()
-        check_detector(model)
+        check_detector(model, (self.ROI_HEAD, ))
         self.model, self.pre = model, Preprocess(model.data_preprocessor)
         self.divisor = int(getattr(model.data_preprocessor, 'pad_size_divisor', 1) or 1)
         self.pad_value = float(getattr(model.data_preprocessor, 'pad_value', 0) or 0)
@@ -220,19 +259,29 @@ class TwoStageDetector(nn.Module):
             out = pooled if out is None else out + pooled
         return out
 
-    def detections(self, feats, proposals: torch.Tensor, size):
-        """``(boxes, scores, labels)`` of the box head on ``proposals``, after
-        ``multiclass_nms``."""
-        roi_head, cfg = self.model.roi_head, self.rcnn_cfg
-        head = roi_head.bbox_head
-        cls_score, bbox_pred = head(self.roi_features(roi_head.bbox_roi_extractor, feats,
-                                                      proposals))
+    def box_head(self, stage: int, feats, rois: torch.Tensor):
+        """``(cls_score, bbox_pred)`` of stage ``stage``'s box head on ``rois``
+        (``N x 4``)."""
+        extractor, head = stages(self.model.roi_head)[stage][:2]
+        return head(self.roi_features(extractor, feats, rois))
+
+    def decode(self, head, rois: torch.Tensor, bbox_pred: torch.Tensor, size):
+        """``head.bbox_coder.decode`` of ``bbox_pred`` (``N x 4`` or ``N x 4C``) on
+        ``rois``: ``N x C x 4`` boxes (``C`` 1 for class-agnostic regression)."""
+        reg_classes = bbox_pred.shape[1] // 4
+        rois = rois.repeat_interleave(reg_classes, dim=0)
+        boxes = delta2bbox(rois, bbox_pred.reshape(-1, 4), head.bbox_coder, size)
+        return boxes.view(-1, reg_classes, 4)
+
+    def postprocess(self, head, rois: torch.Tensor, cls_score: torch.Tensor,
+                    bbox_pred: torch.Tensor, size):
+        """``BBoxHead._predict_by_feat_single`` of ``head``: ``(boxes, scores, labels)``
+        after the softmax, the decoding and ``multiclass_nms`` with ``test_cfg.rcnn``."""
+        cfg = self.rcnn_cfg
         scores = F.softmax(cls_score, dim=-1)[:, :-1]
         classes = scores.shape[1]
-        reg_classes = 1 if head.reg_class_agnostic else classes
-        rois = proposals.repeat_interleave(reg_classes, dim=0)
-        boxes = delta2bbox(rois, bbox_pred.view(-1, 4), head.bbox_coder, size)
-        boxes = boxes.view(-1, reg_classes, 4).expand(-1, classes, 4).reshape(-1, 4)
+        boxes = self.decode(head, rois, bbox_pred, size)
+        boxes = boxes.expand(-1, classes, 4).reshape(-1, 4)
         labels = torch.arange(classes, device=scores.device).view(1, -1)
         labels = labels.expand_as(scores).reshape(-1)
         scores = scores.reshape(-1)
@@ -243,16 +292,27 @@ class TwoStageDetector(nn.Module):
             keep = keep[:cfg.max_per_img]
         return boxes[keep], scores[keep], labels[keep]
 
-    def masks(self, feats, boxes: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """The mask head's probabilities (``K x h x w``) of each box's label."""
-        roi_head = self.model.roi_head
-        extractor = roi_head.bbox_roi_extractor if roi_head.share_roi_extractor else \
-            roi_head.mask_roi_extractor
-        logits = roi_head.mask_head(self.roi_features(extractor, feats, boxes))
-        if not roi_head.mask_head.class_agnostic:
+    def detections(self, feats, proposals: torch.Tensor, size):
+        """``(boxes, scores, labels)`` of the box head on ``proposals``, after
+        ``multiclass_nms``."""
+        cls_score, bbox_pred = self.box_head(0, feats, proposals)
+        return self.postprocess(self.model.roi_head.bbox_head, proposals, cls_score,
+                                bbox_pred, size)
+
+    def mask_probs(self, stage: int, feats, boxes: torch.Tensor,
+                   labels: torch.Tensor) -> torch.Tensor:
+        """Stage ``stage``'s mask head's probabilities (``K x h x w``) of each box's
+        label."""
+        _, _, extractor, head = stages(self.model.roi_head)[stage]
+        logits = head(self.roi_features(extractor, feats, boxes))
+        if not head.class_agnostic:
             index = labels.view(-1, 1, 1, 1).expand(-1, 1, *logits.shape[2:])
             logits = logits.gather(1, index)
         return logits[:, 0].sigmoid()
+
+    def masks(self, feats, boxes: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """The mask head's probabilities (``K x h x w``) of each box's label."""
+        return self.mask_probs(0, feats, boxes, labels)
 
     def forward(self, x: torch.Tensor):
         h, w = size = tuple(x.shape[2:])

@@ -16,9 +16,10 @@ configs need):
   the label map. Height and width are dynamic;
 - ``pose`` (mmpose ``TopdownPoseEstimator``): ``heatmaps``, ``N x keypoints x h x w`` of a
   person crop at the codec's input size;
-- ``detector`` (mmdet ``MaskRCNN``, ``FasterRCNN``): the whole ``predict`` for one image
-  (:class:`.detector.TwoStageDetector`): ``boxes``, ``scores``, ``labels`` and, for Mask
-  R-CNN, ``masks`` (``K x 28 x 28`` probabilities; :func:`.detections.paste_masks` pastes
+- ``detector`` (mmdet ``MaskRCNN``, ``FasterRCNN``, ``CascadeRCNN``): the whole ``predict``
+  for one image (:class:`.detector.TwoStageDetector`, :class:`.cascade.CascadeDetector`):
+  ``boxes``, ``scores``, ``labels`` and, with a mask
+  head, ``masks`` (``K x 28 x 28`` probabilities; :func:`.detections.paste_masks` pastes
   them), height and width dynamic; ``part='rpn'``: backbone, neck and RPN head alone,
   ``feat0..`` (the neck's levels), ``rpn_cls0..`` and ``rpn_reg0..`` (the RPN's scores and
   box deltas per level). A whole detector is checked against mmdet's own ``predict``

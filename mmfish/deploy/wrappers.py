@@ -7,12 +7,13 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .build import PARTS
+from .build import PARTS, UnsupportedConfig
+from .cascade import CascadeDetector
 from .detector import TwoStageDetector
 from .preprocess import Preprocess
 
-__all__ = ['AdaptiveAvgPool2d', 'Classifier', 'DetectorRPN', 'Pose', 'Segmenter', 'portable',
-           'wrap']
+__all__ = ['AdaptiveAvgPool2d', 'Classifier', 'DetectorRPN', 'Pose', 'Segmenter', 'check_ops',
+           'portable', 'wrap']
 
 
 class Classifier(nn.Module):
@@ -123,17 +124,36 @@ def portable(module: nn.Module) -> nn.Module:
 _WRAPPERS = dict(classifier=Classifier, segmenter=Segmenter, pose=Pose)
 
 
+def check_ops(model: nn.Module) -> None:
+    """Raise :class:`.build.UnsupportedConfig` when ``model`` holds mmcv's deformable
+    convolutions (the ``dcn`` of mmfish's ``mdconv`` and ``dconv`` detector configs): their
+    C++ kernels are not torch operators, so ``torch.export`` fails on them ("tracing into a
+    custom kernel"), and ONNX Runtime has no operator for mmcv's."""
+    found = sorted({type(m).__name__ for m in model.modules()
+                    if 'DeformConv' in type(m).__name__})
+    if found:
+        raise UnsupportedConfig(f'cannot export mmcv\'s deformable convolutions '
+                                f'({", ".join(found)}): torch.export cannot trace their C++ '
+                                f'kernels and ONNX Runtime has no operator for them; export '
+                                f'the config without DCN')
+
+
 def wrap(model: nn.Module, task: str, part: str = 'default') -> nn.Module:
     """The tensor-in, tensor-out module that is exported for ``model`` of ``task``
     (:data:`.build.TASKS`); its ``outputs`` attribute names the outputs. A detector is its whole
-    ``predict`` (:class:`.detector.TwoStageDetector`); ``part='rpn'`` its backbone, neck and
+    ``predict`` (:class:`.detector.TwoStageDetector`, :class:`.cascade.CascadeDetector` for a
+    ``CascadeRoIHead``); ``part='rpn'`` its backbone, neck and
     RPN head (:class:`DetectorRPN`)."""
     if task not in _WRAPPERS and task != 'detector':
         raise ValueError(f'unknown task {task!r}; valid: {", ".join(_WRAPPERS)}, detector')
     if part not in PARTS:
         raise ValueError(f'unknown part {part!r}; valid: {", ".join(PARTS)}')
+    check_ops(model)
     if task == 'detector':
-        return (DetectorRPN if part == 'rpn' else TwoStageDetector)(model).eval()
+        if part == 'rpn':
+            return DetectorRPN(model).eval()
+        cascade = type(getattr(model, 'roi_head', None)).__name__ == CascadeDetector.ROI_HEAD
+        return (CascadeDetector if cascade else TwoStageDetector)(model).eval()
     if part != 'default':
         raise ValueError(f"part='{part}' is a detector's backbone, neck and RPN head; a "
                          f"{task} is exported whole (part='default')")

@@ -15,6 +15,8 @@ the oneDNN version (and on a GPU its name, CUDA and cuDNN).
     python tools/benchmark.py --also with_cp nchw --json out.json --plot out.png \\
         --doc docs/benchmarks.md
     python tools/benchmark.py --device cuda --amp fp16 --batch 32 --peers-channels-last
+    python tools/benchmark.py --detector CONFIG [--checkpoint FILE] --also onnx --size 128
+        # a whole detector: mmdet's predict against its ONNX export in onnxruntime
 
 ``--doc FILE`` replaces the run's section of FILE, between ``<!-- benchmark:KEY:begin -->``
 and ``<!-- benchmark:KEY:end -->``; KEY names the device, the CPU's ISA and the precision
@@ -71,6 +73,11 @@ def parser() -> argparse.ArgumentParser:
                         'and report where the time goes (CPU only)')
     p.add_argument('--official-fishnet', metavar='DIR',
                    help='a clone of github.com/kevin-ssy/FishNet, to compare FishNet with')
+    p.add_argument('--detector', metavar='CONFIG',
+                   help='time this detector config (Faster, Mask or Cascade R-CNN) instead: '
+                        'mmdet\'s predict against its whole ONNX export in onnxruntime (needs '
+                        '--also onnx; one image per run, --size x --size, CPU, fp32)')
+    p.add_argument('--checkpoint', metavar='FILE', help='the --detector\'s weights')
     p.add_argument('--json', help='write every measurement here')
     p.add_argument('--plot', help='write a PNG plot here')
     p.add_argument('--doc', help='replace the run\'s section (see above) of this markdown file')
@@ -99,6 +106,8 @@ def main(argv=None) -> int:
         return 2
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.detector or args.checkpoint:
+        return detector_main(args)
     settings = dict(batch=args.batch, size=args.size, repeats=args.repeats,
                     warmup=args.warmup, breakdown=args.breakdown, device=args.device,
                     amp=args.amp, peers_channels_last=args.peers_channels_last,
@@ -126,14 +135,45 @@ def main(argv=None) -> int:
     return report(rows, settings, args)
 
 
+def detector_main(args) -> int:
+    """``--detector``: :func:`.detector.benchmark_detector`'s rows, reported."""
+    from .detector import benchmark_detector
+    if not args.detector or args.also != ['onnx'] or args.device != 'cpu' or args.amp or \
+            args.breakdown or args.plot:
+        print('error: --detector CONFIG times mmdet\'s predict against the ONNX export: give '
+              '--also onnx and no other --also, --device, --amp, --breakdown or --plot '
+              '(--checkpoint goes with --detector)', file=sys.stderr)
+        return 2
+    settings = dict(detector=args.detector, checkpoint=args.checkpoint, batch=1,
+                    size=args.size, repeats=args.repeats, warmup=args.warmup, device='cpu',
+                    amp=None, machine=machine('cpu'))
+    print(f'mmfish benchmark: {settings}', flush=True)
+    try:
+        rows = benchmark_detector(args.detector, args.checkpoint, size=args.size,
+                                  repeats=args.repeats, warmup=args.warmup,
+                                  log=lambda s: print(s, flush=True))
+    except (ValueError, RuntimeError) as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return 2
+    if args.json:
+        save_json(rows, settings, args.json)
+        print(f'wrote {args.json}')
+    return report(rows, settings, args)
+
+
 def report(rows, settings, args) -> int:
-    table = markdown(rows, settings)
+    if settings.get('detector'):
+        from .detector import detector_markdown
+        table = detector_markdown(rows, settings)
+    else:
+        table = markdown(rows, settings)
     print('\n' + table)
-    if args.plot:
+    if args.plot and not settings.get('detector'):
         plot(rows, settings['batch'], args.plot)
         print(f'wrote {args.plot}')
     if args.doc:
-        key = args.section or section_key(settings)
+        key = args.section or (('detector-' if settings.get('detector') else '') +
+                               section_key(settings))
         begin, end = markers(key)
         try:
             update_doc(args.doc, table, begin, end)
