@@ -128,14 +128,13 @@ def check_ops(model: nn.Module) -> None:
     """Raise :class:`.build.UnsupportedConfig` when ``model`` holds mmcv's deformable
     convolutions (the ``dcn`` of mmfish's ``mdconv`` and ``dconv`` detector configs): their
     C++ kernels are not torch operators, so ``torch.export`` fails on them ("tracing into a
-    custom kernel"), and ONNX Runtime has no operator for mmcv's."""
+    custom kernel")."""
     found = sorted({type(m).__name__ for m in model.modules()
                     if 'DeformConv' in type(m).__name__})
     if found:
         raise UnsupportedConfig(f'cannot export mmcv\'s deformable convolutions '
                                 f'({", ".join(found)}): torch.export cannot trace their C++ '
-                                f'kernels and ONNX Runtime has no operator for them; export '
-                                f'the config without DCN')
+                                f'kernels; export the config without DCN')
 
 
 def wrap(model: nn.Module, task: str, part: str = 'default') -> nn.Module:
