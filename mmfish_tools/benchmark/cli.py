@@ -118,17 +118,23 @@ def main(argv=None) -> int:
         torch.backends.cudnn.benchmark = True
         settings.update(cudnn_benchmark=True, cudnn_tf32=torch.backends.cudnn.allow_tf32,
                         matmul_tf32=torch.backends.cuda.matmul.allow_tf32)
+    return run_and_report(settings, args, lambda log: run(
+        args.models, official_fishnet=args.official_fishnet, batch=args.batch, size=args.size,
+        repeats=args.repeats, warmup=args.warmup, memory=not args.no_memory, also=args.also,
+        breakdown_steps=args.breakdown, device=args.device, amp=args.amp,
+        peers_channels_last=args.peers_channels_last, log=log), EqualityError, 1)
+
+
+def run_and_report(settings: dict, args, rows_of, errors, status: int) -> int:
+    """Print ``settings``, compute the rows (``rows_of(log)``), write them as JSON where
+    ``--json`` asks and report them (:func:`report`); one of ``errors`` is printed and gives
+    the exit status ``status``."""
     print(f'mmfish benchmark: {settings}', flush=True)
     try:
-        rows = run(args.models, official_fishnet=args.official_fishnet, batch=args.batch,
-                   size=args.size, repeats=args.repeats, warmup=args.warmup,
-                   memory=not args.no_memory, also=args.also,
-                   breakdown_steps=args.breakdown, device=args.device, amp=args.amp,
-                   peers_channels_last=args.peers_channels_last,
-                   log=lambda s: print(s, flush=True))
-    except EqualityError as exc:
+        rows = rows_of(lambda s: print(s, flush=True))
+    except errors as exc:
         print(f'error: {exc}', file=sys.stderr)
-        return 1
+        return status
     if args.json:
         save_json(rows, settings, args.json)
         print(f'wrote {args.json}')
@@ -147,18 +153,9 @@ def detector_main(args) -> int:
     settings = dict(detector=args.detector, checkpoint=args.checkpoint, batch=1,
                     size=args.size, repeats=args.repeats, warmup=args.warmup, device='cpu',
                     amp=None, machine=machine('cpu'))
-    print(f'mmfish benchmark: {settings}', flush=True)
-    try:
-        rows = benchmark_detector(args.detector, args.checkpoint, size=args.size,
-                                  repeats=args.repeats, warmup=args.warmup,
-                                  log=lambda s: print(s, flush=True))
-    except (ValueError, RuntimeError) as exc:
-        print(f'error: {exc}', file=sys.stderr)
-        return 2
-    if args.json:
-        save_json(rows, settings, args.json)
-        print(f'wrote {args.json}')
-    return report(rows, settings, args)
+    return run_and_report(settings, args, lambda log: benchmark_detector(
+        args.detector, args.checkpoint, size=args.size, repeats=args.repeats,
+        warmup=args.warmup, log=log), (ValueError, RuntimeError), 2)
 
 
 def report(rows, settings, args) -> int:
